@@ -1,0 +1,43 @@
+package partition
+
+import "fmt"
+
+// Lanes is the float32 vector width that row strides are padded to, so SIMD
+// kernels can load whole vectors without a scalar tail per row. Padding
+// columns are always zero, which leaves distances and sums unchanged.
+const Lanes = 8
+
+// PadDims is the row stride used for d real dimensions.
+func PadDims(d int) int { return (d + Lanes - 1) / Lanes * Lanes }
+
+// Block is one partition in memory: a contiguous row-major float32 matrix of
+// Rows × Stride (Dims real columns, the rest zero) plus the customer-id column.
+type Block struct {
+	ID     int       // partition id within its dataset
+	Rows   int       // number of rows
+	Dims   int       // real dimensions
+	Stride int       // PadDims(Dims)
+	Data   []float32 // Rows*Stride values
+	IDs    []int64   // customer id of each row
+}
+
+// NewBlock allocates a zeroed block.
+func NewBlock(id, rows, dims int) *Block {
+	s := PadDims(dims)
+	return &Block{ID: id, Rows: rows, Dims: dims, Stride: s, Data: make([]float32, rows*s), IDs: make([]int64, rows)}
+}
+
+// Row returns row i's real dimensions, aliasing the block.
+func (b *Block) Row(i int) []float32 { return b.Data[i*b.Stride : i*b.Stride+b.Dims] }
+
+// Bytes is the memory the block holds.
+func (b *Block) Bytes() int64 { return int64(len(b.Data))*4 + int64(len(b.IDs))*8 }
+
+// Validate checks the block's shape is self-consistent.
+func (b *Block) Validate() error {
+	if b.Dims < 1 || b.Stride != PadDims(b.Dims) || len(b.Data) != b.Rows*b.Stride || len(b.IDs) != b.Rows {
+		return fmt.Errorf("partition %d: inconsistent block shape rows=%d dims=%d stride=%d data=%d ids=%d",
+			b.ID, b.Rows, b.Dims, b.Stride, len(b.Data), len(b.IDs))
+	}
+	return nil
+}
