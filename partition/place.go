@@ -1,0 +1,45 @@
+package partition
+
+import (
+	"errors"
+	"hash/fnv"
+)
+
+// Place assigns each of n partitions to one worker by rendezvous (highest
+// random weight) hashing: a partition goes to the worker with the largest
+// hash(worker, partition). Adding or removing one of W workers moves only
+// about 1/W of the partitions, and every coordinator computes the same map
+// from the same worker set, whatever order the names arrive in.
+func Place(n int, workers []string) (map[int]string, error) {
+	if len(workers) == 0 {
+		return nil, errors.New("place partitions: no workers")
+	}
+	seeds := make([]uint64, len(workers))
+	for i, w := range workers {
+		h := fnv.New64a()
+		h.Write([]byte(w))
+		seeds[i] = h.Sum64()
+	}
+	out := make(map[int]string, n)
+	for p := 0; p < n; p++ {
+		best, bestW := uint64(0), ""
+		for i, w := range workers {
+			s := mix(seeds[i] ^ mix(uint64(p)+0x9e3779b97f4a7c15))
+			if bestW == "" || s > best || (s == best && w < bestW) {
+				best, bestW = s, w
+			}
+		}
+		out[p] = bestW
+	}
+	return out, nil
+}
+
+// mix is the splitmix64 finaliser: FNV alone leaves nearby inputs correlated.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

@@ -1,0 +1,107 @@
+package partition
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// DefaultPartitionRows is the partition size when a spec does not set one:
+// 128 Ki rows of 16 float32 dims is 8 MiB, big enough that per-partition
+// overhead (an RPC entry, a partial) is noise and small enough that a 2-core
+// worker still gets many partitions to balance across cores.
+const DefaultPartitionRows = 1 << 17
+
+// MaxDims bounds a dataset's width; beyond it a typo (rows and dims swapped)
+// would allocate absurd centroid tables before any data is read.
+const MaxDims = 1 << 16
+
+// Spec names a dataset: which source and how it is cut. It travels in job
+// specs (YAML), the Raft log and LoadPartitions requests (JSON).
+type Spec struct {
+	Synthetic     *SyntheticSpec `json:"synthetic,omitempty" yaml:"synthetic"`
+	PartitionRows int            `json:"partition_rows,omitempty" yaml:"partition_rows"`
+}
+
+// SyntheticSpec describes a generated dataset. Only "blobs" exists: a
+// Gaussian mixture with known centres.
+type SyntheticSpec struct {
+	Kind     string  `json:"kind" yaml:"kind"`
+	Rows     int64   `json:"rows" yaml:"rows"`
+	Dims     int     `json:"dims" yaml:"dims"`
+	Clusters int     `json:"clusters" yaml:"clusters"`
+	Spread   float64 `json:"spread" yaml:"spread"`
+	Seed     uint64  `json:"seed" yaml:"seed"`
+	// Box is the half-width of the cube the centres are drawn from (default 10,
+	// as scikit-learn's make_blobs), so spread alone sets how separated blobs are.
+	Box float64 `json:"box,omitempty" yaml:"box"`
+}
+
+// Rows returns the partition size the spec asks for, or the default.
+func (s Spec) partitionRows() int {
+	if s.PartitionRows > 0 {
+		return s.PartitionRows
+	}
+	return DefaultPartitionRows
+}
+
+// Validate reports the first problem with the spec, naming the field.
+func (s Spec) Validate() error {
+	if s.PartitionRows < 0 {
+		return fmt.Errorf("data.partition_rows must be positive (got %d)", s.PartitionRows)
+	}
+	if s.Synthetic == nil {
+		return errors.New("data: no source given; set data.synthetic")
+	}
+	return s.Synthetic.Validate()
+}
+
+// Validate reports the first problem with a synthetic spec, naming the field.
+func (s *SyntheticSpec) Validate() error {
+	switch {
+	case s.Kind != "blobs":
+		return fmt.Errorf("data.synthetic.kind %q is unknown; the only kind is \"blobs\"", s.Kind)
+	case s.Rows < 1:
+		return fmt.Errorf("data.synthetic.rows must be at least 1 (got %d)", s.Rows)
+	case s.Dims < 1:
+		return fmt.Errorf("data.synthetic.dims must be at least 1 (got %d)", s.Dims)
+	case s.Dims > MaxDims:
+		return fmt.Errorf("data.synthetic.dims %d exceeds the limit of %d", s.Dims, MaxDims)
+	case s.Clusters < 1:
+		return fmt.Errorf("data.synthetic.clusters must be at least 1 (got %d)", s.Clusters)
+	case int64(s.Clusters) > s.Rows:
+		return fmt.Errorf("data.synthetic.clusters (%d) exceeds rows (%d)", s.Clusters, s.Rows)
+	case !(s.Spread > 0) || math.IsInf(s.Spread, 0):
+		return fmt.Errorf("data.synthetic.spread must be a positive number (got %v)", s.Spread)
+	case s.Box < 0 || math.IsInf(s.Box, 0) || math.IsNaN(s.Box):
+		return fmt.Errorf("data.synthetic.box must be a non-negative number (got %v)", s.Box)
+	}
+	return nil
+}
+
+// Open validates the spec and returns its source.
+func Open(s Spec) (Source, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return NewBlobs(*s.Synthetic, s.partitionRows())
+}
+
+// Split cuts rows into fixed-size partitions: partition id covers rows
+// [id*size, id*size+n). Only the last partition may be short.
+type Split struct {
+	Rows int64
+	Size int
+}
+
+// NumPartitions is the number of partitions.
+func (s Split) NumPartitions() int { return int((s.Rows + int64(s.Size) - 1) / int64(s.Size)) }
+
+// Range returns the first row and row count of partition id.
+func (s Split) Range(id int) (start int64, n int, err error) {
+	if id < 0 || id >= s.NumPartitions() {
+		return 0, 0, fmt.Errorf("partition %d out of range [0, %d)", id, s.NumPartitions())
+	}
+	start = int64(id) * int64(s.Size)
+	return start, int(min(int64(s.Size), s.Rows-start)), nil
+}
