@@ -1,0 +1,240 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/cohort/cohort/proto"
+)
+
+// NotLeaderReason marks, in a status's ErrorInfo, a write sent to a follower;
+// the "leader" metadata key holds the leader's client API address.
+const NotLeaderReason = "NOT_LEADER"
+
+// DialTimeout bounds how long Dial waits for a coordinator to answer, so an
+// unreachable address is an error in seconds, not a hang.
+const DialTimeout = 5 * time.Second
+
+// maxRedirects stops a leader hint loop during an election.
+const maxRedirects = 5
+
+// Client talks to one coordinator at a time, moving to the leader when told.
+type Client struct {
+	addr string
+	conn *grpc.ClientConn
+	api  pb.CoordinatorClient
+}
+
+// Dial connects to a coordinator and checks that it answers.
+func Dial(ctx context.Context, addr string) (*Client, error) {
+	c, err := open(addr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	if _, err := c.api.ClusterStatus(ctx, &pb.ClusterStatusRequest{}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cannot reach coordinator at %s: %s", addr, describe(err))
+	}
+	return c, nil
+}
+
+func open(addr string) (*Client, error) {
+	if addr == "" {
+		return nil, errors.New("no coordinator address given")
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30)))
+	if err != nil {
+		return nil, fmt.Errorf("coordinator address %q: %w", addr, err)
+	}
+	return &Client{addr: addr, conn: conn, api: pb.NewCoordinatorClient(conn)}, nil
+}
+
+// Addr is the coordinator currently in use.
+func (c *Client) Addr() string { return c.addr }
+
+// Close releases the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// LeaderHint returns the leader address carried by a NOT_LEADER error, or "".
+func LeaderHint(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == NotLeaderReason {
+			return info.Metadata["leader"]
+		}
+	}
+	return ""
+}
+
+// onLeader runs a write, following NOT_LEADER hints to the leader.
+func onLeader[T any](ctx context.Context, c *Client, call func(pb.CoordinatorClient) (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		v, err := call(c.api)
+		hint := LeaderHint(err)
+		if err == nil || hint == "" || hint == c.addr || i == maxRedirects {
+			return v, wrap(err)
+		}
+		next, oerr := open(hint)
+		if oerr != nil {
+			return v, wrap(err)
+		}
+		c.conn.Close()
+		*c = *next
+	}
+}
+
+// Submit sends a job spec and returns the queued job.
+func (c *Client) Submit(ctx context.Context, specYAML []byte) (*pb.Job, error) {
+	return onLeader(ctx, c, func(api pb.CoordinatorClient) (*pb.Job, error) {
+		return api.SubmitJob(ctx, &pb.SubmitJobRequest{SpecYaml: string(specYAML)})
+	})
+}
+
+// Cancel stops a job.
+func (c *Client) Cancel(ctx context.Context, id string) (*pb.Job, error) {
+	return onLeader(ctx, c, func(api pb.CoordinatorClient) (*pb.Job, error) {
+		return api.CancelJob(ctx, &pb.GetJobRequest{Id: id})
+	})
+}
+
+// Job returns a job's current state.
+func (c *Client) Job(ctx context.Context, id string) (*pb.Job, error) {
+	j, err := c.api.GetJob(ctx, &pb.GetJobRequest{Id: id})
+	return j, wrap(err)
+}
+
+// Jobs lists every job, oldest first.
+func (c *Client) Jobs(ctx context.Context) ([]*pb.Job, error) {
+	r, err := c.api.ListJobs(ctx, &pb.ListJobsRequest{})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return r.Jobs, nil
+}
+
+// Result returns a finished job's model and summary.
+func (c *Client) Result(ctx context.Context, id string) (*pb.JobResult, error) {
+	r, err := c.api.GetResult(ctx, &pb.GetJobRequest{Id: id})
+	return r, wrap(err)
+}
+
+// Status describes the cluster: servers, leader and workers.
+func (c *Client) Status(ctx context.Context) (*pb.ClusterStatusResponse, error) {
+	r, err := c.api.ClusterStatus(ctx, &pb.ClusterStatusRequest{})
+	return r, wrap(err)
+}
+
+// Terminal reports whether a job will change no more.
+func Terminal(j *pb.Job) bool {
+	switch j.State {
+	case pb.JobState_JOB_STATE_SUCCEEDED, pb.JobState_JOB_STATE_FAILED, pb.JobState_JOB_STATE_CANCELLED:
+		return true
+	}
+	return false
+}
+
+// watchRetries is how many consecutive broken watch streams are tolerated
+// (a coordinator restarting or losing leadership) before giving up.
+const watchRetries = 10
+
+// Wait follows a job until it is terminal, calling update with every state
+// seen, and returns the final one. A broken stream is re-opened, so a
+// coordinator restart does not fail the wait.
+func (c *Client) Wait(ctx context.Context, id string, update func(*pb.Job)) (*pb.Job, error) {
+	failures := 0
+	for {
+		j, err := c.watchOnce(ctx, id, update)
+		if err == nil {
+			return j, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && st.Code() != codes.Internal {
+			return nil, wrap(err)
+		}
+		if failures++; failures > watchRetries {
+			return nil, fmt.Errorf("watch job %s: %w", id, wrap(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) watchOnce(ctx context.Context, id string, update func(*pb.Job)) (*pb.Job, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.api.WatchJob(ctx, &pb.GetJobRequest{Id: id})
+	if err != nil {
+		return nil, err
+	}
+	for {
+		j, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, status.Error(codes.Unavailable, "watch stream ended before the job finished")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if update != nil {
+			update(j)
+		}
+		if Terminal(j) {
+			return j, nil
+		}
+	}
+}
+
+// Error is a coordinator's refusal, with its gRPC code kept for callers that
+// branch on it.
+type Error struct {
+	Code    codes.Code
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// wrap turns a gRPC status into an Error whose message is the server's own,
+// which already names the problem; transport failures say so plainly.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	return &Error{Code: st.Code(), Message: describe(err)}
+}
+
+func describe(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err.Error()
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		return "coordinator unavailable: " + st.Message()
+	case codes.DeadlineExceeded:
+		return "no answer in time: " + st.Message()
+	}
+	return st.Message()
+}
