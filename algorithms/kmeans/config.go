@@ -1,0 +1,75 @@
+package kmeans
+
+import (
+	"fmt"
+	"math"
+)
+
+// Config is a k-means job's algorithm parameters.
+type Config struct {
+	K          int     `json:"k"`
+	MaxIter    int     `json:"max_iter"`
+	Tol        float64 `json:"tol"`        // stop once no centroid moves this far (Euclidean); 0 runs to MaxIter
+	Restarts   int     `json:"restarts"`   // independent runs; the lowest WCSS is kept
+	Seed       uint64  `json:"seed"`       // every random choice derives from it
+	Oversample float64 `json:"oversample"` // k-means‖ ℓ, expected candidates per round; default 2K
+	Rounds     int     `json:"rounds"`     // k-means‖ sampling rounds; default 5
+}
+
+// Defaults, as scikit-learn's (max_iter, tol scale aside) and Spark's (rounds).
+const (
+	DefaultMaxIter = 100
+	DefaultTol     = 1e-4
+	DefaultRounds  = 5
+)
+
+// maxTable bounds K × dims: the centroid table travels in every step.
+const maxTable = 1 << 26
+
+// WithDefaults fills unset fields. Tol 0 becomes the default, so a caller
+// meaning "run to MaxIter" sets Tol = 0 after calling it.
+func (c Config) WithDefaults() Config {
+	if c.MaxIter == 0 {
+		c.MaxIter = DefaultMaxIter
+	}
+	if c.Tol == 0 {
+		c.Tol = DefaultTol
+	}
+	if c.Restarts == 0 {
+		c.Restarts = 1
+	}
+	if c.Oversample == 0 {
+		c.Oversample = 2 * float64(c.K)
+	}
+	if c.Rounds == 0 {
+		c.Rounds = DefaultRounds
+	}
+	return c
+}
+
+// Validate reports the first problem, naming the parameter as a spec does.
+func (c Config) Validate(rows int64, dims int) error {
+	switch {
+	case c.K < 1:
+		return fmt.Errorf("k must be at least 1 (got %d)", c.K)
+	case rows < 1:
+		return fmt.Errorf("the dataset has no rows")
+	case int64(c.K) > rows:
+		return fmt.Errorf("k (%d) exceeds the number of rows (%d)", c.K, rows)
+	case dims < 1:
+		return fmt.Errorf("dims must be at least 1 (got %d)", dims)
+	case int64(c.K)*int64(dims) > maxTable:
+		return fmt.Errorf("k (%d) × dims (%d) exceeds the limit of %d centroid values", c.K, dims, maxTable)
+	case c.MaxIter < 1:
+		return fmt.Errorf("max_iter must be at least 1 (got %d)", c.MaxIter)
+	case c.Restarts < 1:
+		return fmt.Errorf("restarts must be at least 1 (got %d)", c.Restarts)
+	case c.Tol < 0 || math.IsNaN(c.Tol) || math.IsInf(c.Tol, 0):
+		return fmt.Errorf("tol must be a finite number ≥ 0 (got %v)", c.Tol)
+	case c.Oversample < 0 || math.IsNaN(c.Oversample) || math.IsInf(c.Oversample, 0):
+		return fmt.Errorf("oversample must be a finite number ≥ 0 (got %v)", c.Oversample)
+	case c.Rounds < 0:
+		return fmt.Errorf("rounds must be ≥ 0 (got %d)", c.Rounds)
+	}
+	return nil
+}

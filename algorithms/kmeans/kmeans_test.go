@@ -1,0 +1,428 @@
+package kmeans
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/partition"
+)
+
+// blobs builds parts blocks of rows each around well-separated centres.
+func blobs(t testing.TB, centres [][]float64, spread float64, parts, rows int, seed uint64) []*partition.Block {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	dims := len(centres[0])
+	var out []*partition.Block
+	for p := range parts {
+		b := partition.NewBlock(p, rows, dims)
+		for i := range rows {
+			c := centres[rng.IntN(len(centres))]
+			for j := range dims {
+				b.Data[i*b.Stride+j] = float32(c[j] + spread*rng.NormFloat64())
+			}
+			b.IDs[i] = int64(p*rows + i)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func randomCentres(k, dims int, box float64, seed uint64) [][]float64 {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	out := make([][]float64, k)
+	for c := range out {
+		out[c] = make([]float64, dims)
+		for j := range out[c] {
+			out[c][j] = (2*rng.Float64() - 1) * box
+		}
+	}
+	return out
+}
+
+func run(t testing.TB, cfg Config, blocks []*partition.Block, par int) Result {
+	t.Helper()
+	var rows int64
+	for _, b := range blocks {
+		rows += int64(b.Rows)
+	}
+	p, err := New(cfg.WithDefaults(), rows, blocks[0].Dims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: par}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// roundTrip sends a step and its partial through the codec, as the cluster does.
+func roundTrip(t testing.TB, s algorithms.Step, b *partition.Block) algorithms.Partial {
+	t.Helper()
+	params, _ := s.MarshalBinary()
+	s2, err := Codec{}.DecodeStep(s.Kind(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s2.Map(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := p.MarshalBinary()
+	p2, err := Codec{}.DecodePartial(s.Kind(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, p2) {
+		t.Fatalf("%s partial changed on the wire:\n%+v\n%+v", s.Kind(), p, p2)
+	}
+	return p2
+}
+
+func bruteNearest(x []float32, cent [][]float64) (int, float64) {
+	best, bestD := 0, math.Inf(1)
+	for c, y := range cent {
+		var d float64
+		for j := range x {
+			d += (float64(x[j]) - y[j]) * (float64(x[j]) - y[j])
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, bestD
+}
+
+func TestLloydStepMatchesBruteForce(t *testing.T) {
+	for _, dims := range []int{1, 3, 8, 13} {
+		blocks := blobs(t, randomCentres(4, dims, 5, 1), 1, 3, 500, 2)
+		cent := randomCentres(6, dims, 5, 3)
+		var merged algorithms.Partial
+		for _, b := range blocks {
+			p := roundTrip(t, &lloydStep{Dims: dims, Cent: cent}, b)
+			if merged == nil {
+				merged = p
+			} else if err := merged.Merge(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := merged.(*lloydPartial)
+		want := newLloydPartial(6, dims)
+		for _, b := range blocks {
+			for i := range b.Rows {
+				c, d := bruteNearest(b.Row(i), cent)
+				want.Counts[c]++
+				want.WCSS += d
+				for j, v := range b.Row(i) {
+					want.Sums[c*dims+j] += float64(v)
+				}
+			}
+		}
+		if !reflect.DeepEqual(got.Counts, want.Counts) {
+			t.Fatalf("dims %d: counts %v, want %v", dims, got.Counts, want.Counts)
+		}
+		for i := range want.Sums {
+			if math.Abs(got.Sums[i]-want.Sums[i]) > 1e-9*math.Max(1, math.Abs(want.Sums[i])) {
+				t.Fatalf("dims %d: sum %d = %v, want %v", dims, i, got.Sums[i], want.Sums[i])
+			}
+		}
+		if math.Abs(got.WCSS-want.WCSS) > 1e-5*want.WCSS {
+			t.Fatalf("dims %d: wcss %v, want %v", dims, got.WCSS, want.WCSS)
+		}
+		// The farthest row of each cluster really is the farthest.
+		for c, f := range got.Far {
+			if !f.Has {
+				if want.Counts[c] != 0 {
+					t.Fatalf("cluster %d has rows but no farthest row", c)
+				}
+				continue
+			}
+			for _, b := range blocks {
+				for i := range b.Rows {
+					if cc, d := bruteNearest(b.Row(i), cent); cc == c && d > f.Dist*(1+1e-5)+1e-9 {
+						t.Fatalf("cluster %d: row %d/%d at %v beyond recorded farthest %v", c, b.ID, i, d, f.Dist)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPickIsTheMinimumHashOverAllRows(t *testing.T) {
+	blocks := blobs(t, randomCentres(2, 3, 5, 1), 1, 4, 100, 2)
+	var merged algorithms.Partial
+	for _, b := range blocks {
+		p := roundTrip(t, &pickStep{Seed: 9, Restart: 1, Dims: 3}, b)
+		if merged == nil {
+			merged = p
+		} else {
+			merged.Merge(p)
+		}
+	}
+	bestKey, bestRow := uint64(math.MaxUint64), []float64(nil)
+	for _, b := range blocks {
+		for i := range b.Rows {
+			if h := rowHash(9, 1, pickRound, b.ID, i); h < bestKey {
+				bestKey, bestRow = h, rowValues(b, i)
+			}
+		}
+	}
+	if got := merged.(*pickPartial); got.Key != bestKey || !reflect.DeepEqual(got.Row, bestRow) {
+		t.Fatalf("picked %v, want %v", got.Row, bestRow)
+	}
+}
+
+func TestSampleAndWeightsSteps(t *testing.T) {
+	blocks := blobs(t, randomCentres(3, 4, 5, 1), 1, 2, 400, 2)
+	cand := [][]float64{rowValues(blocks[0], 0), rowValues(blocks[1], 5)}
+	var cost float64
+	counts := make([]int64, 2)
+	for _, b := range blocks {
+		for i := range b.Rows {
+			c, d := bruteNearest(b.Row(i), cand)
+			cost += d
+			counts[c]++
+		}
+	}
+	// Cost-only pass: Phi 0 samples nothing.
+	p := roundTrip(t, &sampleStep{Seed: 1, Dims: 4, L: 6, Cand: cand}, blocks[0]).(*samplePartial)
+	p.Merge(roundTrip(t, &sampleStep{Seed: 1, Dims: 4, L: 6, Cand: cand}, blocks[1]))
+	if len(p.Rows) != 0 || math.Abs(p.Cost-cost) > 1e-5*cost {
+		t.Fatalf("cost pass: %d rows sampled, cost %v want %v", len(p.Rows), p.Cost, cost)
+	}
+	// Sampling with ℓ = 6 keeps about 6 rows.
+	var sampled int
+	for seed := range uint64(50) {
+		for _, b := range blocks {
+			sp := roundTrip(t, &sampleStep{Seed: seed, Round: 1, Dims: 4, L: 6, Phi: cost, Cand: cand}, b).(*samplePartial)
+			sampled += len(sp.Rows)
+		}
+	}
+	if mean := float64(sampled) / 50; mean < 4 || mean > 8 {
+		t.Fatalf("sampled %.1f rows per pass on average, want about 6", mean)
+	}
+	w := roundTrip(t, &weightsStep{Dims: 4, Cand: cand}, blocks[0]).(*weightsPartial)
+	w.Merge(roundTrip(t, &weightsStep{Dims: 4, Cand: cand}, blocks[1]))
+	if !reflect.DeepEqual(w.Counts, counts) {
+		t.Fatalf("weights %v, want %v", w.Counts, counts)
+	}
+}
+
+func TestFindsEveryTrueCentre(t *testing.T) {
+	centres := randomCentres(8, 5, 20, 4)
+	blocks := blobs(t, centres, 0.5, 4, 2000, 5)
+	res := run(t, Config{K: 8, Seed: 3, Tol: 1e-6}, blocks, 2)
+	var total int64
+	for _, s := range res.Sizes {
+		total += s
+	}
+	if total != 8000 || !res.Converged {
+		t.Fatalf("sizes sum to %d, converged %v", total, res.Converged)
+	}
+	for i, c := range centres {
+		best := math.Inf(1)
+		for _, f := range res.Centroids {
+			best = min(best, math.Sqrt(sq(c, f)))
+		}
+		// 1000 rows per blob put its mean about 0.5·sqrt(5/1000) ≈ 0.035 from the centre.
+		if best > 0.2*0.5 {
+			t.Errorf("true centre %d: nearest centroid %.4f away", i, best)
+		}
+	}
+}
+
+func TestBitIdenticalAcrossParallelism(t *testing.T) {
+	blocks := blobs(t, randomCentres(6, 7, 10, 1), 2, 6, 700, 2)
+	cfg := Config{K: 6, Seed: 11, Restarts: 2}
+	want := run(t, cfg, blocks, 1)
+	for _, par := range []int{2, 4, 6} {
+		if got := run(t, cfg, blocks, par); !reflect.DeepEqual(got, want) {
+			t.Fatalf("parallelism %d changed the result", par)
+		}
+	}
+}
+
+// Resuming from the checkpoint after any step finishes exactly as an
+// uninterrupted run: this is what a new leader does.
+func TestResumeAfterEveryStepIsBitIdentical(t *testing.T) {
+	blocks := blobs(t, randomCentres(4, 3, 10, 1), 2, 3, 300, 2)
+	cfg := Config{K: 4, Seed: 5, Restarts: 2, MaxIter: 8}.WithDefaults()
+	want := run(t, cfg, blocks, 2)
+	ex := &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 2}
+	p, _ := New(cfg, 900, 3)
+	var cps [][]byte
+	if err := algorithms.Drive(context.Background(), p, ex, func(_ algorithms.Progress, cp []byte) error {
+		cps = append(cps, cp)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cps) < 10 {
+		t.Fatalf("only %d steps", len(cps))
+	}
+	for i, cp := range cps {
+		r, err := Resume(cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := algorithms.Drive(context.Background(), r, ex, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("resumed after step %d: result differs", i)
+		}
+	}
+	if _, err := Resume([]byte(`{"version":99}`)); err == nil || !strings.Contains(err.Error(), "version 99") {
+		t.Fatalf("unknown checkpoint version: %v", err)
+	}
+}
+
+func TestEmptyClusterIsReseededAtTheFarthestRow(t *testing.T) {
+	// Two tight groups and a far outlier; centroid 2 starts where no row is
+	// nearest to it, so it must take the worst-served row.
+	b := partition.NewBlock(0, 7, 1)
+	for i, v := range []float32{0, 0.1, 0.2, 10, 10.1, 10.2, 30} {
+		b.Data[i*b.Stride] = v
+	}
+	old := [][]float64{{0.1}, {12}, {-100}}
+	m := roundTrip(t, &lloydStep{Dims: 1, Cent: old}, b).(*lloydPartial)
+	if m.Counts[2] != 0 {
+		t.Fatal("test set-up: cluster 2 not empty")
+	}
+	next := updateCentroids(old, m)
+	if next[2][0] != 30 {
+		t.Fatalf("empty cluster re-seeded at %v, want the outlier 30", next[2])
+	}
+	// And a whole run with k = rows still gives every row its own cluster.
+	res := run(t, Config{K: 7, Seed: 1}, []*partition.Block{b}, 1)
+	if res.WCSS != 0 {
+		t.Fatalf("k = rows left WCSS %v, sizes %v", res.WCSS, res.Sizes)
+	}
+}
+
+func TestRestartsKeepTheLowestWCSS(t *testing.T) {
+	blocks := blobs(t, randomCentres(5, 2, 3, 7), 1.5, 2, 500, 8)
+	cfg := Config{K: 5, Seed: 2, Restarts: 4}.WithDefaults()
+	p, _ := New(cfg, 1000, 2)
+	var perRestart []float64
+	err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: blocks}, func(pr algorithms.Progress, _ []byte) error {
+		if p.s.Phase == phasePick || p.s.Phase == phaseDone {
+			perRestart = append(perRestart, p.s.Objective)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := p.Result()
+	if len(perRestart) != 4 {
+		t.Fatalf("saw %d restarts finish", len(perRestart))
+	}
+	best := 0
+	for r, w := range perRestart {
+		if w < perRestart[best] {
+			best = r
+		}
+	}
+	if res.Restart != best || res.WCSS != perRestart[best] {
+		t.Fatalf("kept restart %d (WCSS %v) of %v", res.Restart, res.WCSS, perRestart)
+	}
+}
+
+func TestConfigErrorsNameTheProblem(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		rows int64
+		dims int
+		want string
+	}{
+		{Config{K: 0}, 10, 2, "k must be at least 1"},
+		{Config{K: 11}, 10, 2, "k (11) exceeds the number of rows (10)"},
+		{Config{K: 2}, 10, 0, "dims must be at least 1"},
+		{Config{K: 2, MaxIter: -1}, 10, 2, "max_iter"},
+		{Config{K: 2, Tol: math.NaN()}, 10, 2, "tol"},
+		{Config{K: 2, Restarts: -1}, 10, 2, "restarts"},
+	}
+	for _, c := range cases {
+		_, err := New(c.cfg.WithDefaults(), c.rows, c.dims)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+func TestMalformedWireInputIsAnError(t *testing.T) {
+	for _, kind := range []string{kindPick, kindSample, kindWeights, kindLloyd} {
+		for _, data := range [][]byte{nil, {1}, make([]byte, 16), {255, 255, 255, 255, 255, 255, 255, 255, 1, 0, 0, 0, 0, 0, 0, 0}} {
+			if _, err := (Codec{}).DecodeStep(kind, data); err == nil {
+				t.Errorf("%s step decoded from %v", kind, data)
+			}
+			_, _ = Codec{}.DecodePartial(kind, data)
+		}
+	}
+	if _, err := (Codec{}).DecodeStep("kmeans/nope", nil); err == nil {
+		t.Error("unknown kind decoded")
+	}
+}
+
+func FuzzDecodePartial(f *testing.F) {
+	blocks := blobs(f, randomCentres(3, 3, 5, 1), 1, 1, 50, 2)
+	cent := randomCentres(3, 3, 5, 3)
+	for _, s := range []algorithms.Step{&pickStep{Dims: 3}, &sampleStep{Dims: 3, L: 6, Phi: 10, Round: 1, Cand: cent}, &weightsStep{Dims: 3, Cand: cent}, &lloydStep{Dims: 3, Cent: cent}} {
+		p, _ := s.Map(blocks[0])
+		data, _ := p.MarshalBinary()
+		f.Add(s.Kind(), data)
+	}
+	f.Fuzz(func(t *testing.T, kind string, data []byte) {
+		p, err := Codec{}.DecodePartial(kind, data)
+		if err != nil {
+			return
+		}
+		again, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (Codec{}).DecodePartial(kind, again); err != nil {
+			t.Fatalf("re-encoded partial does not decode: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeStep(f *testing.F) {
+	cent := randomCentres(3, 3, 5, 3)
+	for _, s := range []algorithms.Step{&pickStep{Dims: 3}, &sampleStep{Dims: 3, Cand: cent}, &weightsStep{Dims: 3, Cand: cent}, &lloydStep{Dims: 3, Cent: cent}} {
+		data, _ := s.MarshalBinary()
+		f.Add(s.Kind(), data)
+	}
+	b := partition.NewBlock(0, 4, 3)
+	f.Fuzz(func(t *testing.T, kind string, data []byte) {
+		s, err := Codec{}.DecodeStep(kind, data)
+		if err != nil {
+			return
+		}
+		// A decoded step either maps or refuses the block; it never panics.
+		_, _ = s.Map(b)
+	})
+}
+
+func BenchmarkLloydMap_N131072_D16_K16(b *testing.B) {
+	blocks := blobs(b, randomCentres(16, 16, 10, 1), 1, 1, 131072, 2)
+	s := &lloydStep{Dims: 16, Cent: randomCentres(16, 16, 10, 3)}
+	b.SetBytes(131072 * 16 * 4)
+	for b.Loop() {
+		if _, err := s.Map(blocks[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

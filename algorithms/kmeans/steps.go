@@ -1,0 +1,423 @@
+package kmeans
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/partition"
+)
+
+// Step kinds on the wire.
+const (
+	kindPick    = "kmeans/pick"
+	kindSample  = "kmeans/sample"
+	kindWeights = "kmeans/weights"
+	kindLloyd   = "kmeans/lloyd"
+)
+
+// mix is the splitmix64 finaliser.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// pickRound tags the first-centre draw apart from the sampling rounds.
+const pickRound = math.MaxUint32
+
+// rowHash is the random draw for one row: a function of where the row is in
+// the dataset, not of who processes it or when.
+func rowHash(seed uint64, restart, round int, part, row int) uint64 {
+	h := mix(seed ^ 0x6a09e667f3bcc909)
+	h = mix(h ^ uint64(restart)<<32 ^ uint64(uint32(round)))
+	h = mix(h ^ uint64(part))
+	return mix(h ^ uint64(row))
+}
+
+// unit maps a hash to [0, 1).
+func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
+
+func rowValues(b *partition.Block, i int) []float64 {
+	out := make([]float64, b.Dims)
+	for j, v := range b.Row(i) {
+		out[j] = float64(v)
+	}
+	return out
+}
+
+func checkDims(b *partition.Block, dims int) error {
+	if b.Dims != dims {
+		return fmt.Errorf("partition %d has %d dims, the step expects %d", b.ID, b.Dims, dims)
+	}
+	return b.Validate()
+}
+
+// pickStep chooses the first centre: the row with the smallest hash, which
+// is a uniform choice over all rows made without knowing partition sizes.
+type pickStep struct {
+	Seed    uint64
+	Restart int
+	Dims    int
+}
+
+func (s *pickStep) Kind() string { return kindPick }
+
+func (s *pickStep) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.u64(s.Seed)
+	w.i64(int64(s.Restart))
+	w.i64(int64(s.Dims))
+	return w.b, nil
+}
+
+func (s *pickStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if err := checkDims(b, s.Dims); err != nil {
+		return nil, err
+	}
+	p := &pickPartial{}
+	best := -1
+	for i := 0; i < b.Rows; i++ {
+		if h := rowHash(s.Seed, s.Restart, pickRound, b.ID, i); best < 0 || h < p.Key {
+			p.Key, best = h, i
+		}
+	}
+	if best >= 0 {
+		p.Has, p.Row = true, rowValues(b, best)
+	}
+	return p, nil
+}
+
+type pickPartial struct {
+	Has bool
+	Key uint64
+	Row []float64
+}
+
+func (p *pickPartial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*pickPartial)
+	if !ok {
+		return fmt.Errorf("merge %T into pick partial", next)
+	}
+	if n.Has && (!p.Has || n.Key < p.Key) {
+		*p = *n
+	}
+	return nil
+}
+
+func (p *pickPartial) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.u64(b2u(p.Has))
+	w.u64(p.Key)
+	w.f64s(p.Row)
+	return w.b, nil
+}
+
+// sampleStep is one k-means‖ pass: it sums the cost (squared distance to the
+// nearest candidate) and, when Phi is set, keeps each row with probability
+// L·d²/Phi. Phi is the previous pass's cost, an upper bound of this one's,
+// which fuses the cost pass and the sampling pass of the paper into one.
+type sampleStep struct {
+	Seed    uint64
+	Restart int
+	Round   int
+	L       float64
+	Phi     float64
+	Dims    int
+	Cand    [][]float64
+}
+
+func (s *sampleStep) Kind() string { return kindSample }
+
+func (s *sampleStep) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.u64(s.Seed)
+	w.i64(int64(s.Restart))
+	w.i64(int64(s.Round))
+	w.f64(s.L)
+	w.f64(s.Phi)
+	w.matrix(s.Cand, s.Dims)
+	return w.b, nil
+}
+
+func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if err := checkDims(b, s.Dims); err != nil {
+		return nil, err
+	}
+	cent := padCentroids(s.Cand, b.Stride)
+	p := &samplePartial{Dims: s.Dims}
+	for i := 0; i < b.Rows; i++ {
+		_, d := nearest(b.Row(i), cent, len(s.Cand), b.Stride)
+		p.Cost += float64(d)
+		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, i)) < s.L*float64(d)/s.Phi {
+			p.Rows = append(p.Rows, rowValues(b, i))
+		}
+	}
+	return p, nil
+}
+
+type samplePartial struct {
+	Cost float64
+	Dims int
+	Rows [][]float64
+}
+
+func (p *samplePartial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*samplePartial)
+	if !ok {
+		return fmt.Errorf("merge %T into sample partial", next)
+	}
+	p.Cost += n.Cost
+	p.Rows = append(p.Rows, n.Rows...)
+	return nil
+}
+
+func (p *samplePartial) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.f64(p.Cost)
+	w.matrix(p.Rows, p.Dims)
+	return w.b, nil
+}
+
+// weightsStep counts the rows nearest to each candidate, the weights of the
+// k-means++ pass that reduces the candidates to k centres.
+type weightsStep struct {
+	Dims int
+	Cand [][]float64
+}
+
+func (s *weightsStep) Kind() string { return kindWeights }
+
+func (s *weightsStep) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.matrix(s.Cand, s.Dims)
+	return w.b, nil
+}
+
+func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if err := checkDims(b, s.Dims); err != nil {
+		return nil, err
+	}
+	cent := padCentroids(s.Cand, b.Stride)
+	p := &weightsPartial{Counts: make([]int64, len(s.Cand))}
+	for i := 0; i < b.Rows; i++ {
+		c, _ := nearest(b.Row(i), cent, len(s.Cand), b.Stride)
+		p.Counts[c]++
+	}
+	return p, nil
+}
+
+type weightsPartial struct{ Counts []int64 }
+
+func (p *weightsPartial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*weightsPartial)
+	if !ok || len(n.Counts) != len(p.Counts) {
+		return fmt.Errorf("merge mismatched weights partial")
+	}
+	for i, c := range n.Counts {
+		p.Counts[i] += c
+	}
+	return nil
+}
+
+func (p *weightsPartial) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.i64s(p.Counts)
+	return w.b, nil
+}
+
+// lloydStep assigns rows to the nearest centroid and sums them.
+type lloydStep struct {
+	Dims int
+	Cent [][]float64
+}
+
+func (s *lloydStep) Kind() string { return kindLloyd }
+
+func (s *lloydStep) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.matrix(s.Cent, s.Dims)
+	return w.b, nil
+}
+
+func (s *lloydStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if err := checkDims(b, s.Dims); err != nil {
+		return nil, err
+	}
+	k := len(s.Cent)
+	p := newLloydPartial(k, s.Dims)
+	farDist := make([]float32, k)
+	farRow := make([]int32, k)
+	for c := range farRow {
+		farRow[c] = -1
+	}
+	p.WCSS = assignAccumulate(b.Data, b.Rows, b.Stride, b.Dims, padCentroids(s.Cent, b.Stride), k,
+		p.Sums, p.Counts, farDist, farRow)
+	for c, r := range farRow {
+		if r >= 0 {
+			p.Far[c] = farPoint{Has: true, Dist: float64(farDist[c]), Part: int64(b.ID), Row: int64(r), X: rowValues(b, int(r))}
+		}
+	}
+	return p, nil
+}
+
+// farPoint is the row farthest from its centroid within one cluster: where
+// an empty cluster is re-seeded.
+type farPoint struct {
+	Has  bool
+	Dist float64
+	Part int64
+	Row  int64
+	X    []float64
+}
+
+type lloydPartial struct {
+	K, Dims int
+	Sums    []float64 // K × Dims
+	Counts  []int64
+	WCSS    float64
+	Far     []farPoint
+}
+
+func newLloydPartial(k, dims int) *lloydPartial {
+	return &lloydPartial{K: k, Dims: dims, Sums: make([]float64, k*dims), Counts: make([]int64, k), Far: make([]farPoint, k)}
+}
+
+func (p *lloydPartial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*lloydPartial)
+	if !ok || n.K != p.K || n.Dims != p.Dims {
+		return fmt.Errorf("merge mismatched lloyd partial")
+	}
+	for i, v := range n.Sums {
+		p.Sums[i] += v
+	}
+	for i, c := range n.Counts {
+		p.Counts[i] += c
+	}
+	p.WCSS += n.WCSS
+	// Strictly greater keeps the earlier partition on ties: merge order, not
+	// arrival order, decides.
+	for c, f := range n.Far {
+		if f.Has && (!p.Far[c].Has || f.Dist > p.Far[c].Dist) {
+			p.Far[c] = f
+		}
+	}
+	return nil
+}
+
+func (p *lloydPartial) MarshalBinary() ([]byte, error) {
+	var w writer
+	w.i64(int64(p.K))
+	w.i64(int64(p.Dims))
+	for _, v := range p.Sums {
+		w.f64(v)
+	}
+	for _, c := range p.Counts {
+		w.i64(c)
+	}
+	w.f64(p.WCSS)
+	for _, f := range p.Far {
+		w.u64(b2u(f.Has))
+		w.f64(f.Dist)
+		w.i64(f.Part)
+		w.i64(f.Row)
+		w.f64s(f.X)
+	}
+	return w.b, nil
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Codec decodes every k-means step and partial.
+type Codec struct{}
+
+// DecodeStep implements algorithms.Codec.
+func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
+	r := &reader{b: params}
+	var s algorithms.Step
+	switch kind {
+	case kindPick:
+		s = &pickStep{Seed: r.u64(), Restart: int(r.i64()), Dims: int(r.i64())}
+	case kindSample:
+		st := &sampleStep{Seed: r.u64(), Restart: int(r.i64()), Round: int(r.i64()), L: r.f64(), Phi: r.f64()}
+		st.Cand, st.Dims = r.matrix()
+		if r.err == nil && len(st.Cand) == 0 {
+			r.err = fmt.Errorf("no candidates")
+		}
+		s = st
+	case kindWeights:
+		st := &weightsStep{}
+		st.Cand, st.Dims = r.matrix()
+		if r.err == nil && len(st.Cand) == 0 {
+			r.err = fmt.Errorf("no candidates")
+		}
+		s = st
+	case kindLloyd:
+		st := &lloydStep{}
+		st.Cent, st.Dims = r.matrix()
+		if r.err == nil && len(st.Cent) == 0 {
+			r.err = fmt.Errorf("no centroids")
+		}
+		s = st
+	default:
+		return nil, fmt.Errorf("unknown k-means step %q", kind)
+	}
+	if err := r.done(kind + " step"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DecodePartial implements algorithms.Codec.
+func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error) {
+	r := &reader{b: data}
+	var p algorithms.Partial
+	switch kind {
+	case kindPick:
+		pp := &pickPartial{Has: r.u64() == 1, Key: r.u64(), Row: r.f64s()}
+		p = pp
+	case kindSample:
+		sp := &samplePartial{Cost: r.f64()}
+		sp.Rows, sp.Dims = r.matrix()
+		p = sp
+	case kindWeights:
+		p = &weightsPartial{Counts: r.i64s()}
+	case kindLloyd:
+		k, dims := r.i64(), r.i64()
+		if r.err == nil && (k < 1 || dims < 1 || k > int64(len(r.b)) || dims > int64(len(r.b)) || k*dims > int64(len(r.b))/8) {
+			r.err = fmt.Errorf("lloyd partial shape %d×%d does not fit %d bytes", k, dims, len(r.b))
+		}
+		if r.err != nil {
+			break
+		}
+		lp := newLloydPartial(int(k), int(dims))
+		for i := range lp.Sums {
+			lp.Sums[i] = r.f64()
+		}
+		for i := range lp.Counts {
+			lp.Counts[i] = r.i64()
+		}
+		lp.WCSS = r.f64()
+		for c := range lp.Far {
+			lp.Far[c] = farPoint{Has: r.u64() == 1, Dist: r.f64(), Part: r.i64(), Row: r.i64(), X: r.f64s()}
+			if r.err == nil && lp.Far[c].Has && len(lp.Far[c].X) != int(dims) {
+				r.err = fmt.Errorf("farthest row of cluster %d has %d values, want %d", c, len(lp.Far[c].X), dims)
+			}
+		}
+		p = lp
+	default:
+		return nil, fmt.Errorf("unknown k-means partial %q", kind)
+	}
+	if err := r.done(kind + " partial"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

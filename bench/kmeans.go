@@ -1,0 +1,237 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cohort/cohort/client"
+	"github.com/cohort/cohort/localcluster"
+	"github.com/cohort/cohort/partition"
+	pb "github.com/cohort/cohort/proto"
+)
+
+// KMeansConfig is one `cohort bench kmeans` run.
+type KMeansConfig struct {
+	Rows          int64
+	Dims          int
+	K             int // clusters in the data and k of the job
+	Iters         int // Lloyd iterations, run to the end (tol 0)
+	Workers       int
+	Seed          uint64
+	Spread        float64
+	PartitionRows int
+	Log           io.Writer
+}
+
+// KMeansReport is what the run measured. Field names are the JSON contract.
+type KMeansReport struct {
+	Rows           int64       `json:"rows"`
+	Dims           int         `json:"dims"`
+	K              int         `json:"k"`
+	Workers        int         `json:"workers"`
+	Cores          int         `json:"cores"`
+	Iterations     int         `json:"iterations"`
+	SecondsPerIter float64     `json:"seconds_per_iter"` // median over Lloyd iterations
+	IterSeconds    []float64   `json:"iter_seconds"`
+	StartSeconds   float64     `json:"start_seconds"` // cluster start-up
+	InitSeconds    float64     `json:"init_seconds"`  // data generation and k-means|| init
+	TotalSeconds   float64     `json:"total_seconds"` // submit to result
+	WCSS           float64     `json:"wcss"`
+	Centroids      [][]float64 `json:"centroids"`
+	TrueCenters    [][]float64 `json:"true_centers"`
+	// MaxCenterError is the largest distance from a true centre to its
+	// nearest centroid, in units of the blobs' spread.
+	MaxCenterError float64 `json:"max_center_error"`
+	BytesResident  int64   `json:"bytes_resident"` // peak resident set of the process (VmHWM)
+	DataBytes      int64   `json:"data_bytes"`     // partition blocks held by workers
+	GoVersion      string  `json:"go_version"`
+}
+
+func (c *KMeansConfig) validate() error {
+	switch {
+	case c.Rows < 1:
+		return fmt.Errorf("--rows must be at least 1 (got %d)", c.Rows)
+	case c.Dims < 1:
+		return fmt.Errorf("--dims must be at least 1 (got %d)", c.Dims)
+	case c.K < 1:
+		return fmt.Errorf("--k must be at least 1 (got %d)", c.K)
+	case int64(c.K) > c.Rows:
+		return fmt.Errorf("--k (%d) exceeds --rows (%d)", c.K, c.Rows)
+	case c.Iters < 1:
+		return fmt.Errorf("--iters must be at least 1 (got %d)", c.Iters)
+	case c.Workers < 1:
+		return fmt.Errorf("--workers must be at least 1 (got %d)", c.Workers)
+	}
+	if c.Spread == 0 {
+		c.Spread = 1
+	}
+	return nil
+}
+
+func (c *KMeansConfig) spec() partition.SyntheticSpec {
+	return partition.SyntheticSpec{Kind: "blobs", Rows: c.Rows, Dims: c.Dims, Clusters: c.K, Spread: c.Spread, Seed: c.Seed}
+}
+
+func (c *KMeansConfig) jobYAML() string {
+	return fmt.Sprintf(`name: bench-kmeans
+seed: %d
+data:
+  synthetic: {kind: blobs, rows: %d, dims: %d, clusters: %d, spread: %g, seed: %d}
+  partition_rows: %d
+cluster:
+  algorithm: kmeans
+  k: %d
+  max_iter: %d
+  tol: 0
+`, c.Seed, c.Rows, c.Dims, c.K, c.Spread, c.Seed, c.PartitionRows, c.K, c.Iters)
+}
+
+// KMeans runs one k-means job on an embedded cluster over synthetic blobs
+// and times its Lloyd iterations as the client sees them committed.
+func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.PartitionRows == 0 {
+		cfg.PartitionRows = partition.DefaultPartitionRows
+	}
+	blobs, err := partition.NewBlobs(cfg.spec(), cfg.PartitionRows)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	cl, err := localcluster.Start(ctx, localcluster.Config{Workers: cfg.Workers, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	c, err := client.Dial(ctx, cl.Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+
+	t1 := time.Now()
+	job, err := c.Submit(ctx, []byte(cfg.jobYAML()))
+	if err != nil {
+		return nil, err
+	}
+	var timer iterTimer
+	final, err := c.Wait(ctx, job.Id, timer.observe)
+	if err != nil {
+		return nil, err
+	}
+	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
+		return nil, fmt.Errorf("benchmark job %s ended %s: %s", final.Id, final.State, final.Error)
+	}
+	res, err := c.Result(ctx, job.Id)
+	if err != nil {
+		return nil, err
+	}
+	t2 := time.Now()
+
+	var data int64
+	for _, w := range cl.Workers {
+		_, _, b := w.Store().Stats()
+		data += b
+	}
+	r := &KMeansReport{
+		Rows: cfg.Rows, Dims: cfg.Dims, K: cfg.K, Workers: cfg.Workers, Cores: runtime.GOMAXPROCS(0),
+		Iterations: int(res.Iterations), IterSeconds: timer.perIter,
+		SecondsPerIter: median(timer.perIter), StartSeconds: t1.Sub(t0).Seconds(),
+		InitSeconds: timer.initEnd.Sub(t1).Seconds(), TotalSeconds: t2.Sub(t1).Seconds(),
+		WCSS: res.Wcss, TrueCenters: blobs.Centers(), DataBytes: data, GoVersion: runtime.Version(),
+	}
+	for _, v := range res.Centroids {
+		r.Centroids = append(r.Centroids, v.Values)
+	}
+	r.MaxCenterError = maxCenterError(r.TrueCenters, r.Centroids) / cfg.Spread
+	r.BytesResident, err = peakResident()
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// iterTimer turns the stream of committed job states into per-iteration
+// times. The watch stream may coalesce several commits into one update, so
+// an update that advances n iterations contributes n samples of elapsed/n.
+type iterTimer struct {
+	restart, iter int
+	last, initEnd time.Time
+	perIter       []float64
+}
+
+func (t *iterTimer) observe(j *pb.Job) {
+	now := time.Now()
+	if j.Phase != "lloyd" || j.Restart != 0 {
+		if t.iter == 0 {
+			t.last, t.initEnd = now, now
+		}
+		return
+	}
+	if n := int(j.Iteration) - t.iter; n > 0 {
+		if !t.last.IsZero() {
+			for range n {
+				t.perIter = append(t.perIter, now.Sub(t.last).Seconds()/float64(n))
+			}
+		}
+		t.iter, t.last = int(j.Iteration), now
+	}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func maxCenterError(truth, found [][]float64) float64 {
+	worst := 0.0
+	for _, t := range truth {
+		best := math.Inf(1)
+		for _, f := range found {
+			var d float64
+			for j := range t {
+				d += (t[j] - f[j]) * (t[j] - f[j])
+			}
+			best = min(best, d)
+		}
+		worst = max(worst, math.Sqrt(best))
+	}
+	return worst
+}
+
+// peakResident reads the process's peak resident set (VmHWM) from procfs.
+func peakResident() (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("peak resident memory: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("peak resident memory: parse %q: %w", rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("peak resident memory: no VmHWM in /proc/self/status")
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohort/cohort/bench"
+)
+
+func benchCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "bench", Short: "Benchmark suites on synthetic data"}
+	cmd.AddCommand(benchKMeansCmd())
+	return cmd
+}
+
+func benchKMeansCmd() *cobra.Command {
+	var cfg bench.KMeansConfig
+	var asJSON, verbose bool
+	cmd := &cobra.Command{
+		Use:   "kmeans",
+		Short: "Time Lloyd iterations of k-means on an embedded cluster over synthetic blobs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Log = logTo(verbose)
+			r, err := bench.KMeans(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			fmt.Fprintf(out, "k-means: %d rows × %d dims, k=%d, %d workers, %d cores\n", r.Rows, r.Dims, r.K, r.Workers, r.Cores)
+			fmt.Fprintf(out, "  %d iterations, median %.4fs per iteration (init %.2fs, total %.2fs)\n", r.Iterations, r.SecondsPerIter, r.InitSeconds, r.TotalSeconds)
+			fmt.Fprintf(out, "  WCSS %.6g, worst true centre off by %.3g spreads\n", r.WCSS, r.MaxCenterError)
+			fmt.Fprintf(out, "  peak resident %.1f MiB, partition data %.1f MiB\n", float64(r.BytesResident)/(1<<20), float64(r.DataBytes)/(1<<20))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&cfg.Rows, "rows", 1_000_000, "rows of synthetic blobs")
+	f.IntVar(&cfg.Dims, "dims", 16, "dimensions")
+	f.IntVar(&cfg.K, "k", 16, "clusters in the data and k of the job")
+	f.IntVar(&cfg.Iters, "iters", 20, "Lloyd iterations (run to the end)")
+	f.IntVar(&cfg.Workers, "workers", 1, "embedded workers")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of data and job")
+	f.Float64Var(&cfg.Spread, "spread", 1, "standard deviation of each blob")
+	f.IntVar(&cfg.PartitionRows, "partition-rows", 0, "rows per partition (default 131072)")
+	f.BoolVar(&asJSON, "json", false, "print figures as JSON")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log node activity to stderr")
+	return cmd
+}

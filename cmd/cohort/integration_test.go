@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cohort/cohort/client"
+)
+
+// The tests in this file build the real binary and run it as separate
+// processes: a coordinator and two workers on loopback, driven by the CLI.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cohort-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "cohort")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build cohort:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs a long-lived cohort process, stopped (SIGTERM, then kill) at cleanup.
+func start(t *testing.T, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	return cmd
+}
+
+// cli runs one cohort command to completion.
+func cli(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func writeSpec(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "job.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const jobYAML = `name: it
+seed: 5
+data:
+  synthetic: {kind: blobs, rows: 30000, dims: 4, clusters: 4, spread: 0.5, seed: 9}
+  partition_rows: 4000
+cluster:
+  k: 4
+  max_iter: 60
+output:
+  dir: %s
+`
+
+func TestCoordinatorAndTwoWorkerProcesses(t *testing.T) {
+	api := freePort(t)
+	start(t, "coordinator", "coordinator", "--id", "c1", "--data-dir", t.TempDir(),
+		"--grpc-addr", api, "--raft-addr", freePort(t), "--gossip-addr", freePort(t))
+	for i := range 2 {
+		start(t, fmt.Sprintf("worker%d", i+1), "worker", "--coordinator", api, "--name", fmt.Sprintf("w%d", i+1), "--cores", "1")
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := client.Dial(ctx, api)
+		if err == nil {
+			st, err := c.Status(ctx)
+			c.Close()
+			if err == nil && len(st.Workers) == 2 && st.LeaderId == "c1" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cluster did not come up with two workers")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	out := t.TempDir()
+	stdout, stderr, err := cli(t, "submit", writeSpec(t, fmt.Sprintf(jobYAML, out)), "--coordinator", api, "--wait", "--json")
+	if err != nil {
+		t.Fatalf("submit --wait: %v\n%s", err, stderr)
+	}
+	var got client.Summary
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
+	}
+	var total int64
+	for _, s := range got.Sizes {
+		total += s
+	}
+	if got.Algorithm != "kmeans" || got.K != 4 || got.Rows != 30000 || len(got.Centroids) != 4 || total != 30000 || got.Workers != 2 || !got.Converged {
+		t.Fatalf("unexpected summary %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(out, "summary.json")); err != nil {
+		t.Fatalf("output dir: %v", err)
+	}
+
+	// The embedded mode must reach the very same centroids: partitions, not
+	// workers or processes, fix the arithmetic.
+	stdout, stderr, err = cli(t, "run", writeSpec(t, fmt.Sprintf(jobYAML, t.TempDir())), "--workers", "3", "--json")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	var local client.Summary
+	if err := json.Unmarshal([]byte(stdout), &local); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Centroids {
+		for j := range got.Centroids[i] {
+			if math.Float64bits(got.Centroids[i][j]) != math.Float64bits(local.Centroids[i][j]) {
+				t.Fatalf("centroid %d differs between 2 worker processes and 3 embedded workers", i)
+			}
+		}
+	}
+
+	stdout, _, err = cli(t, "jobs", "--coordinator", api)
+	if err != nil || !strings.Contains(stdout, got.Job) || !strings.Contains(stdout, "succeeded") {
+		t.Fatalf("jobs: %v\n%s", err, stdout)
+	}
+	stdout, _, err = cli(t, "result", got.Job, "--coordinator", api)
+	if err != nil || !strings.Contains(stdout, "segment") {
+		t.Fatalf("result: %v\n%s", err, stdout)
+	}
+	stdout, _, err = cli(t, "status", "--coordinator", api)
+	if err != nil || !strings.Contains(stdout, "w1") || !strings.Contains(stdout, "w2") {
+		t.Fatalf("status: %v\n%s", err, stdout)
+	}
+	_, stderr, err = cli(t, "result", "job-404", "--coordinator", api)
+	if err == nil || !strings.Contains(stderr, "not found") {
+		t.Fatalf("result of unknown job: %v\n%s", err, stderr)
+	}
+}
+
+func TestBadInputExitsNonZeroWithTheProblemNamed(t *testing.T) {
+	dead := freePort(t) // nothing listens here
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unreachable coordinator", []string{"jobs", "--coordinator", dead}, "cannot reach coordinator at " + dead},
+		{"unknown spec field", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  kk: 3\n")}, "line 5"},
+		{"k < 1", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n")}, "k must be at least 1"},
+		{"k > rows", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 50\n")}, "exceeds"},
+		{"dims < 1", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n")}, "dims must be at least 1"},
+		{"missing spec file", []string{"run", filepath.Join(t.TempDir(), "nope.yaml")}, "no such file"},
+		{"worker with no coordinator", []string{"worker", "--coordinator", dead, "--join-timeout", "2s"}, "cannot reach coordinator"},
+		{"bench k > rows", []string{"bench", "kmeans", "--rows", "10", "--k", "11"}, "--k (11) exceeds --rows (10)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			began := time.Now()
+			_, stderr, err := cli(t, c.args...)
+			if err == nil {
+				t.Fatal("exit status 0")
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Fatalf("stderr %q does not mention %q", stderr, c.want)
+			}
+			if strings.Contains(stderr, "panic") {
+				t.Fatalf("panicked:\n%s", stderr)
+			}
+			if d := time.Since(began); d > 20*time.Second {
+				t.Fatalf("took %s to fail", d)
+			}
+		})
+	}
+}

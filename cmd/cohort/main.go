@@ -1,0 +1,54 @@
+// Command cohort is the single binary of a Cohort cluster: embedded runs,
+// long-running coordinator and worker nodes, the client commands, and
+// benchmarks. It only parses flags and wires packages together.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cohort:", err)
+		os.Exit(1)
+	}
+}
+
+// defaultCoordinator is where client commands look unless told otherwise.
+func defaultCoordinator() string {
+	if a := os.Getenv("COHORT_COORDINATOR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:7400"
+}
+
+func root() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "cohort",
+		Short:         "Distributed customer segmentation",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.AddCommand(runCmd(), localCmd(), coordinatorCmd(), workerCmd(),
+		submitCmd(), jobsCmd(), statusCmd(), watchCmd(), cancelCmd(), resultCmd(), benchCmd())
+	return cmd
+}
+
+// logTo is where node logs go: stderr with --verbose, else nowhere, so
+// embedded runs print only the progress bar and the result.
+func logTo(verbose bool) io.Writer {
+	if verbose {
+		return os.Stderr
+	}
+	return io.Discard
+}

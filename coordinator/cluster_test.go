@@ -1,0 +1,384 @@
+package coordinator_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kmeans"
+	"github.com/cohort/cohort/client"
+	"github.com/cohort/cohort/coordinator"
+	"github.com/cohort/cohort/jobspec"
+	"github.com/cohort/cohort/partition"
+	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/worker"
+)
+
+// testCluster is coordinators on Raft's in-memory transport plus workers on
+// loopback gRPC and real gossip.
+type testCluster struct {
+	t       *testing.T
+	coords  []*coordinator.Node
+	workers []*worker.Node
+}
+
+func logs() *os.File {
+	if testing.Verbose() {
+		return os.Stderr
+	}
+	return nil
+}
+
+func startCoordinators(t *testing.T, n int, workerWait time.Duration) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t}
+	var transports []*raft.InmemTransport
+	for i := range n {
+		_, trans := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("raft-%d", i)))
+		for _, other := range transports {
+			other.Connect(trans.LocalAddr(), trans)
+			trans.Connect(other.LocalAddr(), other)
+		}
+		transports = append(transports, trans)
+		store := raft.NewInmemStore()
+		cfg := coordinator.Config{
+			ID: fmt.Sprintf("c%d", i), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
+			Codec: jobspec.Codec(), Transport: trans, FastTimers: true, WorkerWait: workerWait,
+			Stores: &coordinator.Stores{Log: store, Stable: store, Snapshot: raft.NewInmemSnapshotStore()},
+		}
+		if l := logs(); l != nil {
+			cfg.Log = l
+		}
+		if i > 0 {
+			cfg.Join = c.coords[0].GRPCAddr()
+		}
+		node, err := coordinator.Start(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.coords = append(c.coords, node)
+	}
+	t.Cleanup(c.close)
+	c.await("a leader with every coordinator voting", func() bool {
+		l := c.leader()
+		if l == nil {
+			return false
+		}
+		f := l.Raft().GetConfiguration()
+		return f.Error() == nil && len(f.Configuration().Servers) == n
+	})
+	return c
+}
+
+func (c *testCluster) addWorkers(n int) {
+	c.t.Helper()
+	for range n {
+		cfg := worker.Config{Name: fmt.Sprintf("w%d", len(c.workers)+1), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
+			Coordinator: c.coords[0].GRPCAddr(), Cores: 2, Codec: jobspec.Codec(), JoinTimeout: 10 * time.Second}
+		if l := logs(); l != nil {
+			cfg.Log = l
+		}
+		w, err := worker.Start(context.Background(), cfg)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.workers = append(c.workers, w)
+	}
+	want := len(c.workers)
+	c.await(fmt.Sprintf("%d workers registered", want), func() bool {
+		var got int
+		c.leader().FSM().Read(func(s *coordinator.State) { got = len(s.Workers) })
+		return got == want
+	})
+}
+
+func (c *testCluster) leader() *coordinator.Node {
+	for _, n := range c.coords {
+		if n.IsLeader() {
+			return n
+		}
+	}
+	return nil
+}
+
+func (c *testCluster) await(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *testCluster) close() {
+	for _, w := range c.workers {
+		w.Close()
+	}
+	for _, n := range c.coords {
+		n.Close()
+	}
+}
+
+func (c *testCluster) client(i int) *client.Client {
+	c.t.Helper()
+	cl, err := client.Dial(context.Background(), c.coords[i].GRPCAddr())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// run submits a spec through coordinator i and waits for its result.
+func (c *testCluster) run(i int, spec string, update func(*pb.Job)) *pb.JobResult {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := c.client(i)
+	job, err := cl.Submit(ctx, []byte(spec))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	final, err := cl.Wait(ctx, job.Id, update)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
+		c.t.Fatalf("job %s ended %s: %s", final.Id, final.State, final.Error)
+	}
+	res, err := cl.Result(ctx, job.Id)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res
+}
+
+// The dataset has 12 partitions so that 1, 2 and 3 workers each hold a
+// different share, and merge order is what keeps the result identical.
+const blobsSpec = `
+name: blobs
+seed: 3
+data:
+  synthetic: {kind: blobs, rows: 24000, dims: 6, clusters: 5, spread: 0.5, seed: 11}
+  partition_rows: 2000
+cluster:
+  algorithm: kmeans
+  k: 5
+  max_iter: %d
+  tol: %g
+  restarts: 2
+`
+
+// localResult runs the same job with the in-process executor.
+func localResult(t *testing.T, specYAML string) kmeans.Result {
+	t.Helper()
+	spec, err := jobspec.Parse([]byte(specYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := spec.KMeans()
+	src, err := partition.Open(spec.Dataset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*partition.Block
+	for id := range src.NumPartitions() {
+		b, err := src.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, b)
+	}
+	prog, err := kmeans.New(cfg, src.Rows(), src.Dims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := algorithms.Drive(context.Background(), prog, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := prog.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func sameBits(t *testing.T, what string, a [][]float64, b []*pb.Vector) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%s: %d centroids vs %d", what, len(a), len(b))
+	}
+	for i := range a {
+		for j := range a[i] {
+			if math.Float64bits(a[i][j]) != math.Float64bits(b[i].Values[j]) {
+				t.Fatalf("%s: centroid %d dim %d: %v vs %v", what, i, j, a[i][j], b[i].Values[j])
+			}
+		}
+	}
+}
+
+func TestSameCentroidsWithOneTwoAndThreeWorkers(t *testing.T) {
+	spec := fmt.Sprintf(blobsSpec, 50, 1e-6)
+	want := localResult(t, spec)
+	for workers := 1; workers <= 3; workers++ {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			c := startCoordinators(t, 1, 10*time.Second)
+			c.addWorkers(workers)
+			res := c.run(0, spec, nil)
+			sameBits(t, "cluster vs local executor", want.Centroids, res.Centroids)
+			if res.Workers != int32(workers) || res.Rows != 24000 || math.Float64bits(res.Wcss) != math.Float64bits(want.WCSS) {
+				t.Fatalf("result workers=%d rows=%d wcss=%v (local %v)", res.Workers, res.Rows, res.Wcss, want.WCSS)
+			}
+			var placed int
+			c.leader().FSM().Read(func(s *coordinator.State) {
+				for _, d := range s.Datasets {
+					placed += len(d.Placement)
+				}
+			})
+			if placed != 0 {
+				t.Fatalf("dataset of a finished job still placed on %d partitions", placed)
+			}
+		})
+	}
+}
+
+func TestTrueCentresFoundOnSeparatedBlobs(t *testing.T) {
+	c := startCoordinators(t, 1, 10*time.Second)
+	c.addWorkers(2)
+	res := c.run(0, fmt.Sprintf(blobsSpec, 100, 1e-6), nil)
+	blobs, err := partition.NewBlobs(partition.SyntheticSpec{Kind: "blobs", Rows: 24000, Dims: 6, Clusters: 5, Spread: 0.5, Seed: 11}, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range blobs.Centers() {
+		best := math.Inf(1)
+		for _, f := range res.Centroids {
+			var d float64
+			for j := range tc {
+				d += (tc[j] - f.Values[j]) * (tc[j] - f.Values[j])
+			}
+			best = min(best, math.Sqrt(d))
+		}
+		// 4800 rows per blob put its mean about 0.5·sqrt(6/4800) ≈ 0.018 from the centre.
+		if best > 0.2*0.5 {
+			t.Errorf("true centre %d: nearest centroid %.4f away (spread 0.5)", i, best)
+		}
+	}
+}
+
+func TestJoinedCoordinatorsRedirectWritesAndReplicateResults(t *testing.T) {
+	c := startCoordinators(t, 3, 10*time.Second)
+	c.addWorkers(1)
+	follower := -1
+	for i, n := range c.coords {
+		if !n.IsLeader() {
+			follower = i
+		}
+	}
+	// Submitting to a follower must reach the leader through the NOT_LEADER hint.
+	res := c.run(follower, fmt.Sprintf(blobsSpec, 20, 1e-4), nil)
+	c.await("result replicated to every coordinator", func() bool {
+		for _, n := range c.coords {
+			j, ok := n.FSM().Job(res.Job.Id)
+			if !ok || j.Result == nil {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range c.coords {
+		j, _ := n.FSM().Job(res.Job.Id)
+		sameBits(t, "replicated result", j.Result.Centroids, res.Centroids)
+	}
+}
+
+func TestLostWorkerPartitionsMoveAndResultIsUnchanged(t *testing.T) {
+	spec := fmt.Sprintf(blobsSpec, 40, 0.0)
+	want := localResult(t, spec)
+	c := startCoordinators(t, 1, 10*time.Second)
+	c.addWorkers(2)
+	killed := false
+	res := c.run(0, spec, func(j *pb.Job) {
+		if !killed && j.Phase == "lloyd" && j.Iteration >= 3 {
+			killed = true
+			c.workers[1].Kill()
+		}
+	})
+	if !killed {
+		t.Fatal("job finished before a worker could be killed")
+	}
+	sameBits(t, "after losing a worker", want.Centroids, res.Centroids)
+}
+
+func TestWorkerDeadBeforeJobFailsClearly(t *testing.T) {
+	c := startCoordinators(t, 1, 2*time.Second)
+	c.addWorkers(1)
+	c.workers[0].Kill()
+	cl := c.client(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	job, err := cl.Submit(ctx, []byte(fmt.Sprintf(blobsSpec, 10, 1e-4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := cl.Wait(ctx, job.Id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.State != pb.JobState_JOB_STATE_FAILED || !strings.Contains(final.Error, "worker") {
+		t.Fatalf("job ended %s with error %q; want failed naming the worker problem", final.State, final.Error)
+	}
+}
+
+func TestNoWorkerEverJoinedFailsClearly(t *testing.T) {
+	c := startCoordinators(t, 1, 500*time.Millisecond)
+	res, err := func() (*pb.Job, error) {
+		cl := c.client(0)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		job, err := cl.Submit(ctx, []byte(fmt.Sprintf(blobsSpec, 10, 1e-4)))
+		if err != nil {
+			return nil, err
+		}
+		return cl.Wait(ctx, job.Id, nil)
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != pb.JobState_JOB_STATE_FAILED || !strings.Contains(res.Error, "cohort worker --coordinator") {
+		t.Fatalf("job ended %s with error %q", res.State, res.Error)
+	}
+}
+
+func TestBadSpecsAreRefusedWithTheProblemNamed(t *testing.T) {
+	c := startCoordinators(t, 1, time.Second)
+	cl := c.client(0)
+	cases := map[string]string{
+		"unknown field": "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n",
+		"k < 1":         "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n",
+		"k > rows":      "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n",
+		"dims < 1":      "data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n",
+	}
+	wants := map[string]string{"unknown field": "line 5", "k < 1": "k must be at least 1", "k > rows": "exceeds", "dims < 1": "dims must be at least 1"}
+	for name, spec := range cases {
+		_, err := cl.Submit(context.Background(), []byte(spec))
+		var ce *client.Error
+		if err == nil || !strings.Contains(err.Error(), wants[name]) || !errors.As(err, &ce) || ce.Code.String() != "InvalidArgument" {
+			t.Errorf("%s: error %v, want InvalidArgument mentioning %q", name, err, wants[name])
+		}
+	}
+	jobs, _ := cl.Jobs(context.Background())
+	if len(jobs) != 0 {
+		t.Fatalf("refused specs created %d jobs", len(jobs))
+	}
+}

@@ -1,0 +1,182 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kmeans"
+	"github.com/cohort/cohort/partition"
+)
+
+// CommandType tags a Raft log entry. The list is append-only: a log written
+// by an older build must replay the same way on a newer one.
+type CommandType uint8
+
+const (
+	cmdRegisterServer CommandType = iota + 1
+	cmdWorkerUp
+	cmdWorkerDown
+	cmdSubmitJob
+	cmdStartJob
+	cmdJobProgress
+	cmdFinishJob
+	cmdCancelJob
+	cmdSetPlacement
+	cmdDropDataset
+)
+
+// Errors returned from Apply as values; the API maps them to status codes.
+var (
+	ErrJobNotFound  = errors.New("job not found")
+	ErrJobTerminal  = errors.New("job has already ended")
+	ErrUnknownEntry = errors.New("unknown log entry type")
+)
+
+type submitJob struct {
+	Name     string `json:"name"`
+	SpecYAML string `json:"spec_yaml"`
+	MaxIter  int    `json:"max_iter"`
+	Rows     int64  `json:"rows"`
+	Dims     int    `json:"dims"`
+	At       int64  `json:"at"`
+}
+
+type startJob struct {
+	ID      string `json:"id"`
+	At      int64  `json:"at"`
+	Workers int    `json:"workers"`
+}
+
+type jobProgress struct {
+	ID         string              `json:"id"`
+	Progress   algorithms.Progress `json:"progress"`
+	Checkpoint []byte              `json:"checkpoint"`
+	RunNanos   int64               `json:"run_nanos"`
+}
+
+type finishJob struct {
+	ID       string         `json:"id"`
+	State    string         `json:"state"`
+	Error    string         `json:"error,omitempty"`
+	Result   *kmeans.Result `json:"result,omitempty"`
+	At       int64          `json:"at"`
+	RunNanos int64          `json:"run_nanos"`
+}
+
+type jobRef struct {
+	ID string `json:"id"`
+	At int64  `json:"at"`
+}
+
+type setPlacement struct {
+	ID         string         `json:"id"`
+	Spec       partition.Spec `json:"spec"`
+	Partitions int            `json:"partitions"`
+	Placement  map[int]string `json:"placement"`
+}
+
+// applyFunc changes the state for one decoded command; its return value is
+// handed back to whoever proposed the entry.
+type applyFunc func(s *State, body []byte) (any, error)
+
+// commands is the dispatch table: one entry per CommandType.
+var commands = map[CommandType]applyFunc{
+	cmdRegisterServer: decodeThen(func(s *State, c Server) (any, error) {
+		s.Servers[c.ID] = c
+		return nil, nil
+	}),
+	cmdWorkerUp: decodeThen(func(s *State, c Worker) (any, error) {
+		s.Workers[c.Name] = c
+		return nil, nil
+	}),
+	cmdWorkerDown: decodeThen(func(s *State, c Worker) (any, error) {
+		delete(s.Workers, c.Name)
+		return nil, nil
+	}),
+	cmdSubmitJob: decodeThen(func(s *State, c submitJob) (any, error) {
+		s.Seq++
+		j := &Job{
+			ID: fmt.Sprintf("job-%06d", s.Seq), Name: c.Name, SpecYAML: c.SpecYAML, State: JobPending,
+			MaxIter: c.MaxIter, Rows: c.Rows, Dims: c.Dims, Submitted: c.At,
+			Progress: algorithms.Progress{Phase: "queued"},
+		}
+		s.Jobs[j.ID] = j
+		s.Order = append(s.Order, j.ID)
+		return j.ID, nil
+	}),
+	cmdStartJob: jobCommand(func(j *Job, c startJob) error {
+		j.State = JobRunning
+		if j.Started == 0 {
+			j.Started = c.At
+		}
+		j.Workers = c.Workers
+		return nil
+	}),
+	cmdJobProgress: jobCommand(func(j *Job, c jobProgress) error {
+		j.Progress = c.Progress
+		j.Checkpoint = c.Checkpoint
+		j.RunNanos = c.RunNanos
+		j.Steps++
+		return nil
+	}),
+	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {
+		j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
+		if c.State == JobSucceeded {
+			j.Progress.Phase = "done"
+		}
+		return nil
+	}),
+	cmdCancelJob: jobCommand(func(j *Job, c jobRef) error {
+		j.State, j.Finished, j.Error = JobCancelled, c.At, "cancelled by user"
+		return nil
+	}),
+	cmdSetPlacement: decodeThen(func(s *State, c setPlacement) (any, error) {
+		s.Datasets[c.ID] = &Dataset{ID: c.ID, Spec: c.Spec, Partitions: c.Partitions, Placement: c.Placement}
+		return nil, nil
+	}),
+	cmdDropDataset: decodeThen(func(s *State, c jobRef) (any, error) {
+		delete(s.Datasets, c.ID)
+		return nil, nil
+	}),
+}
+
+func decodeThen[T any](f func(*State, T) (any, error)) applyFunc {
+	return func(s *State, body []byte) (any, error) {
+		var c T
+		if err := json.Unmarshal(body, &c); err != nil {
+			return nil, fmt.Errorf("decode %T: %w", c, err)
+		}
+		return f(s, c)
+	}
+}
+
+// jobCommand applies to one job that has not yet ended; a command for an
+// ended job is refused, which is how a cancel wins over a late progress report.
+func jobCommand[T interface{ jobID() string }](f func(*Job, T) error) applyFunc {
+	return decodeThen(func(s *State, c T) (any, error) {
+		j, ok := s.Jobs[c.jobID()]
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", c.jobID(), ErrJobNotFound)
+		}
+		if j.Terminal() {
+			return nil, fmt.Errorf("%s is %s: %w", j.ID, j.State, ErrJobTerminal)
+		}
+		return nil, f(j, c)
+	})
+}
+
+func (c startJob) jobID() string    { return c.ID }
+func (c jobProgress) jobID() string { return c.ID }
+func (c finishJob) jobID() string   { return c.ID }
+func (c jobRef) jobID() string      { return c.ID }
+
+// encodeCommand frames a command as its tag byte followed by JSON.
+func encodeCommand(t CommandType, body any) ([]byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encode command %d: %w", t, err)
+	}
+	return append([]byte{byte(t)}, b...), nil
+}

@@ -1,0 +1,288 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/partition"
+	pb "github.com/cohort/cohort/proto"
+)
+
+// maxMsg bounds one gRPC message; partials are per partition and small, but
+// sampled rows of k-means‖ on wide data can reach megabytes.
+const maxMsg = 1 << 30
+
+// ErrNoWorkers means no live worker is left to run a step.
+var ErrNoWorkers = errors.New("no live workers")
+
+// clusterExecutor runs steps on workers. Placement is recomputed from the live
+// workers before every step, so a joining worker takes its share and a lost
+// worker's partitions are reloaded elsewhere at the next step boundary.
+type clusterExecutor struct {
+	n          *Node
+	dataset    string
+	spec       partition.Spec
+	specJSON   []byte
+	partitions int
+	codec      algorithms.Codec
+	placement  map[int]string // what workers were last told to hold
+	lost       map[string]error
+	workers    map[string]Worker
+}
+
+func newClusterExecutor(n *Node, dataset string, spec partition.Spec, partitions int) (*clusterExecutor, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("encode dataset spec: %w", err)
+	}
+	return &clusterExecutor{n: n, dataset: dataset, spec: spec, specJSON: b, partitions: partitions,
+		codec: n.cfg.Codec, lost: map[string]error{}}, nil
+}
+
+// Run implements algorithms.Executor.
+func (e *clusterExecutor) Run(ctx context.Context, step algorithms.Step) (algorithms.Partial, error) {
+	params, err := step.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode step %s: %w", step.Kind(), err)
+	}
+	for reloads := 0; ; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := e.place(ctx); err != nil {
+			return nil, err
+		}
+		parts, failed, err := e.runOnce(ctx, step.Kind(), params)
+		if err != nil {
+			return nil, err
+		}
+		if len(failed) == 0 {
+			return algorithms.MergeInOrder(parts)
+		}
+		for w, ferr := range failed {
+			if status.Code(ferr) == codes.FailedPrecondition {
+				// The worker lost its partitions (it restarted): load them again.
+				if reloads++; reloads > 3 {
+					return nil, fmt.Errorf("worker %s keeps losing its partitions: %w", w, ferr)
+				}
+				e.placement = nil
+				continue
+			}
+			e.n.log.Printf("job %s: worker %s failed during %s, moving its partitions: %v", e.dataset, w, step.Kind(), ferr)
+			e.lost[w] = ferr
+		}
+	}
+}
+
+// liveWorkers are the FSM's workers minus those this job saw fail.
+func (e *clusterExecutor) liveWorkers() map[string]Worker {
+	live := map[string]Worker{}
+	e.n.fsm.Read(func(s *State) {
+		for name, w := range s.Workers {
+			if _, bad := e.lost[name]; !bad {
+				live[name] = w
+			}
+		}
+	})
+	return live
+}
+
+func (e *clusterExecutor) place(ctx context.Context) error {
+	live := e.liveWorkers()
+	if len(live) == 0 {
+		if len(e.lost) == 0 {
+			return ErrNoWorkers
+		}
+		var msgs []string
+		for _, w := range slices.Sorted(maps.Keys(e.lost)) {
+			msgs = append(msgs, fmt.Sprintf("%s: %v", w, e.lost[w]))
+		}
+		return fmt.Errorf("%w: every worker failed (%v)", ErrNoWorkers, msgs)
+	}
+	placement, err := partition.Place(e.partitions, slices.Sorted(maps.Keys(live)))
+	if err != nil {
+		return err
+	}
+	if maps.Equal(placement, e.placement) && maps.EqualFunc(live, e.workers, func(a, b Worker) bool { return a == b }) {
+		return nil
+	}
+	byWorker := groupByWorker(placement)
+	var mu sync.Mutex
+	failed := map[string]error{}
+	var wg sync.WaitGroup
+	for name, ids := range byWorker {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.client(live[name]).LoadPartitions(ctx, &pb.LoadPartitionsRequest{
+				Dataset: e.dataset, SpecJson: e.specJSON, Partitions: ids, Exclusive: true})
+			if err != nil {
+				mu.Lock()
+				failed[name] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for name, err := range failed {
+		if !workerFault(err) {
+			return fmt.Errorf("load partitions on worker %s: %w", name, err)
+		}
+		e.lost[name] = err
+	}
+	if len(failed) > 0 {
+		return e.place(ctx)
+	}
+	e.placement, e.workers = placement, live
+	if _, err := e.n.apply(cmdSetPlacement, setPlacement{ID: e.dataset, Spec: e.spec, Partitions: e.partitions, Placement: placement}); err != nil {
+		return fmt.Errorf("record placement: %w", err)
+	}
+	return nil
+}
+
+// runOnce asks every worker for its partitions' partials. Workers that fail
+// are returned separately so the caller can re-place and retry.
+func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byte) ([]algorithms.Partial, map[string]error, error) {
+	byWorker := groupByWorker(e.placement)
+	parts := make([]algorithms.Partial, e.partitions)
+	var mu sync.Mutex
+	failed := map[string]error{}
+	var fatal error
+	var wg sync.WaitGroup
+	for name, ids := range byWorker {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := e.client(e.workers[name]).RunStep(ctx, &pb.RunStepRequest{Dataset: e.dataset, Partitions: ids, Kind: kind, Params: params})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if (workerFault(err) || status.Code(err) == codes.FailedPrecondition) && ctx.Err() == nil {
+					failed[name] = err
+				} else if fatal == nil {
+					fatal = fmt.Errorf("worker %s: step %s: %w", name, kind, err)
+				}
+				return
+			}
+			for _, pp := range resp.Partials {
+				if pp.Partition < 0 || int(pp.Partition) >= e.partitions {
+					fatal = fmt.Errorf("worker %s returned partition %d of %d", name, pp.Partition, e.partitions)
+					return
+				}
+				p, err := e.codec.DecodePartial(kind, pp.Data)
+				if err != nil {
+					fatal = fmt.Errorf("worker %s: decode %s partial of partition %d: %w", name, kind, pp.Partition, err)
+					return
+				}
+				parts[pp.Partition] = p
+			}
+		}()
+	}
+	wg.Wait()
+	if fatal != nil {
+		return nil, nil, fatal
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(failed) == 0 {
+		for id, p := range parts {
+			if p == nil {
+				return nil, nil, fmt.Errorf("step %s: no partial for partition %d", kind, id)
+			}
+		}
+	}
+	return parts, failed, nil
+}
+
+// drop releases the dataset on every worker that may hold it.
+func (e *clusterExecutor) drop(ctx context.Context) {
+	for _, w := range e.liveWorkers() {
+		if _, err := e.client(w).DropDataset(ctx, &pb.DropDatasetRequest{Dataset: e.dataset}); err != nil {
+			e.n.log.Printf("drop dataset %s on %s: %v", e.dataset, w.Name, err)
+		}
+	}
+	if _, err := e.n.apply(cmdDropDataset, jobRef{ID: e.dataset}); err != nil {
+		e.n.log.Printf("forget dataset %s: %v", e.dataset, err)
+	}
+}
+
+func (e *clusterExecutor) client(w Worker) pb.WorkerClient { return e.n.pool.worker(w.GRPCAddr) }
+
+// workerFault tells a worker that cannot be reached from a step that failed on it.
+func workerFault(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
+		return true
+	}
+	return false
+}
+
+func groupByWorker(placement map[int]string) map[string][]int32 {
+	out := map[string][]int32{}
+	for id, w := range placement {
+		out[w] = append(out[w], int32(id))
+	}
+	for _, ids := range out {
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	}
+	return out
+}
+
+// connPool keeps one client connection per worker address.
+type connPool struct {
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+func newConnPool() *connPool { return &connPool{conns: map[string]*grpc.ClientConn{}} }
+
+func (p *connPool) worker(addr string) pb.WorkerClient {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.conns[addr]
+	if !ok {
+		var err error
+		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)))
+		if err != nil {
+			// NewClient only fails on a malformed target; surface it on first use.
+			return pb.NewWorkerClient(brokenConn{err})
+		}
+		p.conns[addr] = c
+	}
+	return pb.NewWorkerClient(c)
+}
+
+func (p *connPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = map[string]*grpc.ClientConn{}
+}
+
+type brokenConn struct{ err error }
+
+func (b brokenConn) Invoke(context.Context, string, any, any, ...grpc.CallOption) error {
+	return status.Error(codes.Unavailable, b.err.Error())
+}
+func (b brokenConn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, status.Error(codes.Unavailable, b.err.Error())
+}

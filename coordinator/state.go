@@ -1,0 +1,87 @@
+package coordinator
+
+import (
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kmeans"
+	"github.com/cohort/cohort/partition"
+)
+
+// Job states. Terminal states never change again.
+const (
+	JobPending   = "pending"
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+)
+
+// Job is everything the cluster knows about one job. The checkpoint is the
+// algorithm's state after its last committed step: a new leader resumes from it.
+type Job struct {
+	ID         string              `json:"id"`
+	Name       string              `json:"name"`
+	SpecYAML   string              `json:"spec_yaml"`
+	State      string              `json:"state"`
+	Error      string              `json:"error,omitempty"`
+	Progress   algorithms.Progress `json:"progress"`
+	MaxIter    int                 `json:"max_iter"`
+	Steps      int                 `json:"steps"`
+	Checkpoint []byte              `json:"checkpoint,omitempty"`
+	Result     *kmeans.Result      `json:"result,omitempty"`
+	Rows       int64               `json:"rows"`
+	Dims       int                 `json:"dims"`
+	Workers    int                 `json:"workers"`
+	Submitted  int64               `json:"submitted"`
+	Started    int64               `json:"started,omitempty"`
+	Finished   int64               `json:"finished,omitempty"`
+	// RunNanos is wall time spent running, summed over leaders.
+	RunNanos int64 `json:"run_nanos"`
+}
+
+// Terminal reports whether the job has ended.
+func (j *Job) Terminal() bool {
+	return j.State == JobSucceeded || j.State == JobFailed || j.State == JobCancelled
+}
+
+// Worker is a live worker as learned from gossip.
+type Worker struct {
+	Name        string `json:"name"`
+	GRPCAddr    string `json:"grpc_addr"`
+	Cores       int    `json:"cores"`
+	MemoryBytes int64  `json:"memory_bytes"`
+}
+
+// Server is a coordinator (Raft voter) and where to reach it.
+type Server struct {
+	ID         string `json:"id"`
+	RaftAddr   string `json:"raft_addr"`
+	GRPCAddr   string `json:"grpc_addr"`
+	GossipAddr string `json:"gossip_addr"`
+}
+
+// Dataset is a partitioned source and where its partitions are held.
+type Dataset struct {
+	ID         string         `json:"id"`
+	Spec       partition.Spec `json:"spec"`
+	Partitions int            `json:"partitions"`
+	Placement  map[int]string `json:"placement"`
+}
+
+// State is the whole replicated state; only FSM.Apply changes it.
+type State struct {
+	Seq      uint64              `json:"seq"`
+	Jobs     map[string]*Job     `json:"jobs"`
+	Order    []string            `json:"order"` // job ids in submission order
+	Workers  map[string]Worker   `json:"workers"`
+	Servers  map[string]Server   `json:"servers"`
+	Datasets map[string]*Dataset `json:"datasets"`
+}
+
+func newState() *State {
+	return &State{
+		Jobs:     map[string]*Job{},
+		Workers:  map[string]Worker{},
+		Servers:  map[string]Server{},
+		Datasets: map[string]*Dataset{},
+	}
+}

@@ -1,0 +1,117 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/partition"
+	pb "github.com/cohort/cohort/proto"
+)
+
+// server implements the Worker gRPC service over a Store.
+type server struct {
+	pb.UnimplementedWorkerServer
+	name     string
+	cores    int
+	memory   int64
+	store    *Store
+	codec    algorithms.Codec
+	parallel int
+}
+
+func (s *server) LoadPartitions(ctx context.Context, req *pb.LoadPartitionsRequest) (*pb.LoadPartitionsResponse, error) {
+	var spec partition.Spec
+	if err := json.Unmarshal(req.SpecJson, &spec); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "dataset %s: decode spec: %v", req.Dataset, err)
+	}
+	ids := toInts(req.Partitions)
+	if err := s.store.Load(ctx, req.Dataset, spec, ids, req.Exclusive); err != nil {
+		return nil, toStatus(err)
+	}
+	blocks, err := s.store.Blocks(req.Dataset, ids)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.LoadPartitionsResponse{}
+	for _, b := range blocks {
+		resp.Rows += int64(b.Rows)
+		resp.Bytes += b.Bytes()
+	}
+	return resp, nil
+}
+
+// RunStep maps the step over each partition, one goroutine per core, and
+// returns one partial per partition: the coordinator merges them in id order,
+// which keeps results independent of how partitions are spread.
+func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunStepResponse, error) {
+	step, err := s.codec.DecodeStep(req.Kind, req.Params)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode step %s: %v", req.Kind, err)
+	}
+	blocks, err := s.store.Blocks(req.Dataset, toInts(req.Partitions))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := make([]*pb.PartitionPartial, len(blocks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.parallel)
+	for i, b := range blocks {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			p, err := step.Map(b)
+			if err != nil {
+				return fmt.Errorf("step %s on partition %d: %w", req.Kind, b.ID, err)
+			}
+			data, err := p.MarshalBinary()
+			if err != nil {
+				return fmt.Errorf("encode %s partial of partition %d: %w", req.Kind, b.ID, err)
+			}
+			out[i] = &pb.PartitionPartial{Partition: int32(b.ID), Data: data}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.RunStepResponse{Partials: out}, nil
+}
+
+func (s *server) DropDataset(ctx context.Context, req *pb.DropDatasetRequest) (*pb.DropDatasetResponse, error) {
+	s.store.Drop(req.Dataset)
+	return &pb.DropDatasetResponse{}, nil
+}
+
+func (s *server) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
+	ds, parts, bytes := s.store.Stats()
+	return &pb.HealthResponse{Name: s.name, Cores: int32(s.cores), MemoryBytes: s.memory,
+		BytesResident: bytes, Datasets: int32(ds), Partitions: int32(parts)}, nil
+}
+
+func toStatus(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, ErrNotLoaded):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+func toInts(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}

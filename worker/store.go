@@ -1,0 +1,133 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cohort/cohort/partition"
+)
+
+// ErrNotLoaded means a step named data this worker does not hold, for
+// example after it restarted; the coordinator answers by loading it again.
+var ErrNotLoaded = errors.New("not loaded on this worker")
+
+type dataset struct {
+	src    partition.Source
+	blocks map[int]*partition.Block
+}
+
+// Store holds partitions in memory, by dataset.
+type Store struct {
+	mu       sync.Mutex
+	datasets map[string]*dataset
+	parallel int
+}
+
+// NewStore returns an empty store that loads with up to parallel goroutines.
+func NewStore(parallel int) *Store {
+	return &Store{datasets: map[string]*dataset{}, parallel: max(parallel, 1)}
+}
+
+// Load makes the store hold the given partitions, building missing ones from
+// the source. With exclusive, partitions not listed are released: that is how
+// a re-placement moves partitions off this worker.
+func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids []int, exclusive bool) error {
+	s.mu.Lock()
+	ds, ok := s.datasets[name]
+	s.mu.Unlock()
+	if !ok {
+		src, err := partition.Open(spec)
+		if err != nil {
+			return fmt.Errorf("open dataset %s: %w", name, err)
+		}
+		ds = &dataset{src: src, blocks: map[int]*partition.Block{}}
+		s.mu.Lock()
+		if cur, ok := s.datasets[name]; ok {
+			ds = cur
+		} else {
+			s.datasets[name] = ds
+		}
+		s.mu.Unlock()
+	}
+	want := map[int]bool{}
+	var missing []int
+	s.mu.Lock()
+	for _, id := range ids {
+		if id < 0 || id >= ds.src.NumPartitions() {
+			s.mu.Unlock()
+			return fmt.Errorf("dataset %s has %d partitions, asked for %d", name, ds.src.NumPartitions(), id)
+		}
+		want[id] = true
+		if _, ok := ds.blocks[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if exclusive {
+		for id := range ds.blocks {
+			if !want[id] {
+				delete(ds.blocks, id)
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.parallel)
+	for _, id := range missing {
+		g.Go(func() error {
+			b, err := ds.src.Load(gctx, id)
+			if err != nil {
+				return fmt.Errorf("load partition %d of %s: %w", id, name, err)
+			}
+			s.mu.Lock()
+			ds.blocks[id] = b
+			s.mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// Blocks returns the named partitions, which must have been loaded.
+func (s *Store) Blocks(name string, ids []int) ([]*partition.Block, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds, ok := s.datasets[name]
+	if !ok {
+		return nil, fmt.Errorf("dataset %q: %w", name, ErrNotLoaded)
+	}
+	out := make([]*partition.Block, len(ids))
+	for i, id := range ids {
+		b, ok := ds.blocks[id]
+		if !ok {
+			return nil, fmt.Errorf("partition %d of %s: %w", id, name, ErrNotLoaded)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// Drop releases a dataset.
+func (s *Store) Drop(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.datasets, name)
+}
+
+// Stats reports what the store holds.
+func (s *Store) Stats() (datasets, partitions int, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ds := range s.datasets {
+		datasets++
+		for _, b := range ds.blocks {
+			partitions++
+			bytes += b.Bytes()
+		}
+	}
+	return datasets, partitions, bytes
+}
