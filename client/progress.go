@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -10,40 +11,77 @@ import (
 	pb "github.com/cohort/cohort/proto"
 )
 
-// Bar draws a job's progress: iterations against max_iter, with the phase,
-// restart, objective (WCSS) and centroid shift of the last iteration.
+// Bar shows a job's progress: Lloyd iterations against max_iter, with the
+// phase, restart, objective (WCSS) and centroid shift of the last
+// iteration. On a terminal it is a redrawn bar; elsewhere (a log file, CI)
+// it prints a plain line at most once a second and at every phase change.
 type Bar struct {
-	bar *progressbar.ProgressBar
-	max int
+	w     io.Writer
+	bar   *progressbar.ProgressBar // nil when w is not a terminal
+	max   int
+	phase string
+	last  time.Time
+	ended bool
 }
 
 // NewBar draws on w, normally stderr so that stdout stays parseable.
 func NewBar(w io.Writer) *Bar {
-	return &Bar{bar: progressbar.NewOptions(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)}
+	b := &Bar{w: w}
+	if isTerminal(w) {
+		b.bar = progressbar.NewOptions(-1,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+		)
+	}
+	return b
 }
 
-// Update redraws the bar for a job state.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func describeJob(j *pb.Job) string {
+	desc := fmt.Sprintf("%-6s", j.Phase)
+	if j.Restart > 0 {
+		desc += fmt.Sprintf(" restart %d", j.Restart+1)
+	}
+	switch {
+	case j.Phase == "init":
+		desc += fmt.Sprintf(" k-means|| round %d", j.Iteration)
+	case j.Iteration > 0:
+		desc += fmt.Sprintf(" iteration %d/%d wcss %.6g shift %.3g", j.Iteration, j.MaxIter, j.Objective, j.Shift)
+	}
+	return desc
+}
+
+// Update shows a job state.
 func (b *Bar) Update(j *pb.Job) {
+	if b.bar == nil {
+		now := time.Now()
+		if !b.ended && (j.Phase != b.phase || now.Sub(b.last) >= time.Second || Terminal(j)) {
+			fmt.Fprintf(b.w, "%s: %s\n", j.Id, describeJob(j))
+			b.ended = Terminal(j) || j.Phase == "done"
+			b.phase, b.last = j.Phase, now
+		}
+		return
+	}
 	if m := int(j.MaxIter); m > 0 && m != b.max {
 		b.max = m
 		b.bar.ChangeMax(m)
 	}
-	desc := fmt.Sprintf("%-9s", j.Phase)
-	if j.Restart > 0 {
-		desc += fmt.Sprintf(" restart %d", j.Restart+1)
+	b.bar.Describe(describeJob(j))
+	if j.Phase == "lloyd" || j.Phase == "final" || j.Phase == "done" {
+		_ = b.bar.Set(int(j.Iteration))
 	}
-	if j.Objective != 0 {
-		desc += fmt.Sprintf(" wcss %.6g shift %.3g", j.Objective, j.Shift)
-	}
-	b.bar.Describe(desc)
-	_ = b.bar.Set(int(j.Iteration))
 	if Terminal(j) {
 		_ = b.bar.Finish()
 	}

@@ -1,6 +1,6 @@
 // Package kmeans is k-means as an algorithms.Program: k-means‖
 // initialisation (Bahmani et al. 2012: a first row, a few rounds of
-// oversampling proportional to squared distance, weighted k-means++ on the
+// oversampling proportional to squared distance, greedy weighted k-means++ on the
 // candidates), then Lloyd iterations, then one evaluation pass so that the
 // returned WCSS and sizes describe the returned centroids exactly.
 //

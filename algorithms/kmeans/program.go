@@ -270,7 +270,7 @@ func maxShift(a, b [][]float64) float64 {
 const localLloydIters = 30
 
 // reduceCandidates picks k centres from the weighted k-means‖ candidates by
-// weighted k-means++ and refines them with weighted Lloyd on the candidates.
+// greedy weighted k-means++ and refines them with weighted Lloyd on the candidates.
 func reduceCandidates(cand [][]float64, weights []int64, k int, rng *rand.Rand) [][]float64 {
 	n := len(cand)
 	w := make([]float64, n)
@@ -294,6 +294,10 @@ func reduceCandidates(cand [][]float64, weights []int64, k int, rng *rand.Rand) 
 	for i := range cand {
 		d2[i] = sq(cand[i], centers[0])
 	}
+	// Greedy k-means++ (as scikit-learn's): draw a few candidates by D²
+	// and keep the one that lowers the potential most. Plain k-means++
+	// with exactly k draws often leaves a well-separated group uncovered.
+	trials := 2 + int(math.Log(float64(k)))
 	score := make([]float64, n)
 	for len(centers) < k {
 		var sum float64
@@ -303,7 +307,17 @@ func reduceCandidates(cand [][]float64, weights []int64, k int, rng *rand.Rand) 
 		}
 		next := -1
 		if sum > 0 {
-			next = draw(score, sum, rng)
+			bestPot := math.Inf(1)
+			for range trials {
+				i := draw(score, sum, rng)
+				var pot float64
+				for j := range cand {
+					pot += w[j] * min(d2[j], sq(cand[j], cand[i]))
+				}
+				if pot < bestPot {
+					next, bestPot = i, pot
+				}
+			}
 		} else {
 			// Fewer distinct weighted candidates than k: take any unchosen one,
 			// or repeat a centre and let empty-cluster re-seeding spread them.
