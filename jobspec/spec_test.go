@@ -1,0 +1,65 @@
+package jobspec
+
+import (
+	"strings"
+	"testing"
+)
+
+const good = `
+name: t
+seed: 9
+data:
+  synthetic: {rows: 1000, dims: 4, clusters: 3}
+  partition_rows: 100
+cluster:
+  algorithm: k-means
+  k: 3
+  tol: 0
+`
+
+func TestParseAppliesDefaults(t *testing.T) {
+	s, err := Parse([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syn := s.Data.Synthetic
+	if syn.Kind != "blobs" || syn.Spread != 1 || syn.Seed != 9 || s.Cluster.Algorithm != "kmeans" {
+		t.Fatalf("defaults not applied: %+v %+v", syn, s.Cluster)
+	}
+	cfg, err := s.KMeans()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.K != 3 || cfg.MaxIter != 100 || cfg.Tol != 0 || cfg.Restarts != 1 || cfg.Seed != 9 {
+		t.Fatalf("config %+v; an explicit tol 0 must survive defaults", cfg)
+	}
+	if ds := s.Dataset(); ds.PartitionRows != 100 || ds.Synthetic != syn {
+		t.Fatalf("dataset %+v", ds)
+	}
+}
+
+func TestParseErrorsNameTheProblem(t *testing.T) {
+	cases := map[string]string{
+		"":        "empty",
+		"data: [": "job spec",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n": "line 5",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                "k must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":               "k (11) exceeds the number of rows (10)",
+		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                "dims must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":              "cluster.k must be a whole number",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":           "not supported by this build yet",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                  "cluster.k is required",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":     "cluster.tol",
+		"data:\n  path: x.csv\ncluster:\n  k: 2\n":                                                "file sources are not supported",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: dbscan\n":   "not supported by this build yet",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":    "unknown",
+		"transactions: {customer: id}\ndata:\n  synthetic: {rows: 10}\n":                          "\"transactions\" is not supported",
+		"cluster:\n  k: 2\n": "data.synthetic",
+	}
+	for text, want := range cases {
+		_, err := Parse([]byte(text))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("spec %q: error %v, want it to mention %q", text, err, want)
+		}
+	}
+}

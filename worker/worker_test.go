@@ -1,0 +1,117 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"reflect"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/cohort/cohort/algorithms/kmeans"
+	"github.com/cohort/cohort/jobspec"
+	"github.com/cohort/cohort/partition"
+	pb "github.com/cohort/cohort/proto"
+)
+
+func spec() partition.Spec {
+	return partition.Spec{PartitionRows: 500, Synthetic: &partition.SyntheticSpec{Kind: "blobs", Rows: 2600, Dims: 3, Clusters: 2, Spread: 1, Seed: 4}}
+}
+
+func TestStoreLoadsExclusivelyAndDrops(t *testing.T) {
+	s := NewStore(2)
+	ctx := context.Background()
+	if err := s.Load(ctx, "d", spec(), []int{0, 1, 5}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, parts, bytes := s.Stats(); parts != 3 || bytes != 2*500*8*4+2*500*8+100*8*4+100*8 {
+		t.Fatalf("holds %d partitions, %d bytes", parts, bytes)
+	}
+	// Exclusive keeps only what is listed: partitions moved elsewhere are freed.
+	if err := s.Load(ctx, "d", spec(), []int{1, 2}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Blocks("d", []int{0}); !errors.Is(err, ErrNotLoaded) {
+		t.Fatalf("partition 0 still held: %v", err)
+	}
+	bs, err := s.Blocks("d", []int{2, 1})
+	if err != nil || bs[0].ID != 2 || bs[1].ID != 1 {
+		t.Fatalf("blocks %v, %v", bs, err)
+	}
+	if err := s.Load(ctx, "d", spec(), []int{6}, false); err == nil {
+		t.Fatal("loaded partition 6 of 6")
+	}
+	bad := spec()
+	bad.Synthetic.Dims = 0
+	if err := s.Load(ctx, "e", bad, []int{0}, false); err == nil {
+		t.Fatal("loaded a dataset with 0 dims")
+	}
+	s.Drop("d")
+	if ds, parts, _ := s.Stats(); ds != 0 || parts != 0 {
+		t.Fatalf("after drop: %d datasets, %d partitions", ds, parts)
+	}
+}
+
+// serve runs the worker service on a loopback port.
+func serve(t *testing.T) pb.WorkerClient {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	pb.RegisterWorkerServer(srv, &server{name: "w", cores: 2, store: NewStore(2), codec: jobspec.Codec(), parallel: 2})
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewWorkerClient(conn)
+}
+
+func TestRunStepOverGRPCMatchesALocalMap(t *testing.T) {
+	w := serve(t)
+	ctx := context.Background()
+	specJSON, _ := json.Marshal(spec())
+	// Running before loading is the "worker restarted" signal.
+	_, err := w.RunStep(ctx, &pb.RunStepRequest{Dataset: "d", Partitions: []int32{0}, Kind: "kmeans/lloyd"})
+	if status.Code(err) != codes.InvalidArgument {
+		// Empty params are refused before the store is consulted.
+		t.Fatalf("empty step: %v", err)
+	}
+	prog, _ := kmeans.New(kmeans.Config{K: 2, Seed: 1}.WithDefaults(), 2600, 3)
+	step, _, _ := prog.Next()
+	params, _ := step.MarshalBinary()
+	_, err = w.RunStep(ctx, &pb.RunStepRequest{Dataset: "d", Partitions: []int32{0}, Kind: step.Kind(), Params: params})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("step on unloaded data: %v, want FailedPrecondition", err)
+	}
+	resp, err := w.LoadPartitions(ctx, &pb.LoadPartitionsRequest{Dataset: "d", SpecJson: specJSON, Partitions: []int32{3, 5}})
+	if err != nil || resp.Rows != 600 {
+		t.Fatalf("load: %v, %d rows", err, resp.GetRows())
+	}
+	out, err := w.RunStep(ctx, &pb.RunStepRequest{Dataset: "d", Partitions: []int32{5, 3}, Kind: step.Kind(), Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := partition.Open(spec())
+	for i, id := range []int{5, 3} {
+		b, _ := src.Load(ctx, id)
+		want, _ := step.Map(b)
+		wantBytes, _ := want.MarshalBinary()
+		if got := out.Partials[i]; got.Partition != int32(id) || !reflect.DeepEqual(got.Data, wantBytes) {
+			t.Fatalf("partial %d differs from a local map", id)
+		}
+	}
+	h, err := w.Health(ctx, &pb.HealthRequest{})
+	if err != nil || h.Partitions != 2 || h.Datasets != 1 {
+		t.Fatalf("health %+v, %v", h, err)
+	}
+}
