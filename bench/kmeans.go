@@ -139,11 +139,9 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 	}
 	t2 := time.Now()
 
-	var data int64
-	for _, w := range cl.Workers {
-		_, _, b := w.Store().Stats()
-		data += b
-	}
+	// Workers drop a job's partitions when it ends, so count what they held
+	// from the block layout rather than asking them afterwards.
+	data := cfg.Rows * int64(partition.PadDims(cfg.Dims)*4+8)
 	r := &KMeansReport{
 		Rows: cfg.Rows, Dims: cfg.Dims, K: cfg.K, Workers: cfg.Workers, Cores: runtime.GOMAXPROCS(0),
 		Iterations: int(res.Iterations), IterSeconds: timer.perIter,
