@@ -24,7 +24,7 @@ func Place(n int, workers []string) (map[int]string, error) {
 	for p := 0; p < n; p++ {
 		best, bestW := uint64(0), ""
 		for i, w := range workers {
-			s := mix(seeds[i] ^ mix(uint64(p)+0x9e3779b97f4a7c15))
+			s := Mix64(seeds[i] ^ Mix64(uint64(p)+0x9e3779b97f4a7c15))
 			if bestW == "" || s > best || (s == best && w < bestW) {
 				best, bestW = s, w
 			}
@@ -34,8 +34,10 @@ func Place(n int, workers []string) (map[int]string, error) {
 	return out, nil
 }
 
-// mix is the splitmix64 finaliser: FNV alone leaves nearby inputs correlated.
-func mix(x uint64) uint64 {
+// Mix64 is the splitmix64 finaliser: a bijective scramble of 64 bits. Placement
+// uses it because FNV alone leaves nearby inputs correlated; samplers use it to
+// make a random draw a pure function of a row's position in the dataset.
+func Mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27

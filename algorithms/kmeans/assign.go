@@ -1,37 +1,71 @@
 package kmeans
 
-import "math"
+import (
+	"math"
 
-// This file is the hot loop of every Lloyd iteration, kept apart so that
-// SIMD versions can replace it behind the same signature.
+	"github.com/cohort/cohort/partition"
+)
 
-// dist2 is the squared Euclidean distance in float32. Four accumulators
-// shorten the dependency chain; the explicit float32 conversions forbid the
-// compiler from fusing multiply-adds, so every build computes the same bits.
+// This file is the hot loop of every pass, kept apart so that SIMD versions
+// can replace it behind the same signatures.
+//
+// Distances run over the whole padded stride, not just the real dims: the
+// padding is zero in rows and centroids alike, so it adds exact zeros, and
+// the loop needs no scalar tail. Every step measures distance with nearest,
+// so sampling, weights and Lloyd agree on which centroid is closest.
+
+// dist2 is the squared Euclidean distance in float32 between two padded
+// rows (len a multiple of partition.Lanes). Eight accumulators keep the
+// adds independent; the explicit float32 conversions forbid the compiler
+// from fusing multiply-adds, so every architecture computes the same bits
+// and a partial does not depend on which worker mapped it.
 func dist2(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s0, s1, s2, s3 float32
-	j := 0
-	for ; j+4 <= len(x); j += 4 {
-		d0, d1, d2, d3 := x[j]-y[j], x[j+1]-y[j+1], x[j+2]-y[j+2], x[j+3]-y[j+3]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	for len(x) >= partition.Lanes && len(y) >= partition.Lanes {
+		a, b := (*[partition.Lanes]float32)(x), (*[partition.Lanes]float32)(y)
+		d0, d1, d2, d3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
+		d4, d5, d6, d7 := a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
 		s0 += float32(d0 * d0)
 		s1 += float32(d1 * d1)
 		s2 += float32(d2 * d2)
 		s3 += float32(d3 * d3)
+		s4 += float32(d4 * d4)
+		s5 += float32(d5 * d5)
+		s6 += float32(d6 * d6)
+		s7 += float32(d7 * d7)
+		x, y = x[partition.Lanes:], y[partition.Lanes:]
 	}
-	for ; j < len(x); j++ {
-		d := x[j] - y[j]
-		s0 += float32(d * d)
-	}
-	return (s0 + s1) + (s2 + s3)
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
 // nearest returns the closest of k centroids (rows of stride float32 in
-// cent) to x and the squared distance; ties go to the lowest index.
+// cent) to the padded row x (stride values) and the squared distance; ties
+// go to the lowest index. A row with a NaN matches no centroid better than
+// +Inf, so it lands in cluster 0 with an infinite distance, which the
+// program reports rather than hiding.
 func nearest(x, cent []float32, k, stride int) (int, float32) {
 	best, bestD := 0, float32(math.Inf(1))
-	for c := 0; c < k; c++ {
-		if d := dist2(x, cent[c*stride:c*stride+len(x)]); d < bestD {
+	cent = cent[:k*stride]
+	for c := 0; len(cent) >= stride; c++ {
+		// dist2, inlined by hand: the call costs a fifth of the loop.
+		y := cent[:stride]
+		cent = cent[stride:]
+		var s0, s1, s2, s3, s4, s5, s6, s7 float32
+		for xs := x; len(xs) >= partition.Lanes && len(y) >= partition.Lanes; {
+			a, b := (*[partition.Lanes]float32)(xs), (*[partition.Lanes]float32)(y)
+			d0, d1, d2, d3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
+			d4, d5, d6, d7 := a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
+			s0 += float32(d0 * d0)
+			s1 += float32(d1 * d1)
+			s2 += float32(d2 * d2)
+			s3 += float32(d3 * d3)
+			s4 += float32(d4 * d4)
+			s5 += float32(d5 * d5)
+			s6 += float32(d6 * d6)
+			s7 += float32(d7 * d7)
+			xs, y = xs[partition.Lanes:], y[partition.Lanes:]
+		}
+		if d := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -39,20 +73,20 @@ func nearest(x, cent []float32, k, stride int) (int, float32) {
 }
 
 // assignAccumulate assigns each of rows rows (stride apart in data, dims
-// real values each) to its nearest of k centroids (cent: k × stride, zero
-// padded) and accumulates, per cluster, the float64 sum of its rows, its
-// count, and the row farthest from its centroid (farDist, farRow; farRow -1
-// when none yet). It returns the float64 sum of squared distances and does
-// not allocate.
+// real values each, zero padded) to its nearest of k centroids (cent:
+// k × stride, zero padded) and accumulates, per cluster, the float64 sum of
+// its rows, its count, and the row farthest from its centroid (farDist,
+// farRow; farRow -1 when none yet, and the first row wins a tie). It
+// returns the float64 sum of squared distances and does not allocate.
 func assignAccumulate(data []float32, rows, stride, dims int, cent []float32, k int,
 	sums []float64, counts []int64, farDist []float32, farRow []int32) float64 {
 	var wcss float64
 	for i := 0; i < rows; i++ {
-		x := data[i*stride : i*stride+dims]
+		x := data[i*stride : i*stride+stride]
 		c, d := nearest(x, cent, k, stride)
 		counts[c]++
 		s := sums[c*dims : c*dims+dims]
-		for j, v := range x {
+		for j, v := range x[:len(s)] {
 			s[j] += float64(v)
 		}
 		wcss += float64(d)

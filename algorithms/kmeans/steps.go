@@ -16,26 +16,16 @@ const (
 	kindLloyd   = "kmeans/lloyd"
 )
 
-// mix is the splitmix64 finaliser.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
 // pickRound tags the first-centre draw apart from the sampling rounds.
 const pickRound = math.MaxUint32
 
 // rowHash is the random draw for one row: a function of where the row is in
 // the dataset, not of who processes it or when.
 func rowHash(seed uint64, restart, round int, part, row int) uint64 {
-	h := mix(seed ^ 0x6a09e667f3bcc909)
-	h = mix(h ^ uint64(restart)<<32 ^ uint64(uint32(round)))
-	h = mix(h ^ uint64(part))
-	return mix(h ^ uint64(row))
+	h := partition.Mix64(seed ^ 0x6a09e667f3bcc909)
+	h = partition.Mix64(h ^ uint64(restart)<<32 ^ uint64(uint32(round)))
+	h = partition.Mix64(h ^ uint64(part))
+	return partition.Mix64(h ^ uint64(row))
 }
 
 // unit maps a hash to [0, 1).
@@ -150,7 +140,7 @@ func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	cent := padCentroids(s.Cand, b.Stride)
 	p := &samplePartial{Dims: s.Dims}
 	for i := 0; i < b.Rows; i++ {
-		_, d := nearest(b.Row(i), cent, len(s.Cand), b.Stride)
+		_, d := nearest(b.Data[i*b.Stride:(i+1)*b.Stride], cent, len(s.Cand), b.Stride)
 		p.Cost += float64(d)
 		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, i)) < s.L*float64(d)/s.Phi {
 			p.Rows = append(p.Rows, rowValues(b, i))
@@ -204,7 +194,7 @@ func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	cent := padCentroids(s.Cand, b.Stride)
 	p := &weightsPartial{Counts: make([]int64, len(s.Cand))}
 	for i := 0; i < b.Rows; i++ {
-		c, _ := nearest(b.Row(i), cent, len(s.Cand), b.Stride)
+		c, _ := nearest(b.Data[i*b.Stride:(i+1)*b.Stride], cent, len(s.Cand), b.Stride)
 		p.Counts[c]++
 	}
 	return p, nil

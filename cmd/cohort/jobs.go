@@ -94,6 +94,21 @@ func jobError(j *pb.Job) error {
 	return nil
 }
 
+// withClient adds --coordinator to cmd and runs run with a client dialed to
+// it, closed afterwards.
+func withClient(cmd *cobra.Command, run func(cmd *cobra.Command, c *client.Client, args []string) error) *cobra.Command {
+	dial := clientFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := dial(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return run(cmd, c, args)
+	}
+	return cmd
+}
+
 // clientFlag adds --coordinator and returns a dialer for it.
 func clientFlag(cmd *cobra.Command) func(context.Context) (*client.Client, error) {
 	addr := cmd.Flags().String("coordinator", defaultCoordinator(), "coordinator client API address (or $COHORT_COORDINATOR)")
@@ -135,13 +150,7 @@ func submitCmd() *cobra.Command {
 
 func jobsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "jobs", Short: "List jobs", Args: cobra.NoArgs}
-	dial := clientFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := dial(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	withClient(cmd, func(cmd *cobra.Command, c *client.Client, _ []string) error {
 		jobs, err := c.Jobs(cmd.Context())
 		if err != nil {
 			return err
@@ -153,7 +162,7 @@ func jobsCmd() *cobra.Command {
 				j.Iteration, j.MaxIter, j.Objective, time.Unix(0, j.SubmittedUnixNano).Format(time.DateTime))
 		}
 		return tw.Flush()
-	}
+	})
 	return cmd
 }
 
@@ -188,13 +197,7 @@ func statusCmd() *cobra.Command {
 		Short: "Show a job, or with no argument the cluster: coordinators, leader and workers",
 		Args:  cobra.MaximumNArgs(1),
 	}
-	dial := clientFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := dial(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	withClient(cmd, func(cmd *cobra.Command, c *client.Client, args []string) error {
 		out := cmd.OutOrStdout()
 		if len(args) == 1 {
 			j, err := c.Job(cmd.Context(), args[0])
@@ -219,19 +222,13 @@ func statusCmd() *cobra.Command {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f GiB\t%d\n", w.Name, w.GrpcAddr, w.Cores, float64(w.MemoryBytes)/(1<<30), w.Partitions)
 		}
 		return tw.Flush()
-	}
+	})
 	return cmd
 }
 
 func watchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "watch JOB", Short: "Follow a job until it ends", Args: cobra.ExactArgs(1)}
-	dial := clientFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := dial(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	withClient(cmd, func(cmd *cobra.Command, c *client.Client, args []string) error {
 		bar := client.NewBar(os.Stderr)
 		final, err := c.Wait(cmd.Context(), args[0], bar.Update)
 		if err != nil {
@@ -239,39 +236,27 @@ func watchCmd() *cobra.Command {
 		}
 		printJob(cmd.OutOrStdout(), final)
 		return jobError(final)
-	}
+	})
 	return cmd
 }
 
 func cancelCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cancel JOB", Short: "Cancel a pending or running job", Args: cobra.ExactArgs(1)}
-	dial := clientFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := dial(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	withClient(cmd, func(cmd *cobra.Command, c *client.Client, args []string) error {
 		j, err := c.Cancel(cmd.Context(), args[0])
 		if err != nil {
 			return err
 		}
 		printJob(cmd.OutOrStdout(), j)
 		return nil
-	}
+	})
 	return cmd
 }
 
 func resultCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{Use: "result JOB", Short: "Print a finished job's segments", Args: cobra.ExactArgs(1)}
-	dial := clientFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c, err := dial(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
+	withClient(cmd, func(cmd *cobra.Command, c *client.Client, args []string) error {
 		res, err := c.Result(cmd.Context(), args[0])
 		if err != nil {
 			var ce *client.Error
@@ -285,7 +270,7 @@ func resultCmd() *cobra.Command {
 			return s.WriteJSON(cmd.OutOrStdout())
 		}
 		return s.WriteText(cmd.OutOrStdout())
-	}
+	})
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
 }
