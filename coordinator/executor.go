@@ -9,10 +9,12 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/cohort/cohort/algorithms"
@@ -164,15 +166,31 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 	failed := map[string]error{}
 	var fatal error
 	var wg sync.WaitGroup
+	stepCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	cancels := map[string]context.CancelCauseFunc{}
+	rpcCtx := map[string]context.Context{}
+	for name := range byWorker {
+		rpcCtx[name], cancels[name] = context.WithCancelCause(stepCtx)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.cancelDeparted(stepCtx, cancels)
+	}()
+	var running sync.WaitGroup
 	for name, ids := range byWorker {
-		wg.Add(1)
+		running.Add(1)
 		go func() {
-			defer wg.Done()
-			resp, err := e.client(e.workers[name]).RunStep(ctx, &pb.RunStepRequest{Dataset: e.dataset, Partitions: ids, Kind: kind, Params: params})
+			defer running.Done()
+			wctx := rpcCtx[name]
+			resp, err := e.client(e.workers[name]).RunStep(wctx, &pb.RunStepRequest{Dataset: e.dataset, Partitions: ids, Kind: kind, Params: params})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				if (workerFault(err) || status.Code(err) == codes.FailedPrecondition) && ctx.Err() == nil {
+				if cause := context.Cause(wctx); errors.Is(cause, errWorkerLeft) && ctx.Err() == nil {
+					failed[name] = cause
+				} else if (workerFault(err) || status.Code(err) == codes.FailedPrecondition) && ctx.Err() == nil {
 					failed[name] = err
 				} else if fatal == nil {
 					fatal = fmt.Errorf("worker %s: step %s: %w", name, kind, err)
@@ -193,6 +211,8 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 			}
 		}()
 	}
+	running.Wait()
+	stop()
 	wg.Wait()
 	if fatal != nil {
 		return nil, nil, fatal
@@ -208,6 +228,31 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 		}
 	}
 	return parts, failed, nil
+}
+
+// errWorkerLeft cancels a step on a worker that gossip has declared gone:
+// a machine that vanished without closing its connections would otherwise
+// hold the step until TCP gives up.
+var errWorkerLeft = errors.New("worker left the cluster during the step")
+
+// cancelDeparted cancels the step on any worker that leaves the FSM's
+// worker list while the step runs, until ctx ends.
+func (e *clusterExecutor) cancelDeparted(ctx context.Context, cancels map[string]context.CancelCauseFunc) {
+	for {
+		changed := e.n.fsm.Changed()
+		e.n.fsm.Read(func(s *State) {
+			for name, cancel := range cancels {
+				if _, ok := s.Workers[name]; !ok {
+					cancel(errWorkerLeft)
+				}
+			}
+		})
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
 }
 
 // drop releases the dataset on every worker that may hold it.
@@ -258,8 +303,11 @@ func (p *connPool) worker(addr string) pb.WorkerClient {
 	c, ok := p.conns[addr]
 	if !ok {
 		var err error
+		// Keepalive pings notice a worker whose host died without closing
+		// the connection; workers permit pings this frequent.
 		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)))
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}))
 		if err != nil {
 			// NewClient only fails on a malformed target; surface it on first use.
 			return pb.NewWorkerClient(brokenConn{err})

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/gossip"
@@ -36,6 +37,10 @@ type Config struct {
 	Codec       algorithms.Codec
 	Log         io.Writer
 }
+
+// keepalivePolicy lets the coordinator ping every few seconds to notice a
+// dead host; gRPC's default policy would answer such pings with GOAWAY.
+var keepalivePolicy = keepalive.EnforcementPolicy{MinTime: 5 * time.Second}
 
 // Node is a running worker.
 type Node struct {
@@ -89,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.cfg.Name = cfg.Name
 	}
 	n.log = log.New(out, cfg.Name+": ", log.LstdFlags|log.Lmicroseconds)
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(1<<30), grpc.MaxSendMsgSize(1<<30))
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(1<<30), grpc.MaxSendMsgSize(1<<30), grpc.KeepaliveEnforcementPolicy(keepalivePolicy))
 	pb.RegisterWorkerServer(n.grpc, &server{name: cfg.Name, cores: cfg.Cores, memory: cfg.MemoryBytes,
 		store: n.store, codec: cfg.Codec, parallel: cfg.Cores})
 	go func() {
