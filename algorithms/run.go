@@ -77,7 +77,7 @@ func Drive(ctx context.Context, p Program, ex Executor, after func(Progress, []b
 		}
 		step, done, err := p.Next()
 		if err != nil {
-			return err
+			return fmt.Errorf("next step: %w", err)
 		}
 		if done {
 			return nil

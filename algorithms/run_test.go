@@ -3,6 +3,7 @@ package algorithms
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -136,5 +137,59 @@ func TestDriveCheckpointsEveryStepAndStopsOnError(t *testing.T) {
 	})
 	if !errors.Is(err, stop) {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestMergeInOrderFoldsLeftIntoTheFirstPartial(t *testing.T) {
+	parts := make([]Partial, 6)
+	for i := range parts {
+		parts[i] = &orderPartial{ids: []int{i}}
+	}
+	got, err := MergeInOrder(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != parts[0] || !slices.Equal(got.(*orderPartial).ids, []int{0, 1, 2, 3, 4, 5}) {
+		t.Fatalf("merged %v", got.(*orderPartial).ids)
+	}
+}
+
+// cancelStep cancels the run from inside its first Map.
+type cancelStep struct {
+	cancel context.CancelFunc
+	maps   atomic.Int32
+}
+
+func (s *cancelStep) Kind() string                   { return "test/cancel" }
+func (s *cancelStep) MarshalBinary() ([]byte, error) { return nil, nil }
+func (s *cancelStep) Map(b *partition.Block) (Partial, error) {
+	s.maps.Add(1)
+	s.cancel()
+	return &orderPartial{ids: []int{b.ID}}, nil
+}
+
+func TestLocalExecutorStartsNoMapAfterCancellation(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	step := &cancelStep{cancel: cancel}
+	_, err := (&LocalExecutor{Blocks: blocks(10), Parallelism: 1}).Run(ctx, step)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if n := step.maps.Load(); n != 1 {
+		t.Fatalf("%d Maps ran after the first cancelled the run", n)
+	}
+}
+
+func TestDriveStopsBetweenStepsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	prog := &countdown{n: 10}
+	err := Drive(ctx, prog, &LocalExecutor{Blocks: blocks(2)}, func(p Progress, _ []byte) error {
+		if p.Iteration == 3 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || prog.updates != 3 {
+		t.Fatalf("error %v after %d updates, want context.Canceled after 3", err, prog.updates)
 	}
 }

@@ -15,27 +15,29 @@ import (
 // so sampling, weights and Lloyd agree on which centroid is closest.
 
 // dist2 is the squared Euclidean distance in float32 between two padded
-// rows (len a multiple of partition.Lanes). Eight accumulators keep the
-// adds independent; the explicit float32 conversions forbid the compiler
+// rows (len a multiple of partition.Lanes). Four accumulators shorten the
+// dependency chain; the explicit float32 conversions forbid the compiler
 // from fusing multiply-adds, so every architecture computes the same bits
-// and a partial does not depend on which worker mapped it.
+// and a partial does not depend on which worker mapped it. nearest repeats
+// this exact order of operations by hand, so a distance has the same bits
+// whichever of the two computed it.
 func dist2(x, y []float32) float32 {
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	var s0, s1, s2, s3 float32
 	for len(x) >= partition.Lanes && len(y) >= partition.Lanes {
 		a, b := (*[partition.Lanes]float32)(x), (*[partition.Lanes]float32)(y)
 		d0, d1, d2, d3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
-		d4, d5, d6, d7 := a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
 		s0 += float32(d0 * d0)
 		s1 += float32(d1 * d1)
 		s2 += float32(d2 * d2)
 		s3 += float32(d3 * d3)
-		s4 += float32(d4 * d4)
-		s5 += float32(d5 * d5)
-		s6 += float32(d6 * d6)
-		s7 += float32(d7 * d7)
+		d0, d1, d2, d3 = a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
+		s0 += float32(d0 * d0)
+		s1 += float32(d1 * d1)
+		s2 += float32(d2 * d2)
+		s3 += float32(d3 * d3)
 		x, y = x[partition.Lanes:], y[partition.Lanes:]
 	}
-	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+	return (s0 + s1) + (s2 + s3)
 }
 
 // nearest returns the closest of k centroids (rows of stride float32 in
@@ -46,26 +48,47 @@ func dist2(x, y []float32) float32 {
 func nearest(x, cent []float32, k, stride int) (int, float32) {
 	best, bestD := 0, float32(math.Inf(1))
 	cent = cent[:k*stride]
-	for c := 0; len(cent) >= stride; c++ {
-		// dist2, inlined by hand: the call costs a fifth of the loop.
-		y := cent[:stride]
-		cent = cent[stride:]
-		var s0, s1, s2, s3, s4, s5, s6, s7 float32
-		for xs := x; len(xs) >= partition.Lanes && len(y) >= partition.Lanes; {
-			a, b := (*[partition.Lanes]float32)(xs), (*[partition.Lanes]float32)(y)
+	c := 0
+	// Two centroids per sweep of x, each loaded x value serving both, and
+	// dist2 inlined by hand: together about twice as fast as a dist2 call
+	// per centroid. Each centroid keeps dist2's accumulators and order.
+	for ; len(cent) >= 2*stride; c += 2 {
+		y, z := cent[:stride], cent[stride:2*stride]
+		cent = cent[2*stride:]
+		var s0, s1, s2, s3, t0, t1, t2, t3 float32
+		for xs := x; len(xs) >= partition.Lanes && len(y) >= partition.Lanes && len(z) >= partition.Lanes; {
+			a, b, e := (*[partition.Lanes]float32)(xs), (*[partition.Lanes]float32)(y), (*[partition.Lanes]float32)(z)
 			d0, d1, d2, d3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
-			d4, d5, d6, d7 := a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
+			f0, f1, f2, f3 := a[0]-e[0], a[1]-e[1], a[2]-e[2], a[3]-e[3]
 			s0 += float32(d0 * d0)
 			s1 += float32(d1 * d1)
 			s2 += float32(d2 * d2)
 			s3 += float32(d3 * d3)
-			s4 += float32(d4 * d4)
-			s5 += float32(d5 * d5)
-			s6 += float32(d6 * d6)
-			s7 += float32(d7 * d7)
-			xs, y = xs[partition.Lanes:], y[partition.Lanes:]
+			t0 += float32(f0 * f0)
+			t1 += float32(f1 * f1)
+			t2 += float32(f2 * f2)
+			t3 += float32(f3 * f3)
+			d0, d1, d2, d3 = a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
+			f0, f1, f2, f3 = a[4]-e[4], a[5]-e[5], a[6]-e[6], a[7]-e[7]
+			s0 += float32(d0 * d0)
+			s1 += float32(d1 * d1)
+			s2 += float32(d2 * d2)
+			s3 += float32(d3 * d3)
+			t0 += float32(f0 * f0)
+			t1 += float32(f1 * f1)
+			t2 += float32(f2 * f2)
+			t3 += float32(f3 * f3)
+			xs, y, z = xs[partition.Lanes:], y[partition.Lanes:], z[partition.Lanes:]
 		}
-		if d := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)); d < bestD {
+		if d := (s0 + s1) + (s2 + s3); d < bestD {
+			best, bestD = c, d
+		}
+		if d := (t0 + t1) + (t2 + t3); d < bestD {
+			best, bestD = c+1, d
+		}
+	}
+	if len(cent) >= stride {
+		if d := dist2(x, cent[:stride]); d < bestD {
 			best, bestD = c, d
 		}
 	}

@@ -215,29 +215,6 @@ func TestSampleAndWeightsSteps(t *testing.T) {
 	}
 }
 
-func TestFindsEveryTrueCentre(t *testing.T) {
-	centres := randomCentres(8, 5, 20, 4)
-	blocks := blobs(t, centres, 0.5, 4, 2000, 5)
-	res := run(t, Config{K: 8, Seed: 3, Tol: 1e-6}, blocks, 2)
-	var total int64
-	for _, s := range res.Sizes {
-		total += s
-	}
-	if total != 8000 || !res.Converged {
-		t.Fatalf("sizes sum to %d, converged %v", total, res.Converged)
-	}
-	for i, c := range centres {
-		best := math.Inf(1)
-		for _, f := range res.Centroids {
-			best = min(best, math.Sqrt(sq(c, f)))
-		}
-		// 1000 rows per blob put its mean about 0.5·sqrt(5/1000) ≈ 0.035 from the centre.
-		if best > 0.2*0.5 {
-			t.Errorf("true centre %d: nearest centroid %.4f away", i, best)
-		}
-	}
-}
-
 func TestBitIdenticalAcrossParallelism(t *testing.T) {
 	blocks := blobs(t, randomCentres(6, 7, 10, 1), 2, 6, 700, 2)
 	cfg := Config{K: 6, Seed: 11, Restarts: 2}
@@ -424,5 +401,212 @@ func BenchmarkLloydMap_N131072_D16_K16(b *testing.B) {
 		if _, err := s.Map(blocks[0]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// labelledBlobs is blobs that also returns, per true centre, the mean and
+// count of the rows drawn around it.
+func labelledBlobs(centres [][]float64, spread float64, parts, rows int, seed uint64) ([]*partition.Block, [][]float64, []int64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	dims := len(centres[0])
+	sums := make([][]float64, len(centres))
+	for c := range sums {
+		sums[c] = make([]float64, dims)
+	}
+	counts := make([]int64, len(centres))
+	var out []*partition.Block
+	for p := range parts {
+		b := partition.NewBlock(p, rows, dims)
+		for i := range rows {
+			c := rng.IntN(len(centres))
+			counts[c]++
+			for j := range dims {
+				v := float32(centres[c][j] + spread*rng.NormFloat64())
+				b.Data[i*b.Stride+j] = v
+				sums[c][j] += float64(v)
+			}
+		}
+		out = append(out, b)
+	}
+	for c := range sums {
+		for j := range sums[c] {
+			sums[c][j] /= float64(counts[c])
+		}
+	}
+	return out, sums, counts
+}
+
+// On well-separated blobs the optimum is known: each centroid is the mean
+// of one blob's rows. That is a far sharper check than distance to the
+// generating centre, which sampling noise alone moves by ≈ spread·sqrt(d/n).
+func TestSeparatedBlobsGiveTheirExactMeans(t *testing.T) {
+	const spread, dims = 0.5, 5
+	centres := randomCentres(8, dims, 20, 4)
+	for a := range centres {
+		for b := range a {
+			if d := math.Sqrt(sq(centres[a], centres[b])); d < 20*spread {
+				t.Fatalf("test set-up: centres %d and %d only %.1f apart", a, b, d)
+			}
+		}
+	}
+	blocks, means, counts := labelledBlobs(centres, spread, 4, 2000, 5)
+	for _, seed := range []uint64{1, 2, 3} {
+		res := run(t, Config{K: 8, Seed: seed}, blocks, 2)
+		var total int64
+		for _, s := range res.Sizes {
+			total += s
+		}
+		if total != 8000 || !res.Converged {
+			t.Fatalf("seed %d: sizes sum to %d, converged %v", seed, total, res.Converged)
+		}
+		for i, m := range means {
+			best := 0
+			for c, f := range res.Centroids {
+				if sq(m, f) < sq(m, res.Centroids[best]) {
+					best = c
+				}
+			}
+			if d := math.Sqrt(sq(m, res.Centroids[best])); d > 1e-6 || res.Sizes[best] != counts[i] {
+				t.Errorf("seed %d, blob %d: centroid %.2g from the blob mean, size %d want %d", seed, i, d, res.Sizes[best], counts[i])
+			}
+			if d := math.Sqrt(sq(centres[i], res.Centroids[best])); d > 0.05*spread*math.Sqrt(dims) {
+				t.Errorf("seed %d, blob %d: centroid %.3f from the true centre", seed, i, d)
+			}
+		}
+	}
+}
+
+func TestNearestAgreesWithDist2AndBreaksTiesLow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, dims := range []int{1, 7, 8, 9, 24} {
+		stride := partition.PadDims(dims)
+		for _, k := range []int{1, 2, 3, 5, 8} {
+			cent := make([][]float64, k)
+			for c := range cent {
+				cent[c] = make([]float64, dims)
+				for j := range cent[c] {
+					cent[c][j] = rng.NormFloat64()
+				}
+			}
+			pc := padCentroids(cent, stride)
+			for range 50 {
+				x := make([]float32, stride)
+				for j := range dims {
+					x[j] = float32(rng.NormFloat64())
+				}
+				c, d := nearest(x, pc, k, stride)
+				for o := range k {
+					od := dist2(x, pc[o*stride:(o+1)*stride])
+					if o == c && od != d {
+						t.Fatalf("dims %d k %d: nearest's distance %v differs from dist2's %v", dims, k, d, od)
+					}
+					if od < d || (od == d && o < c) {
+						t.Fatalf("dims %d k %d: centroid %d at %v beats chosen %d at %v", dims, k, o, od, c, d)
+					}
+				}
+			}
+		}
+	}
+	// Identical centroids: the lowest index wins, paired or not.
+	same := padCentroids([][]float64{{1}, {1}, {1}}, 8)
+	if c, _ := nearest(make([]float32, 8), same, 3, 8); c != 0 {
+		t.Fatalf("tie went to centroid %d", c)
+	}
+	if c, _ := nearest(make([]float32, 8), same[8:], 2, 8); c != 0 {
+		t.Fatalf("tie went to centroid %d", c)
+	}
+}
+
+// startLloyd is a program that skips initialisation and starts Lloyd from
+// the given centroids, to force situations k-means‖ would avoid.
+func startLloyd(t *testing.T, cfg Config, rows int64, cent [][]float64) *Program {
+	t.Helper()
+	p, err := New(cfg.WithDefaults(), rows, len(cent[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.s.Phase, p.s.Centroids = phaseLloyd, cent
+	return p
+}
+
+func TestSeveralEmptyClustersTakeDistinctRowsByDistanceThenPartition(t *testing.T) {
+	// Two partitions, each a group near 0 with the same two outliers: the
+	// outliers tie across partitions, and partition 0 must win each tie.
+	mk := func(id int) *partition.Block {
+		b := partition.NewBlock(id, 5, 1)
+		for i, v := range []float32{0, 0.5, 1, 8, -6} {
+			b.Data[i*b.Stride] = v
+		}
+		return b
+	}
+	blocks := []*partition.Block{mk(0), mk(1)}
+	old := [][]float64{{0.5}, {100}, {-100}, {200}}
+	ex := &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 2}
+	m, err := ex.Run(context.Background(), &lloydStep{Dims: 1, Cent: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := m.(*lloydPartial)
+	if lp.Counts[1] != 0 || lp.Counts[2] != 0 || lp.Counts[3] != 0 {
+		t.Fatalf("test set-up: counts %v", lp.Counts)
+	}
+	// Only cluster 0 has rows, so one donor: its farthest row, 8 (distance
+	// 7.5² beats -6's 6.5²), from partition 0. The other two wait a pass.
+	if f := lp.Far[0]; f.Part != 0 || f.Row != 3 || f.X[0] != 8 {
+		t.Fatalf("farthest row %+v", f)
+	}
+	next := updateCentroids(old, lp)
+	if next[1][0] != 8 || next[2][0] != -100 || next[3][0] != 200 {
+		t.Fatalf("re-seeded to %v", next)
+	}
+	// The full run spreads the centroids over the groups and finishes the
+	// same way at any parallelism.
+	var want Result
+	for i, par := range []int{1, 2} {
+		p := startLloyd(t, Config{K: 4, Seed: 1}, 10, old)
+		if err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: par}, nil); err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c, n := range res.Sizes {
+			if n == 0 {
+				t.Fatalf("cluster %d still empty: %+v", c, res)
+			}
+		}
+		if i == 0 {
+			want = res
+		} else if !reflect.DeepEqual(res, want) {
+			t.Fatalf("parallelism %d: %+v, want %+v", par, res, want)
+		}
+	}
+}
+
+func TestNonFiniteDataIsAnError(t *testing.T) {
+	b := partition.NewBlock(0, 4, 2)
+	b.Data[1*b.Stride] = float32(math.NaN())
+	p, _ := New(Config{K: 2, Seed: 1}.WithDefaults(), 4, 2)
+	err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: []*partition.Block{b}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Fatalf("error %v does not name NaN", err)
+	}
+}
+
+func TestResumeRefusesInconsistentState(t *testing.T) {
+	p, _ := New(Config{K: 3, Seed: 1}.WithDefaults(), 100, 2)
+	p.s.Phase, p.s.Centroids = phaseLloyd, [][]float64{{1, 2}, {3, 4}}
+	cp, _ := p.Checkpoint()
+	if _, err := Resume(cp); err == nil || !strings.Contains(err.Error(), "2 centroids for k = 3") {
+		t.Fatalf("error %v", err)
+	}
+	p.s.Phase = "warp"
+	cp, _ = p.Checkpoint()
+	if _, err := Resume(cp); err == nil || !strings.Contains(err.Error(), "warp") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := p.Result(); err == nil {
+		t.Fatal("result of an unfinished program")
 	}
 }

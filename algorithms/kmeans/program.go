@@ -87,7 +87,69 @@ func Resume(checkpoint []byte) (*Program, error) {
 	if err := s.Config.Validate(s.Rows, s.Dims); err != nil {
 		return nil, fmt.Errorf("k-means checkpoint: %w", err)
 	}
+	if err := s.check(); err != nil {
+		return nil, fmt.Errorf("k-means checkpoint: %w", err)
+	}
 	return &Program{s: s}, nil
+}
+
+// check refuses a state whose parts disagree, so that a damaged checkpoint
+// fails on Resume with a reason instead of steps later with a shape error.
+func (s *state) check() error {
+	k := s.Config.K
+	if s.Restart < 0 || s.Restart >= s.Config.Restarts {
+		return fmt.Errorf("restart %d outside 0..%d", s.Restart, s.Config.Restarts-1)
+	}
+	switch s.Phase {
+	case phasePick, phaseDone:
+	case phaseSample, phaseWeights:
+		if len(s.Candidates) == 0 {
+			return fmt.Errorf("phase %s without candidates", s.Phase)
+		}
+		if err := checkMatrix("candidate", s.Candidates, s.Dims); err != nil {
+			return err
+		}
+	case phaseLloyd, phaseFinal:
+		if len(s.Centroids) != k {
+			return fmt.Errorf("%d centroids for k = %d", len(s.Centroids), k)
+		}
+		if err := checkMatrix("centroid", s.Centroids, s.Dims); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown phase %q", s.Phase)
+	}
+	if s.Phase == phaseDone && s.Best == nil {
+		return errors.New("finished without a result")
+	}
+	if b := s.Best; b != nil {
+		if len(b.Centroids) != k || len(b.Sizes) != k {
+			return fmt.Errorf("kept result has %d centroids and %d sizes for k = %d", len(b.Centroids), len(b.Sizes), k)
+		}
+		if err := checkMatrix("kept centroid", b.Centroids, s.Dims); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkMatrix(what string, m [][]float64, dims int) error {
+	for i, row := range m {
+		if len(row) != dims {
+			return fmt.Errorf("%s %d has %d values, want %d", what, i, len(row), dims)
+		}
+	}
+	return nil
+}
+
+// checkCost turns a non-finite pass total into an error that names the
+// likely cause: the checkpoint could not even encode it, and every later
+// step would be meaningless.
+func checkCost(pass string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("k-means %s: the pass's total squared distance is %v; the data holds NaN or infinite values, or values too large to square in float32", pass, v)
+	}
+	return nil
 }
 
 // Checkpoint implements algorithms.Program. JSON keeps float64 values exact.
@@ -114,7 +176,14 @@ func (p *Program) Result() (Result, error) {
 	if p.s.Phase != phaseDone || p.s.Best == nil {
 		return Result{}, errors.New("k-means has not finished")
 	}
-	return *p.s.Best, nil
+	// A copy, so the caller cannot reach into the state a checkpoint encodes.
+	r := *p.s.Best
+	r.Centroids = make([][]float64, len(p.s.Best.Centroids))
+	for c, row := range p.s.Best.Centroids {
+		r.Centroids[c] = slices.Clone(row)
+	}
+	r.Sizes = slices.Clone(r.Sizes)
+	return r, nil
 }
 
 // Next implements algorithms.Program.
@@ -154,6 +223,12 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if !ok {
 			return fmt.Errorf("k-means sample: got %T", merged)
 		}
+		if len(m.Rows) > 0 && m.Dims != s.Dims {
+			return fmt.Errorf("k-means sample: sampled rows have %d dims, want %d", m.Dims, s.Dims)
+		}
+		if err := checkCost("sample", m.Cost); err != nil {
+			return err
+		}
 		s.Candidates = append(s.Candidates, m.Rows...)
 		s.Phi = m.Cost
 		s.Round++
@@ -176,6 +251,9 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if err != nil {
 			return err
 		}
+		if err := checkCost(s.Phase, m.WCSS); err != nil {
+			return err
+		}
 		next := updateCentroids(s.Centroids, m)
 		s.Shift = maxShift(s.Centroids, next)
 		s.Centroids, s.Objective = next, m.WCSS
@@ -187,6 +265,9 @@ func (p *Program) Update(merged algorithms.Partial) error {
 	case phaseFinal:
 		m, err := p.lloydPartial(merged)
 		if err != nil {
+			return err
+		}
+		if err := checkCost(s.Phase, m.WCSS); err != nil {
 			return err
 		}
 		r := &Result{Centroids: s.Centroids, Sizes: m.Counts, WCSS: m.WCSS, Iterations: s.Iteration, Restart: s.Restart, Converged: s.Converged}
@@ -208,7 +289,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 
 func (p *Program) lloydPartial(merged algorithms.Partial) (*lloydPartial, error) {
 	m, ok := merged.(*lloydPartial)
-	if !ok || m.K != len(p.s.Centroids) || m.Dims != p.s.Dims {
+	if !ok || m.K != len(p.s.Centroids) || m.Dims != p.s.Dims || len(m.Sums) != m.K*m.Dims || len(m.Counts) != m.K || len(m.Far) != m.K {
 		return nil, fmt.Errorf("k-means %s: got %T of the wrong shape", p.s.Phase, merged)
 	}
 	return m, nil

@@ -160,6 +160,12 @@ func (p *samplePartial) Merge(next algorithms.Partial) error {
 	if !ok {
 		return fmt.Errorf("merge %T into sample partial", next)
 	}
+	if len(p.Rows) > 0 && len(n.Rows) > 0 && n.Dims != p.Dims {
+		return fmt.Errorf("merge sample partial of %d dims into one of %d", n.Dims, p.Dims)
+	}
+	if len(p.Rows) == 0 && len(n.Rows) > 0 {
+		p.Dims = n.Dims
+	}
 	p.Cost += n.Cost
 	p.Rows = append(p.Rows, n.Rows...)
 	return nil
