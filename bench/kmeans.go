@@ -8,10 +8,13 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/localcluster"
@@ -29,7 +32,10 @@ type KMeansConfig struct {
 	Seed          uint64
 	Spread        float64
 	PartitionRows int
-	Log           io.Writer
+	// Compare names a peer to time on the same rows after the job; "" for
+	// none. Only PeerSklearn exists.
+	Compare string
+	Log     io.Writer
 }
 
 // KMeansReport is what the run measured. Field names are the JSON contract.
@@ -54,6 +60,15 @@ type KMeansReport struct {
 	BytesResident  int64   `json:"bytes_resident"` // peak resident set of the process (VmHWM)
 	DataBytes      int64   `json:"data_bytes"`     // partition blocks held by workers
 	GoVersion      string  `json:"go_version"`
+	// One read of every block's Data (the bytes a Lloyd pass streams) with
+	// all cores: the floor an iteration cannot beat, so iter_to_read_ratio
+	// says how far from memory-bound the iteration is.
+	MemoryReadBytes   int64   `json:"memory_read_bytes"`
+	MemoryReadSeconds float64 `json:"memory_read_seconds"` // median of 5 passes
+	MemoryReadGBps    float64 `json:"memory_read_gbps"`
+	IterToReadRatio   float64 `json:"iter_to_read_ratio"` // seconds_per_iter / memory_read_seconds
+	// Compare is present only with --compare.
+	Compare *KMeansCompare `json:"compare,omitempty"`
 }
 
 func (c *KMeansConfig) validate() error {
@@ -70,6 +85,8 @@ func (c *KMeansConfig) validate() error {
 		return fmt.Errorf("--iters must be at least 1 (got %d)", c.Iters)
 	case c.Workers < 1:
 		return fmt.Errorf("--workers must be at least 1 (got %d)", c.Workers)
+	case c.Compare != "" && c.Compare != PeerSklearn:
+		return fmt.Errorf("--compare %q: unknown peer; the only one is %q", c.Compare, PeerSklearn)
 	}
 	if c.Spread == 0 {
 		c.Spread = 1
@@ -96,7 +113,10 @@ cluster:
 }
 
 // KMeans runs one k-means job on an embedded cluster over synthetic blobs
-// and times its Lloyd iterations as the client sees them committed.
+// and times its Lloyd iterations as the client sees them committed, then
+// times one read of the same blocks from memory and, with Compare, a peer on
+// the same rows. Each stage runs after the previous one has finished, so no
+// two contend for the cores or add up to one memory peak.
 func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -108,6 +128,91 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Compare != "" {
+		if err := checkSklearn(ctx); err != nil {
+			return nil, err
+		}
+	}
+	run, err := runKMeansJob(ctx, cfg, blobs)
+	if err != nil {
+		return nil, err
+	}
+	res, timer := run.result, run.timer
+
+	// Workers drop a job's partitions when it ends, so count what they held
+	// from the block layout rather than asking them afterwards.
+	data := cfg.Rows * int64(partition.PadDims(cfg.Dims)*4+8)
+	r := &KMeansReport{
+		Rows: cfg.Rows, Dims: cfg.Dims, K: cfg.K, Workers: cfg.Workers, Cores: runtime.GOMAXPROCS(0),
+		Iterations: int(res.Iterations), IterSeconds: timer.perIter,
+		SecondsPerIter: median(timer.perIter), StartSeconds: run.startSeconds,
+		InitSeconds: timer.initEnd.Sub(run.submitted).Seconds(), TotalSeconds: run.totalSeconds,
+		WCSS: res.Wcss, TrueCenters: blobs.Centers(), DataBytes: data, GoVersion: runtime.Version(),
+	}
+	for _, v := range res.Centroids {
+		r.Centroids = append(r.Centroids, v.Values)
+	}
+	r.MaxCenterError = maxCenterError(r.TrueCenters, r.Centroids) / cfg.Spread
+
+	blocks := run.blocks
+	if blocks == nil {
+		// The job ended before the bench saw its blocks loaded (a run of a
+		// step or two). Regenerate the same blocks here: the workers' copies
+		// are garbage now, so this reuses their memory rather than adding to
+		// the peak.
+		if blocks, err = loadAll(ctx, blobs); err != nil {
+			return nil, err
+		}
+	}
+	mr := readMemory(blocks)
+	r.MemoryReadBytes, r.MemoryReadSeconds, r.MemoryReadGBps = mr.Bytes, mr.Seconds, mr.GBps()
+	r.IterToReadRatio = r.SecondsPerIter / mr.Seconds
+	r.BytesResident, err = peakResident()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Compare == "" {
+		return r, nil
+	}
+
+	dir, err := os.MkdirTemp("", "cohort-bench-sklearn-")
+	if err != nil {
+		return nil, fmt.Errorf("--compare sklearn: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	npy, err := writeRowsNPY(dir, blocks, cfg.Rows, cfg.Dims)
+	if err != nil {
+		return nil, err
+	}
+	// Nothing uses the blocks past this point, so the collector may free
+	// them: hand their memory back before the peer loads its own copy.
+	debug.FreeOSMemory()
+	out, err := runSklearn(ctx, dir, npy, cfg.K, cfg.Iters, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	r.Compare = &KMeansCompare{
+		Peer: PeerSklearn, PeerVersion: out.Version, PeerSecondsPerIter: out.SecondsPerIter,
+		PeerIterations: out.NIter, PeerInertia: out.Inertia, PeerThreads: out.Threads,
+		Ratio: out.SecondsPerIter / r.SecondsPerIter,
+	}
+	return r, nil
+}
+
+// jobRun is what one embedded-cluster run of the benchmark job yields.
+type jobRun struct {
+	result                     *pb.JobResult
+	timer                      iterTimer
+	submitted                  time.Time
+	startSeconds, totalSeconds float64
+	// blocks are the partitions as the workers held them during the job,
+	// in partition order; nil if the job ended before they were seen.
+	blocks []*partition.Block
+}
+
+// runKMeansJob starts a cluster, runs the job to its end and stops the
+// cluster again, so nothing of it runs while later stages measure.
+func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs) (*jobRun, error) {
 	t0 := time.Now()
 	cl, err := localcluster.Start(ctx, localcluster.Config{Workers: cfg.Workers, Log: cfg.Log})
 	if err != nil {
@@ -120,44 +225,50 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 	}
 	defer c.Close()
 
-	t1 := time.Now()
+	run := &jobRun{submitted: time.Now()}
+	run.startSeconds = run.submitted.Sub(t0).Seconds()
 	job, err := c.Submit(ctx, []byte(cfg.jobYAML()))
 	if err != nil {
 		return nil, err
 	}
-	var timer iterTimer
-	final, err := c.Wait(ctx, job.Id, timer.observe)
+	final, err := c.Wait(ctx, job.Id, func(j *pb.Job) {
+		run.timer.observe(j)
+		// Taking references while the job runs is the only way to reach
+		// the workers' blocks: the job's end drops them. It costs a few
+		// map look-ups per partition, once.
+		if run.blocks == nil && j.Phase != "" {
+			run.blocks, _ = cl.HeldBlocks(job.Id, blobs.NumPartitions())
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
 		return nil, fmt.Errorf("benchmark job %s ended %s: %s", final.Id, final.State, final.Error)
 	}
-	res, err := c.Result(ctx, job.Id)
+	run.result, err = c.Result(ctx, job.Id)
 	if err != nil {
 		return nil, err
 	}
-	t2 := time.Now()
+	run.totalSeconds = time.Since(run.submitted).Seconds()
+	return run, nil
+}
 
-	// Workers drop a job's partitions when it ends, so count what they held
-	// from the block layout rather than asking them afterwards.
-	data := cfg.Rows * int64(partition.PadDims(cfg.Dims)*4+8)
-	r := &KMeansReport{
-		Rows: cfg.Rows, Dims: cfg.Dims, K: cfg.K, Workers: cfg.Workers, Cores: runtime.GOMAXPROCS(0),
-		Iterations: int(res.Iterations), IterSeconds: timer.perIter,
-		SecondsPerIter: median(timer.perIter), StartSeconds: t1.Sub(t0).Seconds(),
-		InitSeconds: timer.initEnd.Sub(t1).Seconds(), TotalSeconds: t2.Sub(t1).Seconds(),
-		WCSS: res.Wcss, TrueCenters: blobs.Centers(), DataBytes: data, GoVersion: runtime.Version(),
+// loadAll generates every partition of src, a core per partition at a time.
+func loadAll(ctx context.Context, src partition.Source) ([]*partition.Block, error) {
+	blocks := make([]*partition.Block, src.NumPartitions())
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for id := range blocks {
+		g.Go(func() (err error) {
+			blocks[id], err = src.Load(gctx, id)
+			return err
+		})
 	}
-	for _, v := range res.Centroids {
-		r.Centroids = append(r.Centroids, v.Values)
-	}
-	r.MaxCenterError = maxCenterError(r.TrueCenters, r.Centroids) / cfg.Spread
-	r.BytesResident, err = peakResident()
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return blocks, nil
 }
 
 // iterTimer turns the stream of committed job states into per-iteration

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cohort/cohort/coordinator"
 	"github.com/cohort/cohort/jobspec"
+	"github.com/cohort/cohort/partition"
 	"github.com/cohort/cohort/worker"
 )
 
@@ -120,6 +121,27 @@ func (c *Cluster) await(ctx context.Context, cond func() bool) error {
 
 // Addr is the coordinator's client API address.
 func (c *Cluster) Addr() string { return c.Coordinator.GRPCAddr() }
+
+// HeldBlocks returns partitions 0..n-1 of a dataset (a job's id) as the
+// workers hold them now, in partition order, so a benchmark can measure the
+// very memory a step reads. The blocks alias the workers' stores: read them,
+// never write. Workers drop a job's partitions when it ends, so call this
+// while the job runs; the returned slice then keeps the blocks alive.
+func (c *Cluster) HeldBlocks(dataset string, n int) ([]*partition.Block, error) {
+	out := make([]*partition.Block, n)
+	for id := range out {
+		for _, w := range c.Workers {
+			if b, err := w.Store().Blocks(dataset, []int{id}); err == nil {
+				out[id] = b[0]
+				break
+			}
+		}
+		if out[id] == nil {
+			return nil, fmt.Errorf("dataset %s: partition %d: %w", dataset, id, worker.ErrNotLoaded)
+		}
+	}
+	return out, nil
+}
 
 // Close stops workers, then the coordinator, then removes temporary state.
 func (c *Cluster) Close() error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -34,11 +33,7 @@ func benchKMeansCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(r)
 			}
-			fmt.Fprintf(out, "k-means: %d rows × %d dims, k=%d, %d workers, %d cores\n", r.Rows, r.Dims, r.K, r.Workers, r.Cores)
-			fmt.Fprintf(out, "  %d iterations, median %.4fs per iteration (init %.2fs, total %.2fs)\n", r.Iterations, r.SecondsPerIter, r.InitSeconds, r.TotalSeconds)
-			fmt.Fprintf(out, "  WCSS %.6g, worst true centre off by %.3g spreads\n", r.WCSS, r.MaxCenterError)
-			fmt.Fprintf(out, "  peak resident %.1f MiB, partition data %.1f MiB\n", float64(r.BytesResident)/(1<<20), float64(r.DataBytes)/(1<<20))
-			return nil
+			return r.WriteText(out)
 		},
 	}
 	f := cmd.Flags()
@@ -50,6 +45,7 @@ func benchKMeansCmd() *cobra.Command {
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of data and job")
 	f.Float64Var(&cfg.Spread, "spread", 1, "standard deviation of each blob")
 	f.IntVar(&cfg.PartitionRows, "partition-rows", 0, "rows per partition (default 131072)")
+	f.StringVar(&cfg.Compare, "compare", "", "also time a peer on the same rows: sklearn (scikit-learn's lloyd KMeans, run by /usr/bin/python3)")
 	f.BoolVar(&asJSON, "json", false, "print figures as JSON")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log node activity to stderr")
 	return cmd

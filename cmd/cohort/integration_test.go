@@ -208,6 +208,7 @@ func TestBadInputExitsNonZeroWithTheProblemNamed(t *testing.T) {
 		{"missing spec file", []string{"run", filepath.Join(t.TempDir(), "nope.yaml")}, "no such file"},
 		{"worker with no coordinator", []string{"worker", "--coordinator", dead, "--join-timeout", "2s"}, "cannot reach coordinator"},
 		{"bench k > rows", []string{"bench", "kmeans", "--rows", "10", "--k", "11"}, "--k (11) exceeds --rows (10)"},
+		{"bench unknown peer", []string{"bench", "kmeans", "--rows", "10", "--k", "2", "--compare", "numpy"}, `--compare "numpy": unknown peer; the only one is "sklearn"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
