@@ -1,0 +1,40 @@
+//go:build !noasm
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+var (
+	avx2Impl = impl{name: "avx2", w: 8,
+		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
+			nearestAVX2(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
+		},
+		distTo: distToAsm, accumulate: accumulateAsm}
+	avx512Impl = impl{name: "avx512", w: 16,
+		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
+			nearestAVX512(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
+		},
+		distTo: distToAsm, accumulate: accumulateAsm}
+)
+
+func distToAsm(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32) {
+	distToAVX2(&x[0], rows, stride, c.Dims, &c.rows[0], c.Dims, &label[0], &dist[0])
+}
+
+func accumulateAsm(x []float32, rows, stride, dims int, label []int32, sums []float64) {
+	accumulateAVX2(&x[0], rows, stride, dims, &label[0], &sums[0])
+}
+
+// available lists the implementations this CPU can run, best first.
+func available() []impl {
+	var out []impl
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL && cpu.X86.HasAVX2 {
+		out = append(out, avx512Impl)
+	}
+	if cpu.X86.HasAVX2 {
+		out = append(out, avx2Impl)
+	}
+	return append(out, generic)
+}
+
+var active = available()[0]

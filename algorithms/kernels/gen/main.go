@@ -1,0 +1,395 @@
+// Command gen writes the amd64 assembly of package kernels with avo.
+//
+// Regenerate from algorithms/kernels with `go generate`, which runs
+//
+//	go run -C gen . -out ../kernels_amd64.s -stubs ../kernels_stubs_amd64.go -pkg kernels
+//
+// Every kernel computes distances in the package's canonical order (see
+// dist.go): eight lane accumulators, dimension j feeding lane j mod 8, each
+// lane summed in dimension order, then folded ((a0+a4)+(a2+a6)) +
+// ((a1+a5)+(a3+a7)); subtract, multiply and add are separate instructions,
+// never a fused multiply-add, so the assembly and the pure-Go twin produce
+// the same bits and a partial does not depend on the machine that mapped it.
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!noasm")
+
+	inf := GLOBL("posinf", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(0x7f800000))
+	}
+	maxint := GLOBL("maxint32", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(0x7fffffff))
+	}
+	iota := GLOBL("iota32", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(i)))
+	}
+	// tailmask+32*(8-r) is a mask of r leading ones: 8 ones then 8 zeros.
+	tailmask := GLOBL("tailmask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	c := consts{inf: inf, maxint: maxint, iota: iota, tailmask: tailmask}
+
+	nearest(c, avx2)
+	nearest(c, avx512)
+	distTo(c)
+	accumulate()
+	Generate()
+}
+
+type consts struct{ inf, maxint, iota, tailmask Mem }
+
+type isa struct {
+	name string
+	w    int // centroids per tile: float32 lanes of a vector
+	vec  []VecPhysical
+}
+
+var (
+	avx2   = isa{name: "AVX2", w: 8, vec: []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}}
+	avx512 = isa{name: "AVX512", w: 16, vec: []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}}
+)
+
+// nearest: for each row, the nearest centroid (lowest index on ties), its
+// squared distance and the distance to the runner-up (+Inf when there is
+// none). Centroids come in tiles of w (one vector): per tile, dims vectors
+// of w values, so one broadcast x[j] against one load gives w differences.
+// Lanes of a last, partial tile hold +Inf and never win.
+func nearest(c consts, v isa) {
+	n := v.name
+	TEXT("nearest"+n, NOSPLIT, "func(x *float32, rows, stride, dims int, t *float32, tiles int, label *int32, dist, second *float32)")
+	Pragma("noescape")
+	x := Load(Param("x"), RSI)
+	rows := Load(Param("rows"), RCX)
+	stride := Load(Param("stride"), R8)
+	dims := Load(Param("dims"), R9)
+	label := Load(Param("label"), R12)
+	dist := Load(Param("dist"), R13)
+	second := Load(Param("second"), R14)
+	SHLQ(U8(2), stride)
+
+	// Full chunks of 8 dims, the remainder, and the centroid bytes a
+	// remainder covers.
+	full, rem, remBytes := RDX, RBX, R15
+	MOVQ(dims, full)
+	SHRQ(U8(3), full)
+	MOVQ(dims, rem)
+	ANDQ(U8(7), rem)
+	MOVQ(rem, remBytes)
+	SHLQ(U8(uint64(log2(4*v.w))), remBytes)
+
+	i, tp, tilesLeft, xp, chunks := R11, RDI, R9, RAX, R10
+	acc := v.vec[:8]
+	b, d := v.vec[8], v.vec[9]
+	m1, m2, idx, tidx, inc := v.vec[10], v.vec[11], v.vec[12], v.vec[13], v.vec[14]
+
+	MOVL(U32(uint64(v.w)), EAX)
+	if v.w == 16 {
+		VPBROADCASTD(EAX, inc)
+	} else {
+		VMOVD(EAX, inc.AsX())
+		VPBROADCASTD(inc.AsX(), inc)
+	}
+	XORQ(i, i)
+
+	Label("row" + n)
+	CMPQ(i, rows)
+	JGE(LabelRef("done" + n))
+	VMOVUPS(c.inf, m1)
+	VMOVUPS(c.inf, m2)
+	VMOVUPS(c.iota, idx)
+	VMOVUPS(c.iota, tidx)
+	Load(Param("t"), tp)
+	Load(Param("tiles"), tilesLeft)
+
+	Label("tile" + n)
+	for l := 0; l < 8; l++ {
+		VXORPS(acc[l], acc[l], acc[l])
+	}
+	MOVQ(x, xp)
+	MOVQ(full, chunks)
+	term := func(l int) {
+		VBROADCASTSS(Mem{Base: xp}.Offset(4*l), b)
+		VSUBPS(Mem{Base: tp}.Offset(4*v.w*l), b, d)
+		VMULPS(d, d, d)
+		VADDPS(d, acc[l], acc[l])
+	}
+	Label("chunk" + n)
+	TESTQ(chunks, chunks)
+	JZ(LabelRef("tail" + n))
+	for l := 0; l < 8; l++ {
+		term(l)
+	}
+	ADDQ(U8(32), xp)
+	ADDQ(U32(uint64(32*v.w)), tp)
+	DECQ(chunks)
+	JMP(LabelRef("chunk" + n))
+
+	Label("tail" + n)
+	for l := 0; l < 7; l++ {
+		CMPQ(rem, U8(uint64(l)))
+		JBE(LabelRef("tailend" + n))
+		term(l)
+	}
+	Label("tailend" + n)
+	ADDQ(remBytes, tp)
+
+	// Fold the lanes in the canonical order.
+	VADDPS(acc[4], acc[0], acc[0])
+	VADDPS(acc[5], acc[1], acc[1])
+	VADDPS(acc[6], acc[2], acc[2])
+	VADDPS(acc[7], acc[3], acc[3])
+	VADDPS(acc[2], acc[0], acc[0])
+	VADDPS(acc[3], acc[1], acc[1])
+	VADDPS(acc[1], acc[0], acc[0])
+	dd := acc[0]
+
+	// Per lane keep the best and the runner-up. Strict comparisons keep the
+	// earlier tile on ties and never take a NaN.
+	if v.w == 16 {
+		VCMPPS(U8(1), m1, dd, K1)
+		VCMPPS(U8(1), m2, dd, K2)
+		VMOVAPS(dd, K2, m2)
+		VMOVAPS(m1, K1, m2)
+		VMOVAPS(dd, K1, m1)
+		VMOVDQA32(tidx, K1, idx)
+	} else {
+		lt1, lt2 := acc[1], acc[2]
+		VCMPPS(U8(1), m1, dd, lt1)
+		VCMPPS(U8(1), m2, dd, lt2)
+		VBLENDVPS(lt2, dd, m2, m2)
+		VBLENDVPS(lt1, m1, m2, m2)
+		VBLENDVPS(lt1, dd, m1, m1)
+		VBLENDVPS(lt1, tidx, idx, idx)
+	}
+	VPADDD(inc, tidx, tidx)
+	DECQ(tilesLeft)
+	JNZ(LabelRef("tile" + n))
+
+	// Across lanes: the smallest distance, the lowest index holding it, and
+	// the smallest of everything else.
+	best, lbl, rest := v.vec[0], v.vec[3], v.vec[5]
+	if v.w == 16 {
+		VEXTRACTF32X8(U8(1), m1, Y1)
+		VMINPS(Y1, m1.AsY(), Y0)
+		hminps(Y0, Y1)
+		VBROADCASTSS(X0, Z0)
+		VCMPPS(U8(0), Z0, m1, K3)
+		VMOVDQU32(c.maxint, Z3)
+		VMOVDQA32(idx, K3, Z3)
+		VEXTRACTI32X8(U8(1), Z3, Y4)
+		VPMINSD(Y4, Y3, Y3)
+		hminpd32(Y3, Y4)
+		VPBROADCASTD(X3, Z3)
+		VPCMPEQD(Z3, idx, K4)
+		VMOVAPS(m1, Z5)
+		VMOVUPS(c.inf, K4, Z5)
+		VMINPS(m2, Z5, Z5)
+		VEXTRACTF32X8(U8(1), Z5, Y6)
+		VMINPS(Y6, Y5, Y5)
+		hminps(Y5, Y6)
+	} else {
+		VPERM2F128(U8(1), m1, m1, Y1)
+		VMINPS(Y1, m1, Y0)
+		hminps(Y0, Y1)
+		VCMPPS(U8(0), Y0, m1, Y2)
+		VMOVUPS(c.maxint, Y3)
+		VBLENDVPS(Y2, idx, Y3, Y3)
+		hminpd32(Y3, Y4)
+		VPCMPEQD(Y3, idx, Y4)
+		VBLENDVPS(Y4, c.inf, m1, Y5)
+		VMINPS(m2, Y5, Y5)
+		hminps(Y5, Y6)
+	}
+	_, _, _ = best, lbl, rest
+	VMOVD(X3, Mem{Base: label, Index: i, Scale: 4})
+	VMOVSS(X0, Mem{Base: dist, Index: i, Scale: 4})
+	VMOVSS(X5, Mem{Base: second, Index: i, Scale: 4})
+	ADDQ(stride, x)
+	INCQ(i)
+	JMP(LabelRef("row" + n))
+
+	Label("done" + n)
+	VZEROUPPER()
+	RET()
+}
+
+// hminps leaves the smallest of y's eight float32 lanes in every lane of
+// the low 128 bits (lane 0 is what callers read); tmp is clobbered. If the
+// upper half matters it must already be folded in by the caller, except for
+// ymm inputs where the first step does it.
+func hminps(y, tmp VecPhysical) {
+	VPERM2F128(U8(1), y, y, tmp)
+	VMINPS(tmp, y, y)
+	VPERMILPS(U8(0x4e), y, tmp)
+	VMINPS(tmp, y, y)
+	VPERMILPS(U8(0xb1), y, tmp)
+	VMINPS(tmp, y, y)
+}
+
+// hminpd32 is hminps for signed 32-bit integers.
+func hminpd32(y, tmp VecPhysical) {
+	VPERM2I128(U8(1), y, y, tmp)
+	VPMINSD(tmp, y, y)
+	VPSHUFD(U8(0x4e), y, tmp)
+	VPMINSD(tmp, y, y)
+	VPSHUFD(U8(0xb1), y, tmp)
+	VPMINSD(tmp, y, y)
+}
+
+// distTo: each row's squared distance to the centroid its label names.
+// Centroids are rows of cstride float32; a remainder of dims mod 8 is read
+// with a masked load, so nothing past a row's dims is touched.
+func distTo(c consts) {
+	TEXT("distToAVX2", NOSPLIT, "func(x *float32, rows, stride, dims int, cent *float32, cstride int, label *int32, dist *float32)")
+	Pragma("noescape")
+	x := Load(Param("x"), RSI)
+	rows := Load(Param("rows"), RCX)
+	stride := Load(Param("stride"), R8)
+	dims := Load(Param("dims"), R9)
+	cent := Load(Param("cent"), R15)
+	cstride := Load(Param("cstride"), R10)
+	label := Load(Param("label"), R12)
+	dist := Load(Param("dist"), R13)
+	SHLQ(U8(2), stride)
+	SHLQ(U8(2), cstride)
+	full, rem := RDX, RBX
+	MOVQ(dims, full)
+	SHRQ(U8(3), full)
+	MOVQ(dims, rem)
+	ANDQ(U8(7), rem)
+	// The mask of rem leading lanes starts 8-rem lanes into tailmask.
+	MOVQ(U32(8), R9)
+	SUBQ(rem, R9)
+	LEAQ(c.tailmask, RDI)
+	VMOVUPS(Mem{Base: RDI, Index: R9, Scale: 4}, Y15)
+
+	i, xp, cp, chunks := R11, RAX, RDI, R14
+	XORQ(i, i)
+	Label("rowDist")
+	CMPQ(i, rows)
+	JGE(LabelRef("doneDist"))
+	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, cp)
+	IMULQ(cstride, cp)
+	ADDQ(cent, cp)
+	MOVQ(x, xp)
+	MOVQ(full, chunks)
+	VXORPS(Y0, Y0, Y0)
+	Label("chunkDist")
+	TESTQ(chunks, chunks)
+	JZ(LabelRef("tailDist"))
+	VMOVUPS(Mem{Base: xp}, Y1)
+	VSUBPS(Mem{Base: cp}, Y1, Y1)
+	VMULPS(Y1, Y1, Y1)
+	VADDPS(Y1, Y0, Y0)
+	ADDQ(U8(32), xp)
+	ADDQ(U8(32), cp)
+	DECQ(chunks)
+	JMP(LabelRef("chunkDist"))
+	Label("tailDist")
+	TESTQ(rem, rem)
+	JZ(LabelRef("foldDist"))
+	VMASKMOVPS(Mem{Base: xp}, Y15, Y1)
+	VMASKMOVPS(Mem{Base: cp}, Y15, Y2)
+	VSUBPS(Y2, Y1, Y1)
+	VMULPS(Y1, Y1, Y1)
+	VADDPS(Y1, Y0, Y0)
+	Label("foldDist")
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVHLPS(X0, X0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVSHDUP(X0, X1)
+	VADDSS(X1, X0, X0)
+	VMOVSS(X0, Mem{Base: dist, Index: i, Scale: 4})
+	ADDQ(stride, x)
+	INCQ(i)
+	JMP(LabelRef("rowDist"))
+	Label("doneDist")
+	VZEROUPPER()
+	RET()
+}
+
+// accumulate adds each row, widened to float64, to the sums of the cluster
+// its label names, rows in order so the float64 sums have the same bits as
+// a scalar loop.
+func accumulate() {
+	TEXT("accumulateAVX2", NOSPLIT, "func(x *float32, rows, stride, dims int, label *int32, sums *float64)")
+	Pragma("noescape")
+	x := Load(Param("x"), RSI)
+	rows := Load(Param("rows"), RCX)
+	stride := Load(Param("stride"), R8)
+	dims := Load(Param("dims"), R9)
+	label := Load(Param("label"), R12)
+	sums := Load(Param("sums"), R10)
+	SHLQ(U8(2), stride)
+	rowBytes, quads, rem := R14, RDX, RBX
+	MOVQ(dims, rowBytes)
+	SHLQ(U8(3), rowBytes)
+	MOVQ(dims, quads)
+	SHRQ(U8(2), quads)
+	MOVQ(dims, rem)
+	ANDQ(U8(3), rem)
+
+	i, xp, sp, cnt := R11, RAX, RDI, R15
+	XORQ(i, i)
+	Label("rowAcc")
+	CMPQ(i, rows)
+	JGE(LabelRef("doneAcc"))
+	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, sp)
+	IMULQ(rowBytes, sp)
+	ADDQ(sums, sp)
+	MOVQ(x, xp)
+	MOVQ(quads, cnt)
+	Label("quadAcc")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("tailAcc"))
+	VCVTPS2PD(Mem{Base: xp}, Y0)
+	VADDPD(Mem{Base: sp}, Y0, Y0)
+	VMOVUPD(Y0, Mem{Base: sp})
+	ADDQ(U8(16), xp)
+	ADDQ(U8(32), sp)
+	DECQ(cnt)
+	JMP(LabelRef("quadAcc"))
+	Label("tailAcc")
+	MOVQ(rem, cnt)
+	Label("oneAcc")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("nextAcc"))
+	VCVTSS2SD(Mem{Base: xp}, X0, X0)
+	VADDSD(Mem{Base: sp}, X0, X0)
+	VMOVSD(X0, Mem{Base: sp})
+	ADDQ(U8(4), xp)
+	ADDQ(U8(8), sp)
+	DECQ(cnt)
+	JMP(LabelRef("oneAcc"))
+	Label("nextAcc")
+	ADDQ(stride, x)
+	INCQ(i)
+	JMP(LabelRef("rowAcc"))
+	Label("doneAcc")
+	VZEROUPPER()
+	RET()
+}
+
+func log2(n int) int {
+	k := 0
+	for 1<<k < n {
+		k++
+	}
+	return k
+}

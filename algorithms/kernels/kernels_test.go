@@ -1,0 +1,269 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var nan32 = float32(math.NaN())
+
+// guarded returns n values inside a buffer whose surrounding values are NaN,
+// so a kernel that reads outside its input produces NaN and fails the test.
+func guarded(n int) []float32 {
+	buf := make([]float32, n+64)
+	for i := range buf {
+		buf[i] = nan32
+	}
+	return buf[32 : 32+n : 32+n]
+}
+
+// shape is one randomised input: rows of dims values at stride, whose
+// padding (stride - dims values per row) is NaN, and k centroids.
+type shape struct {
+	rows, dims, stride, k int
+	x, cent               []float32
+}
+
+func newShape(r *rand.Rand, rows, dims, pad, k int) shape {
+	s := shape{rows: rows, dims: dims, stride: dims + pad, k: k}
+	n := 0
+	if rows > 0 {
+		n = (rows-1)*s.stride + dims
+	}
+	s.x = guarded(n)
+	s.cent = make([]float32, k*dims)
+	scale := float32(1 + r.IntN(1000))
+	for i := range s.cent {
+		s.cent[i] = (r.Float32()*2 - 1) * scale
+	}
+	// Repeat some centroids so ties occur and the lowest index must win.
+	if k > 2 && r.IntN(2) == 0 {
+		copy(s.cent[(k-1)*dims:], s.cent[:dims])
+	}
+	for i := range rows {
+		row := s.x[i*s.stride : i*s.stride+dims]
+		switch p := r.IntN(40); {
+		case p == 0:
+			row[r.IntN(dims)] = nan32
+		case p == 1:
+			row[r.IntN(dims)] = float32(math.Inf(1 - 2*r.IntN(2)))
+		case p < 8 && k > 0:
+			copy(row, s.cent[r.IntN(k)*dims:][:dims]) // distance exactly zero
+		default:
+			base := r.IntN(k) * dims
+			for j := range row {
+				row[j] = s.cent[base+j] + float32(r.NormFloat64())*scale/10
+			}
+		}
+		for j := dims; j < s.stride && i < rows-1; j++ {
+			s.x[i*s.stride+j] = nan32
+		}
+	}
+	return s
+}
+
+func bitsEqual(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+
+// withImpl runs f with each implementation this machine has.
+func withImpl(t *testing.T, f func(t *testing.T, im impl)) {
+	saved := active
+	defer func() { active = saved }()
+	for _, im := range available() {
+		active = im
+		t.Run(im.name, func(t *testing.T) { f(t, im) })
+	}
+}
+
+// compare runs every kernel on s with im and with the Go twin and reports
+// the first difference in any output bit.
+func compare(s shape, im impl) error {
+	var ca, cg Centroids
+	ca.set(s.cent, s.k, s.dims, im.w)
+	cg.set(s.cent, s.k, s.dims, 0)
+	la, lg := make([]int32, s.rows), make([]int32, s.rows)
+	da, dg := make([]float32, s.rows), make([]float32, s.rows)
+	sa, sg := make([]float32, s.rows), make([]float32, s.rows)
+	if s.rows > 0 {
+		im.nearest(s.x, s.rows, s.stride, &ca, la, da, sa)
+		generic.nearest(s.x, s.rows, s.stride, &cg, lg, dg, sg)
+	}
+	for i := range s.rows {
+		if la[i] != lg[i] || !bitsEqual(da[i], dg[i]) || !bitsEqual(sa[i], sg[i]) {
+			return fmt.Errorf("nearest row %d: %s (%d, %g, %g), go (%d, %g, %g)", i, im.name, la[i], da[i], sa[i], lg[i], dg[i], sg[i])
+		}
+	}
+	// distTo and accumulate on labels that are not all nearest.
+	r := rand.New(rand.NewPCG(uint64(s.rows), uint64(s.k)))
+	for i := range lg {
+		if r.IntN(3) == 0 {
+			lg[i] = int32(r.IntN(s.k))
+		}
+	}
+	if s.rows > 0 {
+		im.distTo(s.x, s.rows, s.stride, &ca, lg, da)
+		generic.distTo(s.x, s.rows, s.stride, &cg, lg, dg)
+	}
+	for i := range s.rows {
+		if !bitsEqual(da[i], dg[i]) {
+			return fmt.Errorf("distTo row %d label %d: %s %g, go %g", i, lg[i], im.name, da[i], dg[i])
+		}
+	}
+	suma, sumg := make([]float64, s.k*s.dims), make([]float64, s.k*s.dims)
+	if s.rows > 0 {
+		im.accumulate(s.x, s.rows, s.stride, s.dims, lg, suma)
+		generic.accumulate(s.x, s.rows, s.stride, s.dims, lg, sumg)
+	}
+	for i := range suma {
+		if math.Float64bits(suma[i]) != math.Float64bits(sumg[i]) && !(math.IsNaN(suma[i]) && math.IsNaN(sumg[i])) {
+			return fmt.Errorf("accumulate sum %d: %s %g, go %g", i, im.name, suma[i], sumg[i])
+		}
+	}
+	return nil
+}
+
+func TestKernelsMatchGoTwin(t *testing.T) {
+	withImpl(t, func(t *testing.T, im impl) {
+		r := rand.New(rand.NewPCG(1, 2))
+		dims := []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 64, 100}
+		ks := []int{1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 256, 1000}
+		for _, d := range dims {
+			for _, k := range ks {
+				rows := r.IntN(70)
+				if k >= 256 {
+					rows = r.IntN(12)
+				}
+				s := newShape(r, rows, d, r.IntN(9), k)
+				if err := compare(s, im); err != nil {
+					t.Fatalf("dims %d, k %d, rows %d, stride %d: %v", d, k, rows, s.stride, err)
+				}
+			}
+		}
+	})
+}
+
+// The nearest centroid must be the true minimum of Dist, the lowest index
+// on ties, and the runner-up the second smallest: checked against a direct
+// search so the twin itself is held to the definition.
+func TestNearestDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		s := newShape(r, 1+r.IntN(20), 1+r.IntN(20), 0, 1+r.IntN(20))
+		var c Centroids
+		c.Set(s.cent, s.k, s.dims)
+		label, dist, second := make([]int32, s.rows), make([]float32, s.rows), make([]float32, s.rows)
+		Nearest(s.x, s.rows, s.stride, &c, label, dist, second)
+		for i := range s.rows {
+			ds := make([]float32, s.k)
+			best := -1
+			for q := range s.k {
+				ds[q] = Dist(s.x[i*s.stride:i*s.stride+s.dims], s.cent[q*s.dims:(q+1)*s.dims])
+				if ds[q] < inf32 && (best < 0 || ds[q] < ds[best]) {
+					best = q
+				}
+			}
+			if best < 0 { // every distance NaN or +Inf
+				if label[i] != 0 || dist[i] != inf32 || second[i] != inf32 {
+					t.Fatalf("row %d with no finite distance: (%d, %g, %g)", i, label[i], dist[i], second[i])
+				}
+				continue
+			}
+			run := inf32
+			for q, d := range ds {
+				if q != best && d < run {
+					run = d
+				}
+			}
+			if int(label[i]) != best || !bitsEqual(dist[i], ds[best]) || !bitsEqual(second[i], run) {
+				t.Fatalf("row %d: got (%d, %g, %g), want (%d, %g, %g)", i, label[i], dist[i], second[i], best, ds[best], run)
+			}
+		}
+	}
+}
+
+func TestAssignTotals(t *testing.T) {
+	withImpl(t, func(t *testing.T, im impl) {
+		r := rand.New(rand.NewPCG(5, 6))
+		s := newShape(r, 1000, 13, 3, 9)
+		for i := range s.rows { // no NaN or Inf: totals must be finite
+			for j := range s.dims {
+				if v := s.x[i*s.stride+j]; v != v || math.IsInf(float64(v), 0) {
+					s.x[i*s.stride+j] = 0
+				}
+			}
+		}
+		var c Centroids
+		c.Set(s.cent, s.k, s.dims)
+		label, dist := make([]int32, s.rows), make([]float32, s.rows)
+		tot := Totals{Sums: make([]float64, s.k*s.dims), Counts: make([]int64, s.k)}
+		Assign(s.x, s.rows, s.stride, &c, label, dist, &tot)
+
+		var want Totals
+		want.Sums, want.Counts = make([]float64, s.k*s.dims), make([]int64, s.k)
+		for i := range s.rows {
+			row := s.x[i*s.stride : i*s.stride+s.dims]
+			l := int(label[i])
+			want.Counts[l]++
+			want.WCSS += float64(Dist(row, s.cent[l*s.dims:(l+1)*s.dims]))
+			for j, v := range row {
+				want.Sums[l*s.dims+j] += float64(v)
+			}
+		}
+		if want.WCSS != tot.WCSS {
+			t.Fatalf("WCSS %v, want %v", tot.WCSS, want.WCSS)
+		}
+		for q := range s.k {
+			if want.Counts[q] != tot.Counts[q] {
+				t.Fatalf("count %d: %d, want %d", q, tot.Counts[q], want.Counts[q])
+			}
+		}
+		for i, v := range want.Sums {
+			if v != tot.Sums[i] {
+				t.Fatalf("sum %d: %v, want %v", i, tot.Sums[i], v)
+			}
+		}
+	})
+}
+
+func TestBadInputPanicsWithReason(t *testing.T) {
+	var c Centroids
+	c.Set(make([]float32, 4*3), 4, 3)
+	for name, f := range map[string]func(){
+		"short x": func() {
+			Nearest(make([]float32, 5), 2, 3, &c, make([]int32, 2), make([]float32, 2), make([]float32, 2))
+		},
+		"short out": func() {
+			Nearest(make([]float32, 6), 2, 3, &c, make([]int32, 1), make([]float32, 2), make([]float32, 2))
+		},
+		"label":  func() { DistTo(make([]float32, 6), 2, 3, &c, []int32{0, 4}, make([]float32, 2)) },
+		"stride": func() { DistTo(make([]float32, 6), 2, 2, &c, []int32{0, 0}, make([]float32, 2)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func FuzzKernels(f *testing.F) {
+	f.Add(uint64(1), uint8(16), uint8(16), uint16(100), uint8(0))
+	f.Add(uint64(2), uint8(3), uint8(1), uint16(7), uint8(5))
+	f.Add(uint64(3), uint8(33), uint8(200), uint16(3), uint8(1))
+	f.Fuzz(func(t *testing.T, seed uint64, dims, k uint8, rows uint16, pad uint8) {
+		if dims == 0 || k == 0 {
+			return
+		}
+		r := rand.New(rand.NewPCG(seed, 7))
+		s := newShape(r, int(rows%512), int(dims), int(pad%16), int(k))
+		for _, im := range available() {
+			if err := compare(s, im); err != nil {
+				t.Fatalf("%s: dims %d, k %d, rows %d: %v", im.name, dims, k, s.rows, err)
+			}
+		}
+	})
+}
