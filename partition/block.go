@@ -1,6 +1,9 @@
 package partition
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Lanes is the float32 vector width that row strides are padded to, so SIMD
 // kernels can load whole vectors without a scalar tail per row. Padding
@@ -19,6 +22,30 @@ type Block struct {
 	Stride int       // PadDims(Dims)
 	Data   []float32 // Rows*Stride values
 	IDs    []int64   // customer id of each row
+
+	// scratch is what an algorithm keeps beside the block between passes
+	// (k-means distance bounds). It is only ever an accelerator: a pass
+	// that finds none, or one that does not fit, works without it.
+	scratchMu sync.Mutex
+	scratch   any
+}
+
+// TakeScratch removes and returns what an algorithm left with the block, or
+// nil. Taking rather than reading means two passes over the same block at
+// once never share state: the second finds nothing and works without it.
+func (b *Block) TakeScratch() any {
+	b.scratchMu.Lock()
+	defer b.scratchMu.Unlock()
+	v := b.scratch
+	b.scratch = nil
+	return v
+}
+
+// PutScratch leaves v with the block for a later pass.
+func (b *Block) PutScratch(v any) {
+	b.scratchMu.Lock()
+	defer b.scratchMu.Unlock()
+	b.scratch = v
 }
 
 // NewBlock allocates a zeroed block.

@@ -3,131 +3,189 @@ package kmeans
 import (
 	"math"
 
+	"github.com/cohort/cohort/algorithms/kernels"
 	"github.com/cohort/cohort/partition"
 )
 
-// This file is the hot loop of every pass, kept apart so that SIMD versions
-// can replace it behind the same signatures.
-//
-// Distances run over the whole padded stride, not just the real dims: the
-// padding is zero in rows and centroids alike, so it adds exact zeros, and
-// the loop needs no scalar tail. Every step measures distance with nearest,
-// so sampling, weights and Lloyd agree on which centroid is closest.
+// This file is the hot path of every pass: it drives algorithms/kernels over
+// a block in chunks, and keeps Hamerly-style distance bounds with the block
+// so that a Lloyd pass can prove most rows keep their centroid without
+// measuring every distance.
 
-// dist2 is the squared Euclidean distance in float32 between two padded
-// rows (len a multiple of partition.Lanes). Four accumulators shorten the
-// dependency chain; the explicit float32 conversions forbid the compiler
-// from fusing multiply-adds, so every architecture computes the same bits
-// and a partial does not depend on which worker mapped it. nearest repeats
-// this exact order of operations by hand, so a distance has the same bits
-// whichever of the two computed it.
-func dist2(x, y []float32) float32 {
-	var s0, s1, s2, s3 float32
-	for len(x) >= partition.Lanes && len(y) >= partition.Lanes {
-		a, b := (*[partition.Lanes]float32)(x), (*[partition.Lanes]float32)(y)
-		d0, d1, d2, d3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
-		s0 += float32(d0 * d0)
-		s1 += float32(d1 * d1)
-		s2 += float32(d2 * d2)
-		s3 += float32(d3 * d3)
-		d0, d1, d2, d3 = a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
-		s0 += float32(d0 * d0)
-		s1 += float32(d1 * d1)
-		s2 += float32(d2 * d2)
-		s3 += float32(d3 * d3)
-		x, y = x[partition.Lanes:], y[partition.Lanes:]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
+// chunkRows is how many rows go through the kernels at a time: small enough
+// that a chunk is still in cache when it is summed, large enough to amortise
+// the calls.
+const chunkRows = 512
 
-// nearest returns the closest of k centroids (rows of stride float32 in
-// cent) to the padded row x (stride values) and the squared distance; ties
-// go to the lowest index. A row with a NaN matches no centroid better than
-// +Inf, so it lands in cluster 0 with an infinite distance, which the
-// program reports rather than hiding.
-func nearest(x, cent []float32, k, stride int) (int, float32) {
-	best, bestD := 0, float32(math.Inf(1))
-	cent = cent[:k*stride]
-	c := 0
-	// Two centroids per sweep of x, each loaded x value serving both, and
-	// dist2 inlined by hand: together about twice as fast as a dist2 call
-	// per centroid. Each centroid keeps dist2's accumulators and order.
-	for ; len(cent) >= 2*stride; c += 2 {
-		y, z := cent[:stride], cent[stride:2*stride]
-		cent = cent[2*stride:]
-		var s0, s1, s2, s3, t0, t1, t2, t3 float32
-		for xs := x; len(xs) >= partition.Lanes && len(y) >= partition.Lanes && len(z) >= partition.Lanes; {
-			a, b, e := (*[partition.Lanes]float32)(xs), (*[partition.Lanes]float32)(y), (*[partition.Lanes]float32)(z)
-			d0, d1, d2, d3 := a[0]-b[0], a[1]-b[1], a[2]-b[2], a[3]-b[3]
-			f0, f1, f2, f3 := a[0]-e[0], a[1]-e[1], a[2]-e[2], a[3]-e[3]
-			s0 += float32(d0 * d0)
-			s1 += float32(d1 * d1)
-			s2 += float32(d2 * d2)
-			s3 += float32(d3 * d3)
-			t0 += float32(f0 * f0)
-			t1 += float32(f1 * f1)
-			t2 += float32(f2 * f2)
-			t3 += float32(f3 * f3)
-			d0, d1, d2, d3 = a[4]-b[4], a[5]-b[5], a[6]-b[6], a[7]-b[7]
-			f0, f1, f2, f3 = a[4]-e[4], a[5]-e[5], a[6]-e[6], a[7]-e[7]
-			s0 += float32(d0 * d0)
-			s1 += float32(d1 * d1)
-			s2 += float32(d2 * d2)
-			s3 += float32(d3 * d3)
-			t0 += float32(f0 * f0)
-			t1 += float32(f1 * f1)
-			t2 += float32(f2 * f2)
-			t3 += float32(f3 * f3)
-			xs, y, z = xs[partition.Lanes:], y[partition.Lanes:], z[partition.Lanes:]
-		}
-		if d := (s0 + s1) + (s2 + s3); d < bestD {
-			best, bestD = c, d
-		}
-		if d := (t0 + t1) + (t2 + t3); d < bestD {
-			best, bestD = c+1, d
-		}
-	}
-	if len(cent) >= stride {
-		if d := dist2(x, cent[:stride]); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best, bestD
-}
-
-// assignAccumulate assigns each of rows rows (stride apart in data, dims
-// real values each, zero padded) to its nearest of k centroids (cent:
-// k × stride, zero padded) and accumulates, per cluster, the float64 sum of
-// its rows, its count, and the row farthest from its centroid (farDist,
-// farRow; farRow -1 when none yet, and the first row wins a tie). It
-// returns the float64 sum of squared distances and does not allocate.
-func assignAccumulate(data []float32, rows, stride, dims int, cent []float32, k int,
-	sums []float64, counts []int64, farDist []float32, farRow []int32) float64 {
-	var wcss float64
-	for i := 0; i < rows; i++ {
-		x := data[i*stride : i*stride+stride]
-		c, d := nearest(x, cent, k, stride)
-		counts[c]++
-		s := sums[c*dims : c*dims+dims]
-		for j, v := range x[:len(s)] {
-			s[j] += float64(v)
-		}
-		wcss += float64(d)
-		if farRow[c] < 0 || d > farDist[c] {
-			farDist[c], farRow[c] = d, int32(i)
-		}
-	}
-	return wcss
-}
-
-// padCentroids lays float64 centroids out as float32 rows of stride values,
-// the shape the kernels read.
-func padCentroids(cent [][]float64, stride int) []float32 {
-	out := make([]float32, len(cent)*stride)
+// centroids32 lays float64 centroids out for the kernels.
+func centroids32(cent [][]float64, dims int) *kernels.Centroids {
+	flat := make([]float32, len(cent)*dims)
 	for c, row := range cent {
 		for j, v := range row {
-			out[c*stride+j] = float32(v)
+			flat[c*dims+j] = float32(v)
 		}
 	}
-	return out
+	kc := &kernels.Centroids{}
+	kc.Set(flat, len(cent), dims)
+	return kc
+}
+
+// eachNearest calls f for every row of b with its nearest centroid and the
+// squared distance to it, rows in order.
+func eachNearest(b *partition.Block, kc *kernels.Centroids, f func(i int, c int32, d float32)) {
+	var label [chunkRows]int32
+	var dist, second [chunkRows]float32
+	for lo := 0; lo < b.Rows; lo += chunkRows {
+		n := min(chunkRows, b.Rows-lo)
+		kernels.Nearest(b.Data[lo*b.Stride:], n, b.Stride, kc, label[:n], dist[:n], second[:n])
+		for i := range n {
+			f(lo+i, label[i], dist[i])
+		}
+	}
+}
+
+// bounds is what a Lloyd pass leaves with a block for the next one: each
+// row's centroid and a lower bound on its true (real-number) distance to
+// every other centroid, valid for the centroids in cent.
+type bounds struct {
+	k, dims int
+	cent    []float32 // k × dims, the centroids the bounds refer to
+	label   []int32
+	lower   []float32
+}
+
+// distErr bounds a computed squared distance D̃ against the true one D:
+// |D̃ − D| ≤ relErr·D + absErr. Each term of the canonical sum is rounded
+// three times (difference, square, lane sum) and passes through at most
+// ⌈dims/8⌉ + 3 additions; relErr = (dims+8)·2⁻²³ covers that with room to
+// spare, and absErr covers squares that underflow.
+func distErr(dims int) (relErr, absErr float64) {
+	return float64(dims+8) * 0x1p-23, float64(dims+8) * 0x1p-126
+}
+
+// lloydPass assigns every row of b to its nearest centroid, exactly as a
+// full search with kernels.Nearest would, and sums the block into p. With
+// bounds from an earlier pass it skips the search for rows whose distance to
+// their centroid is provably below their distance to any other: the row
+// keeps its label, and its distance, measured directly, has the same bits
+// the search would give, so the partial is identical either way. It returns
+// how many rows were searched.
+func lloydPass(b *partition.Block, cent [][]float64, dims int, p *lloydPartial, farDist []float32, farRow []int32) (searched int) {
+	k := len(cent)
+	kc := centroids32(cent, dims)
+	flat := make([]float32, k*dims)
+	for c := range k {
+		copy(flat[c*dims:], kc.Row(c))
+	}
+
+	st, _ := b.TakeScratch().(*bounds)
+	fresh := st == nil || st.k != k || st.dims != dims || len(st.label) != b.Rows
+	if fresh {
+		st = &bounds{k: k, dims: dims, label: make([]int32, b.Rows), lower: make([]float32, b.Rows)}
+	}
+	relErr, absErr := distErr(dims)
+	// drop[c]: how far any centroid other than c moved, which is how much a
+	// lower bound of a row of c may shrink (triangle inequality).
+	drop := make([]float64, k)
+	if !fresh {
+		first, second, arg := 0.0, 0.0, -1
+		for c := range k {
+			var s float64
+			for j := range dims {
+				d := float64(flat[c*dims+j]) - float64(st.cent[c*dims+j])
+				s += d * d
+			}
+			s = math.Sqrt(s) * (1 + 1e-9)
+			if s > first {
+				first, second, arg = s, first, c
+			} else if s > second {
+				second = s
+			}
+		}
+		for c := range drop {
+			drop[c] = first
+			if c == arg {
+				drop[c] = second
+			}
+		}
+	}
+
+	var dist, sec [chunkRows]float32
+	var redo [chunkRows]int
+	var glabel [chunkRows]int32
+	var gdist, gsec [chunkRows]float32
+	gather := make([]float32, chunkRows*dims)
+	for lo := 0; lo < b.Rows; lo += chunkRows {
+		n := min(chunkRows, b.Rows-lo)
+		xs := b.Data[lo*b.Stride:]
+		label, lower := st.label[lo:lo+n], st.lower[lo:lo+n]
+		if fresh {
+			kernels.Nearest(xs, n, b.Stride, kc, label, dist[:n], sec[:n])
+			for i := range n {
+				lower[i] = lowerBound(sec[i], k, relErr, absErr)
+			}
+			searched += n
+		} else {
+			kernels.DistTo(xs, n, b.Stride, kc, label, dist[:n])
+			m := 0
+			for i := range n {
+				l := float64(lower[i]) - drop[label[i]]
+				// D̃(own) < (1−relErr)·l² − absErr ≤ D̃(any other): the
+				// search would pick the same centroid, strictly.
+				if l > 0 && float64(dist[i]) < (1-relErr)*l*l*(1-1e-9)-absErr {
+					lower[i] = roundDown(l)
+					continue
+				}
+				copy(gather[m*dims:(m+1)*dims], xs[i*b.Stride:i*b.Stride+dims])
+				redo[m] = i
+				m++
+			}
+			if m > 0 {
+				kernels.Nearest(gather, m, dims, kc, glabel[:m], gdist[:m], gsec[:m])
+				for g, i := range redo[:m] {
+					label[i], dist[i] = glabel[g], gdist[g]
+					lower[i] = lowerBound(gsec[g], k, relErr, absErr)
+				}
+			}
+			searched += m
+		}
+		kernels.Accumulate(xs, n, b.Stride, dims, label, p.Sums)
+		for i, c := range label {
+			d := dist[i]
+			p.Counts[c]++
+			p.WCSS += float64(d)
+			if farRow[c] < 0 || d > farDist[c] {
+				farDist[c], farRow[c] = d, int32(lo+i)
+			}
+		}
+	}
+	st.cent = flat
+	b.PutScratch(st)
+	return searched
+}
+
+// lowerBound turns a computed squared distance to the runner-up into a lower
+// bound on the true distance to every centroid but the nearest. +Inf from
+// the kernel means no runner-up when k = 1, but overflow otherwise.
+func lowerBound(second float32, k int, relErr, absErr float64) float32 {
+	if math.IsInf(float64(second), 1) {
+		if k == 1 {
+			return second
+		}
+		second = math.MaxFloat32
+	}
+	v := (float64(second) - absErr) / (1 + relErr)
+	if !(v > 0) {
+		return 0
+	}
+	return roundDown(math.Sqrt(v) * (1 - 1e-9))
+}
+
+// roundDown converts to float32 without rounding up.
+func roundDown(v float64) float32 {
+	f := float32(v)
+	if float64(f) > v {
+		f = math.Nextafter32(f, float32(math.Inf(-1)))
+	}
+	return f
 }

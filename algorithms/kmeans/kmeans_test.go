@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -476,44 +477,67 @@ func TestSeparatedBlobsGiveTheirExactMeans(t *testing.T) {
 	}
 }
 
-func TestNearestAgreesWithDist2AndBreaksTiesLow(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, dims := range []int{1, 7, 8, 9, 24} {
-		stride := partition.PadDims(dims)
-		for _, k := range []int{1, 2, 3, 5, 8} {
-			cent := make([][]float64, k)
-			for c := range cent {
-				cent[c] = make([]float64, dims)
-				for j := range cent[c] {
-					cent[c][j] = rng.NormFloat64()
-				}
-			}
-			pc := padCentroids(cent, stride)
-			for range 50 {
-				x := make([]float32, stride)
-				for j := range dims {
-					x[j] = float32(rng.NormFloat64())
-				}
-				c, d := nearest(x, pc, k, stride)
-				for o := range k {
-					od := dist2(x, pc[o*stride:(o+1)*stride])
-					if o == c && od != d {
-						t.Fatalf("dims %d k %d: nearest's distance %v differs from dist2's %v", dims, k, d, od)
-					}
-					if od < d || (od == d && o < c) {
-						t.Fatalf("dims %d k %d: centroid %d at %v beats chosen %d at %v", dims, k, o, od, c, d)
-					}
-				}
-			}
+// Bounds carried from pass to pass must never change a result: every pass
+// on a block that keeps its bounds gives the bits of a pass that searches
+// every row, while centroids move a little, a lot, or not at all.
+func TestBoundedPassesMatchFullSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, tc := range []struct{ rows, dims, k int }{{3000, 2, 1}, {3000, 3, 5}, {4000, 16, 16}, {2000, 33, 40}} {
+		spec := partition.SyntheticSpec{Kind: "blobs", Rows: int64(tc.rows), Dims: tc.dims, Clusters: max(tc.k, 2), Spread: 1, Seed: 3}
+		src, err := partition.NewBlobs(spec, tc.rows)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Identical centroids: the lowest index wins, paired or not.
-	same := padCentroids([][]float64{{1}, {1}, {1}}, 8)
-	if c, _ := nearest(make([]float32, 8), same, 3, 8); c != 0 {
-		t.Fatalf("tie went to centroid %d", c)
-	}
-	if c, _ := nearest(make([]float32, 8), same[8:], 2, 8); c != 0 {
-		t.Fatalf("tie went to centroid %d", c)
+		kept, err := src.Load(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cent := make([][]float64, tc.k)
+		for c := range cent {
+			cent[c] = rowValues(kept, rng.IntN(tc.rows))
+		}
+		skipped := false
+		for pass := range 12 {
+			fresh, _ := src.Load(context.Background(), 0)
+			step := &lloydStep{Dims: tc.dims, Cent: cent}
+			want, err := step.Map(fresh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := len(cent)
+			got := newLloydPartial(k, tc.dims)
+			farDist, farRow := make([]float32, k), make([]int32, k)
+			for c := range farRow {
+				farRow[c] = -1
+			}
+			searched := lloydPass(kept, cent, tc.dims, got, farDist, farRow)
+			if pass > 0 && searched < tc.rows {
+				skipped = true
+			}
+			w := want.(*lloydPartial)
+			if math.Float64bits(w.WCSS) != math.Float64bits(got.WCSS) || !slices.Equal(w.Counts, got.Counts) || !slices.Equal(w.Sums, got.Sums) {
+				t.Fatalf("%+v pass %d: bounded pass differs (WCSS %v vs %v)", tc, pass, got.WCSS, w.WCSS)
+			}
+			for c := range k {
+				if w.Far[c].Has != (farRow[c] >= 0) || (farRow[c] >= 0 && (int64(farRow[c]) != w.Far[c].Row || float64(farDist[c]) != w.Far[c].Dist)) {
+					t.Fatalf("%+v pass %d: farthest row of %d differs", tc, pass, c)
+				}
+			}
+			// Next centroids: Lloyd's update, sometimes jolted far or
+			// nudged by the smallest step, so bounds meet every case.
+			next := updateCentroids(cent, w)
+			switch pass % 4 {
+			case 1:
+				next[rng.IntN(k)][0] += 50
+			case 2:
+				v := &next[rng.IntN(k)][tc.dims-1]
+				*v = float64(math.Nextafter32(float32(*v), float32(math.Inf(1))))
+			}
+			cent = next
+		}
+		if !skipped {
+			t.Errorf("%+v: bounds never skipped a row", tc)
+		}
 	}
 }
 

@@ -137,15 +137,13 @@ func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if err := checkDims(b, s.Dims); err != nil {
 		return nil, err
 	}
-	cent := padCentroids(s.Cand, b.Stride)
 	p := &samplePartial{Dims: s.Dims}
-	for i := 0; i < b.Rows; i++ {
-		_, d := nearest(b.Data[i*b.Stride:(i+1)*b.Stride], cent, len(s.Cand), b.Stride)
+	eachNearest(b, centroids32(s.Cand, s.Dims), func(i int, _ int32, d float32) {
 		p.Cost += float64(d)
 		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, i)) < s.L*float64(d)/s.Phi {
 			p.Rows = append(p.Rows, rowValues(b, i))
 		}
-	}
+	})
 	return p, nil
 }
 
@@ -197,12 +195,8 @@ func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if err := checkDims(b, s.Dims); err != nil {
 		return nil, err
 	}
-	cent := padCentroids(s.Cand, b.Stride)
 	p := &weightsPartial{Counts: make([]int64, len(s.Cand))}
-	for i := 0; i < b.Rows; i++ {
-		c, _ := nearest(b.Data[i*b.Stride:(i+1)*b.Stride], cent, len(s.Cand), b.Stride)
-		p.Counts[c]++
-	}
+	eachNearest(b, centroids32(s.Cand, s.Dims), func(_ int, c int32, _ float32) { p.Counts[c]++ })
 	return p, nil
 }
 
@@ -250,8 +244,7 @@ func (s *lloydStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	for c := range farRow {
 		farRow[c] = -1
 	}
-	p.WCSS = assignAccumulate(b.Data, b.Rows, b.Stride, b.Dims, padCentroids(s.Cent, b.Stride), k,
-		p.Sums, p.Counts, farDist, farRow)
+	lloydPass(b, s.Cent, s.Dims, p, farDist, farRow)
 	for c, r := range farRow {
 		if r >= 0 {
 			p.Far[c] = farPoint{Has: true, Dist: float64(farDist[c]), Part: int64(b.ID), Row: int64(r), X: rowValues(b, int(r))}
