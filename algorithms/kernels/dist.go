@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Dist is the canonical squared distance between x and c (equal lengths):
 // eight float32 lane sums, dimension j feeding lane j mod 8 in dimension
 // order, folded as ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). The order is that
@@ -60,4 +62,36 @@ func accumulateGo(x []float32, rows, stride, dims int, label []int32, sums []flo
 			s[j] += float64(v)
 		}
 	}
+}
+
+func boundedGo(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int {
+	dims := c.Dims
+	wcss := tot.WCSS
+	defer func() { tot.WCSS = wcss }()
+	for i := range rows {
+		k := int(label[i])
+		row := x[i*stride : i*stride+dims]
+		d := Dist(row, c.rows[k*dims:(k+1)*dims])
+		d64 := float64(d)
+		l := float64(lower[i]) - drop[k]
+		// The conversions forbid fused multiply-adds, as in the assembly.
+		if !(d64 < float64(float64(l*l)*shrink)-absErr && 0 < l) {
+			return i
+		}
+		f := float32(l)
+		if float64(f) > l {
+			f = math.Float32frombits(math.Float32bits(f) - 1)
+		}
+		lower[i] = f
+		s := tot.Sums[k*dims : (k+1)*dims]
+		for j, v := range row {
+			s[j] += float64(v)
+		}
+		tot.Counts[k]++
+		wcss += d64
+		if farRow[k] < 0 || d > farDist[k] {
+			farDist[k], farRow[k] = d, int32(rowBase+i)
+		}
+	}
+	return rows
 }

@@ -18,9 +18,10 @@ type impl struct {
 	nearest    func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32)
 	distTo     func(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32)
 	accumulate func(x []float32, rows, stride, dims int, label []int32, sums []float64)
+	bounded    func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int
 }
 
-var generic = impl{name: "go", nearest: nearestGo, distTo: distToGo, accumulate: accumulateGo}
+var generic = impl{name: "go", nearest: nearestGo, distTo: distToGo, accumulate: accumulateGo, bounded: boundedGo}
 
 // Impl names the implementation in use: "avx512", "avx2" or "go".
 func Impl() string { return active.name }
@@ -167,4 +168,27 @@ func Assign(x []float32, rows, stride int, c *Centroids, label []int32, dist []f
 			tot.WCSS += float64(ds[i])
 		}
 	}
+}
+
+// Bounded is a Lloyd pass that trusts bounds: for each row in order, the
+// distance d to centroid label[i], and l = lower[i] − drop[label[i]], a
+// lower bound on the row's distance to every other centroid. While
+// 0 < l and d < shrink·l² − absErr, which the caller chooses so that no
+// other centroid can be as near, the row keeps its label: lower[i] becomes
+// l (rounded down to float32) and the row is added to tot, counts, WCSS and
+// the cluster's farthest row (farDist, farRow; rowBase is the block row of
+// x's first row, and farRow -1 means none yet). At the first row it cannot
+// vouch for it stops, changing nothing for that row, and returns its index
+// so the caller can search it; it returns rows when it got through. Rows
+// are summed in order, so the totals have the bits of a plain pass.
+func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int {
+	c.check(x, rows, stride, len(label), len(lower))
+	if len(drop) < c.K || len(tot.Sums) < c.K*c.Dims || len(tot.Counts) < c.K || len(farDist) < c.K || len(farRow) < c.K {
+		panic(fmt.Sprintf("kernels: bounded pass over %d centroids with %d drops, %d sums, %d counts, %d far", c.K, len(drop), len(tot.Sums), len(tot.Counts), len(farRow)))
+	}
+	if rows == 0 {
+		return 0
+	}
+	checkLabels(label[:rows], c.K)
+	return active.bounded(x, rows, stride, c, label, lower, drop, shrink, absErr, tot, farDist, farRow, rowBase)
 }

@@ -578,3 +578,150 @@ nextAcc:
 doneAcc:
 	VZEROUPPER
 	RET
+
+// func boundedAVX2(x *float32, rows int, stride int, dims int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+// Requires: AVX, SSE2
+TEXT ·boundedAVX2(SB), NOSPLIT, $0-136
+	MOVQ    x+0(FP), SI
+	MOVQ    stride+16(FP), R8
+	MOVQ    dims+24(FP), DX
+	MOVQ    cent+32(FP), R15
+	MOVQ    label+40(FP), R12
+	MOVQ    lower+48(FP), R13
+	MOVQ    drop+56(FP), R9
+	MOVQ    sums+80(FP), R10
+	SHLQ    $0x02, R8
+	MOVQ    DX, BX
+	ANDQ    $0x07, BX
+	MOVQ    $0x00000008, R14
+	SUBQ    BX, R14
+	LEAQ    tailmask<>+0(SB), DI
+	VMOVUPS (DI)(R14*4), Y15
+	SHRQ    $0x03, DX
+	MOVSD   shrink+64(FP), X13
+	MOVSD   absErr+72(FP), X12
+	MOVQ    wcss+120(FP), DI
+	VMOVSD  (DI), X14
+	VXORPD  X11, X11, X11
+	XORQ    R11, R11
+
+rowB:
+	CMPQ    R11, rows+8(FP)
+	JGE     doneB
+	MOVLQSX (R12)(R11*4), CX
+	MOVQ    CX, DI
+	IMULQ   dims+24(FP), DI
+	LEAQ    (R15)(DI*4), DI
+	MOVQ    SI, AX
+	MOVQ    DX, R14
+	VXORPS  Y0, Y0, Y0
+
+chunkB:
+	TESTQ   R14, R14
+	JZ      tailB
+	VMOVUPS (AX), Y1
+	VSUBPS  (DI), Y1, Y1
+	VMULPS  Y1, Y1, Y1
+	VADDPS  Y1, Y0, Y0
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, DI
+	DECQ    R14
+	JMP     chunkB
+
+tailB:
+	TESTQ      BX, BX
+	JZ         foldB
+	VMASKMOVPS (AX), Y15, Y1
+	VMASKMOVPS (DI), Y15, Y2
+	VSUBPS     Y2, Y1, Y1
+	VMULPS     Y1, Y1, Y1
+	VADDPS     Y1, Y0, Y0
+
+foldB:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VCVTSS2SD    X0, X1, X1
+	VCVTSS2SD    (R13)(R11*4), X2, X2
+	VSUBSD       (R9)(CX*8), X2, X2
+	VMULSD       X2, X2, X3
+	VMULSD       X13, X3, X3
+	VSUBSD       X12, X3, X3
+	VCMPSD       $0x01, X3, X1, X4
+	VCMPSD       $0x01, X2, X11, X5
+	VANDPD       X4, X5, X5
+	VMOVQ        X5, R14
+	TESTQ        R14, R14
+	JZ           doneB
+	VCVTSD2SS    X2, X6, X6
+	VCVTSS2SD    X6, X7, X7
+	VCMPSD       $0x01, X7, X2, X4
+	VMOVD        X6, DI
+	VMOVQ        X4, R14
+	ANDL         $0x01, R14
+	SUBL         R14, DI
+	MOVL         DI, (R13)(R11*4)
+	MOVQ         CX, DI
+	IMULQ        dims+24(FP), DI
+	LEAQ         (R10)(DI*8), DI
+	MOVQ         SI, AX
+	MOVQ         dims+24(FP), R14
+
+quadB:
+	CMPQ      R14, $0x04
+	JL        oneB
+	VCVTPS2PD (AX), Y2
+	VADDPD    (DI), Y2, Y2
+	VMOVUPD   Y2, (DI)
+	ADDQ      $0x10, AX
+	ADDQ      $0x20, DI
+	SUBQ      $0x04, R14
+	JMP       quadB
+
+oneB:
+	TESTQ     R14, R14
+	JZ        countB
+	VCVTSS2SD (AX), X2, X2
+	VADDSD    (DI), X2, X2
+	VMOVSD    X2, (DI)
+	ADDQ      $0x04, AX
+	ADDQ      $0x08, DI
+	DECQ      R14
+	JMP       oneB
+
+countB:
+	MOVQ   counts+88(FP), R14
+	INCQ   (R14)(CX*8)
+	VADDSD X1, X14, X14
+	MOVQ   farRow+104(FP), R14
+	MOVL   (R14)(CX*4), DI
+	TESTL  DI, DI
+	JS     farB
+	MOVQ   farDist+96(FP), R14
+	VCMPSS $0x0e, (R14)(CX*4), X0, X4
+	VMOVD  X4, DI
+	TESTL  DI, DI
+	JZ     nextB
+
+farB:
+	MOVQ   farDist+96(FP), R14
+	VMOVSS X0, (R14)(CX*4)
+	MOVQ   rowBase+112(FP), DI
+	ADDQ   R11, DI
+	MOVQ   farRow+104(FP), R14
+	MOVL   DI, (R14)(CX*4)
+
+nextB:
+	ADDQ R8, SI
+	INCQ R11
+	JMP  rowB
+
+doneB:
+	MOVQ   wcss+120(FP), DI
+	VMOVSD X14, (DI)
+	MOVQ   R11, ret+128(FP)
+	VZEROUPPER
+	RET

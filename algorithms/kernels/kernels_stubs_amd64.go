@@ -15,3 +15,6 @@ func distToAVX2(x *float32, rows int, stride int, dims int, cent *float32, cstri
 
 //go:noescape
 func accumulateAVX2(x *float32, rows int, stride int, dims int, label *int32, sums *float64)
+
+//go:noescape
+func boundedAVX2(x *float32, rows int, stride int, dims int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -118,6 +119,71 @@ func compare(s shape, im impl) error {
 	for i := range suma {
 		if math.Float64bits(suma[i]) != math.Float64bits(sumg[i]) && !(math.IsNaN(suma[i]) && math.IsNaN(sumg[i])) {
 			return fmt.Errorf("accumulate sum %d: %s %g, go %g", i, im.name, suma[i], sumg[i])
+		}
+	}
+	return compareBounded(s, im, &ca, &cg, lg, dg)
+}
+
+// compareBounded runs the bounded pass with im and with the Go twin from the
+// same state, with bounds loose enough that some rows pass and some stop it,
+// and compares everything it returns or writes.
+func compareBounded(s shape, im impl, ca, cg *Centroids, label []int32, dist []float32) error {
+	r := rand.New(rand.NewPCG(uint64(s.dims), uint64(s.rows)))
+	lower := make([]float32, s.rows)
+	for i := range lower {
+		lower[i] = float32(math.Sqrt(float64(dist[i])) * (0.5 + 2*r.Float64()))
+	}
+	drop := make([]float64, s.k)
+	for c := range drop {
+		if r.IntN(2) == 0 {
+			drop[c] = r.Float64() * 0.1
+		}
+	}
+	type state struct {
+		lower     []float32
+		tot       Totals
+		farDist   []float32
+		farRow    []int32
+		done, end int
+	}
+	run := func(f impl, c *Centroids) state {
+		st := state{lower: slices.Clone(lower), farDist: make([]float32, s.k), farRow: make([]int32, s.k)}
+		st.tot = Totals{Sums: make([]float64, s.k*s.dims), Counts: make([]int64, s.k), WCSS: 1}
+		for c := range st.farRow {
+			st.farRow[c] = -1
+		}
+		// Resume after each stop as the caller would, skipping the row.
+		for st.done < s.rows {
+			n := f.bounded(s.x[st.done*s.stride:], s.rows-st.done, s.stride, c, label[st.done:], st.lower[st.done:], drop,
+				1-1e-5, 1e-30, &st.tot, st.farDist, st.farRow, st.done)
+			st.done += n + 1
+			st.end++
+		}
+		return st
+	}
+	if s.rows == 0 {
+		return nil
+	}
+	a, g := run(im, ca), run(generic, cg)
+	if a.end != g.end || math.Float64bits(a.tot.WCSS) != math.Float64bits(g.tot.WCSS) && !(math.IsNaN(a.tot.WCSS) && math.IsNaN(g.tot.WCSS)) {
+		return fmt.Errorf("bounded: %s stopped %d times, WCSS %v; go %d, %v", im.name, a.end, a.tot.WCSS, g.end, g.tot.WCSS)
+	}
+	for i := range lower {
+		if !bitsEqual(a.lower[i], g.lower[i]) {
+			return fmt.Errorf("bounded lower %d: %s %v, go %v", i, im.name, a.lower[i], g.lower[i])
+		}
+	}
+	if !slices.Equal(a.tot.Counts, g.tot.Counts) || !slices.Equal(a.farRow, g.farRow) {
+		return fmt.Errorf("bounded counts or farthest rows differ: %s %v %v, go %v %v", im.name, a.tot.Counts, a.farRow, g.tot.Counts, g.farRow)
+	}
+	for i := range a.tot.Sums {
+		if math.Float64bits(a.tot.Sums[i]) != math.Float64bits(g.tot.Sums[i]) && !(math.IsNaN(a.tot.Sums[i]) && math.IsNaN(g.tot.Sums[i])) {
+			return fmt.Errorf("bounded sum %d: %s %v, go %v", i, im.name, a.tot.Sums[i], g.tot.Sums[i])
+		}
+	}
+	for c := range a.farDist {
+		if !bitsEqual(a.farDist[c], g.farDist[c]) {
+			return fmt.Errorf("bounded farthest distance %d: %s %v, go %v", c, im.name, a.farDist[c], g.farDist[c])
 		}
 	}
 	return nil

@@ -84,6 +84,7 @@ func lloydPass(b *partition.Block, cent [][]float64, dims int, p *lloydPartial, 
 		st = &bounds{k: k, dims: dims, label: make([]int32, b.Rows), lower: make([]float32, b.Rows)}
 	}
 	relErr, absErr := distErr(dims)
+	shrink := (1 - relErr) * (1 - 1e-9)
 	// drop[c]: how far any centroid other than c moved, which is how much a
 	// lower bound of a row of c may shrink (triangle inequality).
 	drop := make([]float64, k)
@@ -110,58 +111,57 @@ func lloydPass(b *partition.Block, cent [][]float64, dims int, p *lloydPartial, 
 		}
 	}
 
-	var dist, sec [chunkRows]float32
-	var redo [chunkRows]int
-	var glabel [chunkRows]int32
-	var gdist, gsec [chunkRows]float32
-	gather := make([]float32, chunkRows*dims)
-	for lo := 0; lo < b.Rows; lo += chunkRows {
-		n := min(chunkRows, b.Rows-lo)
-		xs := b.Data[lo*b.Stride:]
-		label, lower := st.label[lo:lo+n], st.lower[lo:lo+n]
-		if fresh {
+	tot := kernels.Totals{Sums: p.Sums, Counts: p.Counts, WCSS: p.WCSS}
+	defer func() { p.WCSS = tot.WCSS }()
+	if fresh {
+		var sec [chunkRows]float32
+		var dist [chunkRows]float32
+		for lo := 0; lo < b.Rows; lo += chunkRows {
+			n := min(chunkRows, b.Rows-lo)
+			xs := b.Data[lo*b.Stride:]
+			label, lower := st.label[lo:lo+n], st.lower[lo:lo+n]
 			kernels.Nearest(xs, n, b.Stride, kc, label, dist[:n], sec[:n])
 			for i := range n {
 				lower[i] = lowerBound(sec[i], k, relErr, absErr)
 			}
-			searched += n
-		} else {
-			kernels.DistTo(xs, n, b.Stride, kc, label, dist[:n])
-			m := 0
-			for i := range n {
-				l := float64(lower[i]) - drop[label[i]]
-				// D̃(own) < (1−relErr)·l² − absErr ≤ D̃(any other): the
-				// search would pick the same centroid, strictly.
-				if l > 0 && float64(dist[i]) < (1-relErr)*l*l*(1-1e-9)-absErr {
-					lower[i] = roundDown(l)
-					continue
-				}
-				copy(gather[m*dims:(m+1)*dims], xs[i*b.Stride:i*b.Stride+dims])
-				redo[m] = i
-				m++
-			}
-			if m > 0 {
-				kernels.Nearest(gather, m, dims, kc, glabel[:m], gdist[:m], gsec[:m])
-				for g, i := range redo[:m] {
-					label[i], dist[i] = glabel[g], gdist[g]
-					lower[i] = lowerBound(gsec[g], k, relErr, absErr)
-				}
-			}
-			searched += m
+			sumRows(xs, n, b.Stride, dims, label, dist[:n], &tot, farDist, farRow, lo)
 		}
-		kernels.Accumulate(xs, n, b.Stride, dims, label, p.Sums)
-		for i, c := range label {
-			d := dist[i]
-			p.Counts[c]++
-			p.WCSS += float64(d)
-			if farRow[c] < 0 || d > farDist[c] {
-				farDist[c], farRow[c] = d, int32(lo+i)
+		searched = b.Rows
+	} else {
+		// The bounded kernel runs until a row it cannot vouch for; that row
+		// is searched and summed here, and the kernel resumes after it.
+		var lab [1]int32
+		var dist, sec [1]float32
+		for i := 0; i < b.Rows; i++ {
+			i += kernels.Bounded(b.Data[i*b.Stride:], b.Rows-i, b.Stride, kc, st.label[i:], st.lower[i:], drop,
+				shrink, absErr, &tot, farDist, farRow, i)
+			if i == b.Rows {
+				break
 			}
+			xs := b.Data[i*b.Stride:]
+			kernels.Nearest(xs, 1, b.Stride, kc, lab[:], dist[:], sec[:])
+			st.label[i], st.lower[i] = lab[0], lowerBound(sec[0], k, relErr, absErr)
+			sumRows(xs, 1, b.Stride, dims, lab[:], dist[:], &tot, farDist, farRow, i)
+			searched++
 		}
 	}
 	st.cent = flat
 	b.PutScratch(st)
 	return searched
+}
+
+// sumRows adds rows with their labels and distances to the totals and the
+// farthest-row record (the first row wins a tie), in row order.
+func sumRows(xs []float32, n, stride, dims int, label []int32, dist []float32, tot *kernels.Totals, farDist []float32, farRow []int32, rowBase int) {
+	kernels.Accumulate(xs, n, stride, dims, label, tot.Sums)
+	for i, c := range label[:n] {
+		d := dist[i]
+		tot.Counts[c]++
+		tot.WCSS += float64(d)
+		if farRow[c] < 0 || d > farDist[c] {
+			farDist[c], farRow[c] = d, int32(rowBase+i)
+		}
+	}
 }
 
 // lowerBound turns a computed squared distance to the runner-up into a lower
@@ -181,11 +181,11 @@ func lowerBound(second float32, k int, relErr, absErr float64) float32 {
 	return roundDown(math.Sqrt(v) * (1 - 1e-9))
 }
 
-// roundDown converts to float32 without rounding up.
+// roundDown converts a positive v to float32 without rounding up.
 func roundDown(v float64) float32 {
 	f := float32(v)
 	if float64(f) > v {
-		f = math.Nextafter32(f, float32(math.Inf(-1)))
+		f = math.Float32frombits(math.Float32bits(f) - 1)
 	}
 	return f
 }

@@ -2,6 +2,7 @@ package kmeans
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -394,13 +395,28 @@ func FuzzDecodeStep(f *testing.F) {
 	})
 }
 
-func BenchmarkLloydMap_N131072_D16_K16(b *testing.B) {
-	blocks := blobs(b, randomCentres(16, 16, 10, 1), 1, 1, 131072, 2)
-	s := &lloydStep{Dims: 16, Cent: randomCentres(16, 16, 10, 3)}
-	b.SetBytes(131072 * 16 * 4)
-	for b.Loop() {
-		if _, err := s.Map(blocks[0]); err != nil {
-			b.Fatal(err)
+// BenchmarkLloydMap times one Lloyd pass over a 131,072-row block by shape:
+// "search" measures every distance (a first pass), "bounded" is a pass
+// whose centroids did not move, where the bounds let rows skip the search.
+func BenchmarkLloydMap(b *testing.B) {
+	for _, sh := range []struct{ dims, k int }{{16, 16}, {32, 256}} {
+		blocks := blobs(b, randomCentres(sh.k, sh.dims, 10, 1), 1, 1, 131072, 2)
+		s := &lloydStep{Dims: sh.dims, Cent: randomCentres(sh.k, sh.dims, 10, 3)}
+		for _, mode := range []string{"search", "bounded"} {
+			b.Run(fmt.Sprintf("N131072_D%d_K%d/%s", sh.dims, sh.k, mode), func(b *testing.B) {
+				b.SetBytes(int64(131072 * sh.dims * 4))
+				if _, err := s.Map(blocks[0]); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if mode == "search" {
+						blocks[0].TakeScratch()
+					}
+					if _, err := s.Map(blocks[0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

@@ -48,6 +48,7 @@ func main() {
 	nearest(c, avx512)
 	distTo(c)
 	accumulate()
+	bounded(c)
 	Generate()
 }
 
@@ -382,6 +383,165 @@ func accumulate() {
 	INCQ(i)
 	JMP(LabelRef("rowAcc"))
 	Label("doneAcc")
+	VZEROUPPER()
+	RET()
+}
+
+// bounded is a Lloyd pass over rows whose centroid is probably unchanged:
+// per row, in order, the distance to its labelled centroid; if that is
+// provably below the distance to any other (d < shrink·l² − absErr with
+// l = lower − drop[label]), the row is summed into its cluster (sums,
+// counts, WCSS, farthest row) and its lower bound lowered; otherwise the
+// pass stops and returns the row's index so the caller can search it, sum
+// it and call again from the next row. Rows are thus summed in order, and
+// the sums carry the bits of a plain pass.
+func bounded(c consts) {
+	TEXT("boundedAVX2", NOSPLIT, "func(x *float32, rows, stride, dims int, cent *float32, label *int32, lower *float32, drop *float64, shrink, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int")
+	Pragma("noescape")
+	x := Load(Param("x"), RSI)
+	stride := Load(Param("stride"), R8)
+	dims := Load(Param("dims"), RDX)
+	cent := Load(Param("cent"), R15)
+	label := Load(Param("label"), R12)
+	lower := Load(Param("lower"), R13)
+	drop := Load(Param("drop"), R9)
+	sums := Load(Param("sums"), R10)
+	SHLQ(U8(2), stride)
+	rem := RBX
+	MOVQ(dims, rem)
+	ANDQ(U8(7), rem)
+	MOVQ(U32(8), R14)
+	SUBQ(rem, R14)
+	LEAQ(c.tailmask, RDI)
+	VMOVUPS(Mem{Base: RDI, Index: R14, Scale: 4}, Y15)
+	full := RDX
+	SHRQ(U8(3), full)
+	Load(Param("shrink"), X13)
+	Load(Param("absErr"), X12)
+	Load(Param("wcss"), RDI)
+	VMOVSD(Mem{Base: RDI}, X14)
+	VXORPD(X11, X11, X11)
+
+	i, cl, xp, cp, tmp := R11, RCX, RAX, RDI, R14
+	XORQ(i, i)
+	Label("rowB")
+	CMPQ(i, NewParamAddr("rows", 8))
+	JGE(LabelRef("doneB"))
+	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, cl)
+	MOVQ(cl, cp)
+	IMULQ(NewParamAddr("dims", 24), cp)
+	LEAQ(Mem{Base: cent, Index: cp, Scale: 4}, cp)
+	MOVQ(x, xp)
+	MOVQ(full, tmp)
+	VXORPS(Y0, Y0, Y0)
+	Label("chunkB")
+	TESTQ(tmp, tmp)
+	JZ(LabelRef("tailB"))
+	VMOVUPS(Mem{Base: xp}, Y1)
+	VSUBPS(Mem{Base: cp}, Y1, Y1)
+	VMULPS(Y1, Y1, Y1)
+	VADDPS(Y1, Y0, Y0)
+	ADDQ(U8(32), xp)
+	ADDQ(U8(32), cp)
+	DECQ(tmp)
+	JMP(LabelRef("chunkB"))
+	Label("tailB")
+	TESTQ(rem, rem)
+	JZ(LabelRef("foldB"))
+	VMASKMOVPS(Mem{Base: xp}, Y15, Y1)
+	VMASKMOVPS(Mem{Base: cp}, Y15, Y2)
+	VSUBPS(Y2, Y1, Y1)
+	VMULPS(Y1, Y1, Y1)
+	VADDPS(Y1, Y0, Y0)
+	Label("foldB")
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVHLPS(X0, X0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVSHDUP(X0, X1)
+	VADDSS(X1, X0, X0) // X0: the distance, float32
+
+	// l = lower - drop[label]; skip iff 0 < l and d < shrink·l² − absErr.
+	VCVTSS2SD(X0, X1, X1)
+	VCVTSS2SD(Mem{Base: lower, Index: i, Scale: 4}, X2, X2)
+	VSUBSD(Mem{Base: drop, Index: cl, Scale: 8}, X2, X2)
+	VMULSD(X2, X2, X3)
+	VMULSD(X13, X3, X3)
+	VSUBSD(X12, X3, X3)
+	VCMPSD(U8(1), X3, X1, X4)  // d < bound
+	VCMPSD(U8(1), X2, X11, X5) // 0 < l
+	VANDPD(X4, X5, X5)
+	VMOVQ(X5, tmp)
+	TESTQ(tmp, tmp)
+	JZ(LabelRef("doneB"))
+
+	// The new lower bound, rounded down to float32.
+	VCVTSD2SS(X2, X6, X6)
+	VCVTSS2SD(X6, X7, X7)
+	VCMPSD(U8(1), X7, X2, X4) // l < float32(l): it rounded up
+	VMOVD(X6, EDI)
+	VMOVQ(X4, tmp)
+	ANDL(U8(1), tmp.As32())
+	SUBL(tmp.As32(), EDI)
+	MOVL(EDI, Mem{Base: lower, Index: i, Scale: 4})
+
+	// Sum the row into its cluster, widened to float64.
+	MOVQ(cl, cp)
+	IMULQ(NewParamAddr("dims", 24), cp)
+	LEAQ(Mem{Base: sums, Index: cp, Scale: 8}, cp)
+	MOVQ(x, xp)
+	Load(Param("dims"), tmp)
+	Label("quadB")
+	CMPQ(tmp, U8(4))
+	JL(LabelRef("oneB"))
+	VCVTPS2PD(Mem{Base: xp}, Y2)
+	VADDPD(Mem{Base: cp}, Y2, Y2)
+	VMOVUPD(Y2, Mem{Base: cp})
+	ADDQ(U8(16), xp)
+	ADDQ(U8(32), cp)
+	SUBQ(U8(4), tmp)
+	JMP(LabelRef("quadB"))
+	Label("oneB")
+	TESTQ(tmp, tmp)
+	JZ(LabelRef("countB"))
+	VCVTSS2SD(Mem{Base: xp}, X2, X2)
+	VADDSD(Mem{Base: cp}, X2, X2)
+	VMOVSD(X2, Mem{Base: cp})
+	ADDQ(U8(4), xp)
+	ADDQ(U8(8), cp)
+	DECQ(tmp)
+	JMP(LabelRef("oneB"))
+
+	Label("countB")
+	Load(Param("counts"), tmp)
+	INCQ(Mem{Base: tmp, Index: cl, Scale: 8})
+	VADDSD(X1, X14, X14)
+	// Farthest row: the first row wins a tie, a NaN never does.
+	Load(Param("farRow"), tmp)
+	MOVL(Mem{Base: tmp, Index: cl, Scale: 4}, EDI)
+	TESTL(EDI, EDI)
+	JS(LabelRef("farB"))
+	Load(Param("farDist"), tmp)
+	VCMPSS(U8(0x0e), Mem{Base: tmp, Index: cl, Scale: 4}, X0, X4) // d > far
+	VMOVD(X4, EDI)
+	TESTL(EDI, EDI)
+	JZ(LabelRef("nextB"))
+	Label("farB")
+	Load(Param("farDist"), tmp)
+	VMOVSS(X0, Mem{Base: tmp, Index: cl, Scale: 4})
+	Load(Param("rowBase"), RDI)
+	ADDQ(i, RDI)
+	Load(Param("farRow"), tmp)
+	MOVL(EDI, Mem{Base: tmp, Index: cl, Scale: 4})
+	Label("nextB")
+	ADDQ(stride, x)
+	INCQ(i)
+	JMP(LabelRef("rowB"))
+
+	Label("doneB")
+	Load(Param("wcss"), RDI)
+	VMOVSD(X14, Mem{Base: RDI})
+	Store(i, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }
