@@ -127,13 +127,33 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 	defer cancel(nil)
 	go n.cancelOnUserCancel(jobCtx, cancel, job.ID)
 
-	err = algorithms.Drive(jobCtx, prog, ex, func(p algorithms.Progress, checkpoint []byte) error {
-		_, err := n.apply(cmdJobProgress, jobProgress{ID: job.ID, Progress: p, Checkpoint: checkpoint, RunNanos: elapsed()})
+	// Each checkpoint commits while the next step runs: Raft's log write
+	// overlaps the workers' pass instead of adding to it. At most one commit
+	// is in flight and each is awaited before the next starts, so commits
+	// stay in order and a failed one stops the job a step later at most; a
+	// new leader resumes from the last committed checkpoint either way.
+	var pending func() (any, error)
+	await := func() error {
+		if pending == nil {
+			return nil
+		}
+		_, err := pending()
+		pending = nil
 		if errors.Is(err, ErrJobTerminal) {
 			return errCancelled
 		}
 		return err
+	}
+	err = algorithms.Drive(jobCtx, prog, ex, func(p algorithms.Progress, checkpoint []byte) error {
+		if err := await(); err != nil {
+			return err
+		}
+		pending = n.applyAsync(cmdJobProgress, jobProgress{ID: job.ID, Progress: p, Checkpoint: checkpoint, RunNanos: elapsed()})
+		return nil
 	})
+	if werr := await(); err == nil {
+		err = werr
+	}
 	if cause := context.Cause(jobCtx); errors.Is(cause, errCancelled) {
 		return nil, errCancelled
 	}

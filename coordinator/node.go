@@ -264,19 +264,27 @@ func (n *Node) Close() error {
 
 // apply proposes a command; only the leader can.
 func (n *Node) apply(t CommandType, body any) (any, error) {
+	return n.applyAsync(t, body)()
+}
+
+// applyAsync starts committing a command and returns a function that waits
+// for the outcome, so a caller can overlap the commit with other work.
+func (n *Node) applyAsync(t CommandType, body any) func() (any, error) {
 	b, err := encodeCommand(t, body)
 	if err != nil {
-		return nil, err
+		return func() (any, error) { return nil, err }
 	}
 	f := n.raft.Apply(b, 10*time.Second)
-	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
+	return func() (any, error) {
+		if err := f.Error(); err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+				return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
+			}
+			return nil, fmt.Errorf("raft apply: %w", err)
 		}
-		return nil, fmt.Errorf("raft apply: %w", err)
+		res, _ := f.Response().(applyResult)
+		return res.value, res.err
 	}
-	res, _ := f.Response().(applyResult)
-	return res.value, res.err
 }
 
 // ErrNotLeader means the request must go to the leader.
