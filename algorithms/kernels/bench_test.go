@@ -29,12 +29,12 @@ func BenchmarkAssign(b *testing.B) {
 				}
 				var c Centroids
 				c.Set(cent, sh.k, sh.dims)
-				label, dist := make([]int32, sh.rows), make([]float32, sh.rows)
-				tot := Totals{Sums: make([]float64, sh.k*sh.dims), Counts: make([]int64, sh.k)}
+				label, dist, second := make([]int32, sh.rows), make([]float32, sh.rows), make([]float32, sh.rows)
+				tot := newTotals(sh.k, sh.dims)
 				b.SetBytes(int64(len(x) * 4))
 				b.ResetTimer()
 				for b.Loop() {
-					Assign(x, sh.rows, sh.dims, &c, label, dist, &tot)
+					Assign(x, sh.rows, sh.dims, &c, label, dist, second, &tot, 0)
 				}
 			})
 		}

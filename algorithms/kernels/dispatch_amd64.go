@@ -9,25 +9,21 @@ var (
 		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
 			nearestAVX2(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
 		},
-		distTo: distToAsm, accumulate: accumulateAsm, bounded: boundedAsm}
+		accumulate: accumulateAsm, bounded: boundedAsm}
 	avx512Impl = impl{name: "avx512", w: 16,
 		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
 			nearestAVX512(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
 		},
-		distTo: distToAsm, accumulate: accumulateAsm, bounded: boundedAsm}
+		accumulate: accumulateAsm, bounded: boundedAsm}
 )
-
-func distToAsm(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32) {
-	distToAVX2(&x[0], rows, stride, c.Dims, &c.rows[0], c.Dims, &label[0], &dist[0])
-}
 
 func accumulateAsm(x []float32, rows, stride, dims int, label []int32, sums []float64) {
 	accumulateAVX2(&x[0], rows, stride, dims, &label[0], &sums[0])
 }
 
-func boundedAsm(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int {
+func boundedAsm(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int {
 	return boundedAVX2(&x[0], rows, stride, c.Dims, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
-		&tot.Sums[0], &tot.Counts[0], &farDist[0], &farRow[0], rowBase, &tot.WCSS)
+		&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
 }
 
 // available lists the implementations this CPU can run, best first.

@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // Dist is the canonical squared distance between x and c (equal lengths):
 // eight float32 lane sums, dimension j feeding lane j mod 8 in dimension
 // order, folded as ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). The order is that
@@ -46,14 +44,6 @@ func nearestGo(x []float32, rows, stride int, c *Centroids, label []int32, dist,
 	}
 }
 
-func distToGo(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32) {
-	dims := c.Dims
-	for i := range rows {
-		k := int(label[i])
-		dist[i] = Dist(x[i*stride:i*stride+dims], c.rows[k*dims:(k+1)*dims])
-	}
-}
-
 func accumulateGo(x []float32, rows, stride, dims int, label []int32, sums []float64) {
 	for i := range rows {
 		k := int(label[i])
@@ -64,7 +54,7 @@ func accumulateGo(x []float32, rows, stride, dims int, label []int32, sums []flo
 	}
 }
 
-func boundedGo(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int {
+func boundedGo(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int {
 	dims := c.Dims
 	wcss := tot.WCSS
 	defer func() { tot.WCSS = wcss }()
@@ -78,19 +68,15 @@ func boundedGo(x []float32, rows, stride int, c *Centroids, label []int32, lower
 		if !(d64 < float64(float64(l*l)*shrink)-absErr && 0 < l) {
 			return i
 		}
-		f := float32(l)
-		if float64(f) > l {
-			f = math.Float32frombits(math.Float32bits(f) - 1)
-		}
-		lower[i] = f
+		lower[i] = roundDown(l)
 		s := tot.Sums[k*dims : (k+1)*dims]
 		for j, v := range row {
 			s[j] += float64(v)
 		}
 		tot.Counts[k]++
 		wcss += d64
-		if farRow[k] < 0 || d > farDist[k] {
-			farDist[k], farRow[k] = d, int32(rowBase+i)
+		if tot.FarRow[k] < 0 || d > tot.FarDist[k] {
+			tot.FarDist[k], tot.FarRow[k] = d, int32(rowBase+i)
 		}
 	}
 	return rows

@@ -1,6 +1,9 @@
 // Package kernels holds the hot loops of clustering: for a block of rows,
-// the nearest of k centroids with its distance and the runner-up's, the
-// distance to a given centroid, and per-cluster float64 sums.
+// the nearest of k centroids with its distance and the runner-up's; the
+// fused Lloyd pass (Assign: nearest, then per-cluster float64 sums, counts,
+// WCSS and farthest row); and the bounded Lloyd pass (Bounded) that skips
+// the search for rows whose bounds prove their centroid unchanged, with the
+// error model of the float32 arithmetic those bounds rest on.
 //
 // Every kernel measures squared Euclidean distance in one canonical float32
 // order (see Dist), whether it runs as AVX-512 or AVX2 assembly or as the

@@ -16,12 +16,11 @@ type impl struct {
 	// vector. Zero means no tiles (the Go twin reads centroid rows).
 	w          int
 	nearest    func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32)
-	distTo     func(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32)
 	accumulate func(x []float32, rows, stride, dims int, label []int32, sums []float64)
-	bounded    func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int
+	bounded    func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int
 }
 
-var generic = impl{name: "go", nearest: nearestGo, distTo: distToGo, accumulate: accumulateGo, bounded: boundedGo}
+var generic = impl{name: "go", nearest: nearestGo, accumulate: accumulateGo, bounded: boundedGo}
 
 // Impl names the implementation in use: "avx512", "avx2" or "go".
 func Impl() string { return active.name }
@@ -68,9 +67,6 @@ func (c *Centroids) set(cent []float32, k, dims, w int) {
 	}
 }
 
-// Row returns centroid q as laid out (dims values; do not modify).
-func (c *Centroids) Row(q int) []float32 { return c.rows[q*c.Dims : (q+1)*c.Dims] }
-
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
@@ -112,83 +108,113 @@ func Nearest(x []float32, rows, stride int, c *Centroids, label []int32, dist, s
 	active.nearest(x, rows, stride, c, label, dist, second)
 }
 
-// DistTo sets dist[i] to row i's squared distance to centroid label[i].
-func DistTo(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32) {
-	c.check(x, rows, stride, len(label), len(dist))
-	if rows == 0 {
-		return
-	}
-	checkLabels(label[:rows], c.K)
-	active.distTo(x, rows, stride, c, label, dist)
-}
-
-// Accumulate adds each row, widened to float64, to sums[label[i]*dims:],
-// rows in order, so the sums have the bits of the obvious scalar loop.
-func Accumulate(x []float32, rows, stride, dims int, label []int32, sums []float64) {
-	if rows < 0 || dims < 1 || stride < dims || len(label) < rows || (rows > 0 && len(x) < (rows-1)*stride+dims) {
-		panic(fmt.Sprintf("kernels: accumulate %d rows of stride %d and %d dims over %d values", rows, stride, dims, len(x)))
-	}
-	if rows == 0 {
-		return
-	}
-	k := len(sums) / dims
-	checkLabels(label[:rows], k)
-	active.accumulate(x, rows, stride, dims, label, sums)
-}
-
-// Totals are per-cluster float64 sums (K × Dims), counts and the sum of
-// squared distances, as Assign accumulates them.
+// Totals are what a Lloyd pass adds up per cluster: float64 sums of the rows
+// (K × Dims), counts, the float64 sum of squared distances, and the row
+// farthest from its centroid (FarDist, FarRow; FarRow -1 means none yet,
+// and the first row wins a tie), where an empty cluster can be re-seeded.
 type Totals struct {
-	Sums   []float64
-	Counts []int64
-	WCSS   float64
+	Sums    []float64
+	Counts  []int64
+	WCSS    float64
+	FarDist []float32
+	FarRow  []int32
+}
+
+func (t *Totals) check(c *Centroids) {
+	if len(t.Sums) < c.K*c.Dims || len(t.Counts) < c.K || len(t.FarDist) < c.K || len(t.FarRow) < c.K {
+		panic(fmt.Sprintf("kernels: totals of %d sums, %d counts and %d farthest rows for %d×%d",
+			len(t.Sums), len(t.Counts), len(t.FarRow), c.K, c.Dims))
+	}
 }
 
 // chunk is how many rows Assign finds nearest centroids for before summing
 // them: few enough that the rows are still in cache for the second pass.
 const chunk = 256
 
-// Assign is the fused Lloyd kernel: each row's nearest centroid and distance
-// (into label and dist) and, per cluster, the float64 sums, counts and WCSS
-// added into tot. It does not allocate.
-func Assign(x []float32, rows, stride int, c *Centroids, label []int32, dist []float32, tot *Totals) {
-	c.check(x, rows, stride, len(label), len(dist))
-	if len(tot.Sums) < c.K*c.Dims || len(tot.Counts) < c.K {
-		panic(fmt.Sprintf("kernels: totals of %d sums and %d counts for %d×%d", len(tot.Sums), len(tot.Counts), c.K, c.Dims))
-	}
-	var second [chunk]float32
+// Assign is the fused Lloyd kernel: each row's nearest centroid, distance
+// and runner-up distance (into label, dist and second, as Nearest), and the
+// rows added into tot in row order, so the sums have the bits of the obvious
+// scalar loop. rowBase is the block row of x's first row, for FarRow. It
+// does not allocate.
+func Assign(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32, tot *Totals, rowBase int) {
+	c.check(x, rows, stride, len(label), len(dist), len(second))
+	tot.check(c)
 	for lo := 0; lo < rows; lo += chunk {
 		n := min(chunk, rows-lo)
 		xs := x[lo*stride:]
 		ls, ds := label[lo:lo+n], dist[lo:lo+n]
-		active.nearest(xs, n, stride, c, ls, ds, second[:n])
+		active.nearest(xs, n, stride, c, ls, ds, second[lo:lo+n])
 		active.accumulate(xs, n, stride, c.Dims, ls, tot.Sums)
 		for i, l := range ls {
+			d := ds[i]
 			tot.Counts[l]++
-			tot.WCSS += float64(ds[i])
+			tot.WCSS += float64(d)
+			if tot.FarRow[l] < 0 || d > tot.FarDist[l] {
+				tot.FarDist[l], tot.FarRow[l] = d, int32(rowBase+lo+i)
+			}
 		}
 	}
 }
 
-// Bounded is a Lloyd pass that trusts bounds: for each row in order, the
-// distance d to centroid label[i], and l = lower[i] − drop[label[i]], a
-// lower bound on the row's distance to every other centroid. While
-// 0 < l and d < shrink·l² − absErr, which the caller chooses so that no
-// other centroid can be as near, the row keeps its label: lower[i] becomes
-// l (rounded down to float32) and the row is added to tot, counts, WCSS and
-// the cluster's farthest row (farDist, farRow; rowBase is the block row of
-// x's first row, and farRow -1 means none yet). At the first row it cannot
-// vouch for it stops, changing nothing for that row, and returns its index
-// so the caller can search it; it returns rows when it got through. Rows
-// are summed in order, so the totals have the bits of a plain pass.
-func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, farDist []float32, farRow []int32, rowBase int) int {
+// Error terms of a computed squared distance D̃ against the true one D:
+// |D̃ − D| ≤ relErr·D + absErr. Each term of the canonical sum is rounded
+// three times (difference, square, lane sum) and passes through at most
+// ⌈dims/8⌉ + 3 additions; relErr = (dims+8)·2⁻²³ covers that with room to
+// spare, and absErr covers squares that underflow.
+func distErr(dims int) (relErr, absErr float64) {
+	return float64(dims+8) * 0x1p-23, float64(dims+8) * 0x1p-126
+}
+
+// LowerBound turns a runner-up distance from Nearest or Assign into a lower
+// bound on the row's true (real-number) distance to every centroid but its
+// nearest, the bound Bounded consumes. +Inf from the search means no
+// runner-up when k = 1, but overflow otherwise.
+func LowerBound(second float32, c *Centroids) float32 {
+	if math.IsInf(float64(second), 1) {
+		if c.K == 1 {
+			return second
+		}
+		second = math.MaxFloat32
+	}
+	relErr, absErr := distErr(c.Dims)
+	v := (float64(second) - absErr) / (1 + relErr)
+	if !(v > 0) {
+		return 0
+	}
+	return roundDown(math.Sqrt(v) * (1 - 1e-9))
+}
+
+// roundDown converts a positive v to float32 without rounding up.
+func roundDown(v float64) float32 {
+	f := float32(v)
+	if float64(f) > v {
+		f = math.Float32frombits(math.Float32bits(f) - 1)
+	}
+	return f
+}
+
+// Bounded is a Lloyd pass that trusts bounds (Hamerly's): for each row in
+// order, the distance d to centroid label[i], and l = lower[i] −
+// drop[label[i]], where lower[i] came from LowerBound (or an earlier
+// Bounded) and drop[c] is how far any centroid other than c has moved since.
+// While 0 < l and d is provably below the computed distance to any other
+// centroid — d < (1−relErr)·l² − absErr, with distErr's terms — the row keeps
+// its label: lower[i] becomes l (rounded down) and the row is added to tot.
+// At the first row it cannot vouch for it stops, changing nothing for that
+// row, and returns its index so the caller can search it (Assign on one row)
+// and resume after it; it returns rows when it got through. Rows are summed
+// in order, so the totals have the bits of a plain pass.
+func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, tot *Totals, rowBase int) int {
 	c.check(x, rows, stride, len(label), len(lower))
-	if len(drop) < c.K || len(tot.Sums) < c.K*c.Dims || len(tot.Counts) < c.K || len(farDist) < c.K || len(farRow) < c.K {
-		panic(fmt.Sprintf("kernels: bounded pass over %d centroids with %d drops, %d sums, %d counts, %d far", c.K, len(drop), len(tot.Sums), len(tot.Counts), len(farRow)))
+	tot.check(c)
+	if len(drop) < c.K {
+		panic(fmt.Sprintf("kernels: bounded pass over %d centroids with %d drops", c.K, len(drop)))
 	}
 	if rows == 0 {
 		return 0
 	}
 	checkLabels(label[:rows], c.K)
-	return active.bounded(x, rows, stride, c, label, lower, drop, shrink, absErr, tot, farDist, farRow, rowBase)
+	relErr, absErr := distErr(c.Dims)
+	shrink := (1 - relErr) * (1 - 1e-9)
+	return active.bounded(x, rows, stride, c, label, lower, drop, shrink, absErr, tot, rowBase)
 }

@@ -87,10 +87,10 @@ TEXT ·nearestAVX2(SB), NOSPLIT, $0-72
 	MOVQ         dist+56(FP), R13
 	MOVQ         second+64(FP), R14
 	SHLQ         $0x02, R8
-	MOVQ         R9, DX
-	SHRQ         $0x03, DX
 	MOVQ         R9, BX
 	ANDQ         $0x07, BX
+	MOVQ         R9, DX
+	SHRQ         $0x03, DX
 	MOVQ         BX, R15
 	SHLQ         $0x05, R15
 	MOVL         $0x00000008, AX
@@ -270,10 +270,10 @@ TEXT ·nearestAVX512(SB), NOSPLIT, $0-72
 	MOVQ         dist+56(FP), R13
 	MOVQ         second+64(FP), R14
 	SHLQ         $0x02, R8
-	MOVQ         R9, DX
-	SHRQ         $0x03, DX
 	MOVQ         R9, BX
 	ANDQ         $0x07, BX
+	MOVQ         R9, DX
+	SHRQ         $0x03, DX
 	MOVQ         BX, R15
 	SHLQ         $0x06, R15
 	MOVL         $0x00000010, AX
@@ -448,76 +448,6 @@ doneAVX512:
 	VZEROUPPER
 	RET
 
-// func distToAVX2(x *float32, rows int, stride int, dims int, cent *float32, cstride int, label *int32, dist *float32)
-// Requires: AVX
-TEXT ·distToAVX2(SB), NOSPLIT, $0-64
-	MOVQ    x+0(FP), SI
-	MOVQ    rows+8(FP), CX
-	MOVQ    stride+16(FP), R8
-	MOVQ    dims+24(FP), R9
-	MOVQ    cent+32(FP), R15
-	MOVQ    cstride+40(FP), R10
-	MOVQ    label+48(FP), R12
-	MOVQ    dist+56(FP), R13
-	SHLQ    $0x02, R8
-	SHLQ    $0x02, R10
-	MOVQ    R9, DX
-	SHRQ    $0x03, DX
-	MOVQ    R9, BX
-	ANDQ    $0x07, BX
-	MOVQ    $0x00000008, R9
-	SUBQ    BX, R9
-	LEAQ    tailmask<>+0(SB), DI
-	VMOVUPS (DI)(R9*4), Y15
-	XORQ    R11, R11
-
-rowDist:
-	CMPQ    R11, CX
-	JGE     doneDist
-	MOVLQSX (R12)(R11*4), DI
-	IMULQ   R10, DI
-	ADDQ    R15, DI
-	MOVQ    SI, AX
-	MOVQ    DX, R14
-	VXORPS  Y0, Y0, Y0
-
-chunkDist:
-	TESTQ   R14, R14
-	JZ      tailDist
-	VMOVUPS (AX), Y1
-	VSUBPS  (DI), Y1, Y1
-	VMULPS  Y1, Y1, Y1
-	VADDPS  Y1, Y0, Y0
-	ADDQ    $0x20, AX
-	ADDQ    $0x20, DI
-	DECQ    R14
-	JMP     chunkDist
-
-tailDist:
-	TESTQ      BX, BX
-	JZ         foldDist
-	VMASKMOVPS (AX), Y15, Y1
-	VMASKMOVPS (DI), Y15, Y2
-	VSUBPS     Y2, Y1, Y1
-	VMULPS     Y1, Y1, Y1
-	VADDPS     Y1, Y0, Y0
-
-foldDist:
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (R13)(R11*4)
-	ADDQ         R8, SI
-	INCQ         R11
-	JMP          rowDist
-
-doneDist:
-	VZEROUPPER
-	RET
-
 // func accumulateAVX2(x *float32, rows int, stride int, dims int, label *int32, sums *float64)
 // Requires: AVX
 TEXT ·accumulateAVX2(SB), NOSPLIT, $0-48
@@ -530,10 +460,6 @@ TEXT ·accumulateAVX2(SB), NOSPLIT, $0-48
 	SHLQ $0x02, R8
 	MOVQ R9, R14
 	SHLQ $0x03, R14
-	MOVQ R9, DX
-	SHRQ $0x02, DX
-	MOVQ R9, BX
-	ANDQ $0x03, BX
 	XORQ R11, R11
 
 rowAcc:
@@ -543,34 +469,31 @@ rowAcc:
 	IMULQ   R14, DI
 	ADDQ    R10, DI
 	MOVQ    SI, AX
-	MOVQ    DX, R15
+	MOVQ    R9, R15
 
 quadAcc:
-	TESTQ     R15, R15
-	JZ        tailAcc
-	VCVTPS2PD (AX), Y0
-	VADDPD    (DI), Y0, Y0
-	VMOVUPD   Y0, (DI)
+	CMPQ      R15, $0x04
+	JL        oneAcc
+	VCVTPS2PD (AX), Y2
+	VADDPD    (DI), Y2, Y2
+	VMOVUPD   Y2, (DI)
 	ADDQ      $0x10, AX
 	ADDQ      $0x20, DI
-	DECQ      R15
+	SUBQ      $0x04, R15
 	JMP       quadAcc
-
-tailAcc:
-	MOVQ BX, R15
 
 oneAcc:
 	TESTQ     R15, R15
-	JZ        nextAcc
-	VCVTSS2SD (AX), X0, X0
-	VADDSD    (DI), X0, X0
-	VMOVSD    X0, (DI)
+	JZ        sumDoneAcc
+	VCVTSS2SD (AX), X2, X2
+	VADDSD    (DI), X2, X2
+	VMOVSD    X2, (DI)
 	ADDQ      $0x04, AX
 	ADDQ      $0x08, DI
 	DECQ      R15
 	JMP       oneAcc
 
-nextAcc:
+sumDoneAcc:
 	ADDQ R8, SI
 	INCQ R11
 	JMP  rowAcc
@@ -593,11 +516,11 @@ TEXT ·boundedAVX2(SB), NOSPLIT, $0-136
 	SHLQ    $0x02, R8
 	MOVQ    DX, BX
 	ANDQ    $0x07, BX
+	SHRQ    $0x03, DX
 	MOVQ    $0x00000008, R14
 	SUBQ    BX, R14
 	LEAQ    tailmask<>+0(SB), DI
 	VMOVUPS (DI)(R14*4), Y15
-	SHRQ    $0x03, DX
 	MOVSD   shrink+64(FP), X13
 	MOVSD   absErr+72(FP), X12
 	MOVQ    wcss+120(FP), DI
@@ -683,7 +606,7 @@ quadB:
 
 oneB:
 	TESTQ     R14, R14
-	JZ        countB
+	JZ        sumDoneB
 	VCVTSS2SD (AX), X2, X2
 	VADDSD    (DI), X2, X2
 	VMOVSD    X2, (DI)
@@ -692,7 +615,7 @@ oneB:
 	DECQ      R14
 	JMP       oneB
 
-countB:
+sumDoneB:
 	MOVQ   counts+88(FP), R14
 	INCQ   (R14)(CX*8)
 	VADDSD X1, X14, X14

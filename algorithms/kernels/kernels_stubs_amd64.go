@@ -11,9 +11,6 @@ func nearestAVX2(x *float32, rows int, stride int, dims int, t *float32, tiles i
 func nearestAVX512(x *float32, rows int, stride int, dims int, t *float32, tiles int, label *int32, dist *float32, second *float32)
 
 //go:noescape
-func distToAVX2(x *float32, rows int, stride int, dims int, cent *float32, cstride int, label *int32, dist *float32)
-
-//go:noescape
 func accumulateAVX2(x *float32, rows int, stride int, dims int, label *int32, sums *float64)
 
 //go:noescape

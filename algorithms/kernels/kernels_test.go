@@ -65,6 +65,15 @@ func newShape(r *rand.Rand, rows, dims, pad, k int) shape {
 	return s
 }
 
+// newTotals is an empty Totals for k clusters of dims values.
+func newTotals(k, dims int) Totals {
+	t := Totals{Sums: make([]float64, k*dims), Counts: make([]int64, k), FarDist: make([]float32, k), FarRow: make([]int32, k)}
+	for c := range t.FarRow {
+		t.FarRow[c] = -1
+	}
+	return t
+}
+
 func bitsEqual(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
 
 // withImpl runs f with each implementation this machine has.
@@ -95,20 +104,11 @@ func compare(s shape, im impl) error {
 			return fmt.Errorf("nearest row %d: %s (%d, %g, %g), go (%d, %g, %g)", i, im.name, la[i], da[i], sa[i], lg[i], dg[i], sg[i])
 		}
 	}
-	// distTo and accumulate on labels that are not all nearest.
+	// accumulate and the bounded pass on labels that are not all nearest.
 	r := rand.New(rand.NewPCG(uint64(s.rows), uint64(s.k)))
 	for i := range lg {
 		if r.IntN(3) == 0 {
 			lg[i] = int32(r.IntN(s.k))
-		}
-	}
-	if s.rows > 0 {
-		im.distTo(s.x, s.rows, s.stride, &ca, lg, da)
-		generic.distTo(s.x, s.rows, s.stride, &cg, lg, dg)
-	}
-	for i := range s.rows {
-		if !bitsEqual(da[i], dg[i]) {
-			return fmt.Errorf("distTo row %d label %d: %s %g, go %g", i, lg[i], im.name, da[i], dg[i])
 		}
 	}
 	suma, sumg := make([]float64, s.k*s.dims), make([]float64, s.k*s.dims)
@@ -142,20 +142,15 @@ func compareBounded(s shape, im impl, ca, cg *Centroids, label []int32, dist []f
 	type state struct {
 		lower     []float32
 		tot       Totals
-		farDist   []float32
-		farRow    []int32
 		done, end int
 	}
 	run := func(f impl, c *Centroids) state {
-		st := state{lower: slices.Clone(lower), farDist: make([]float32, s.k), farRow: make([]int32, s.k)}
-		st.tot = Totals{Sums: make([]float64, s.k*s.dims), Counts: make([]int64, s.k), WCSS: 1}
-		for c := range st.farRow {
-			st.farRow[c] = -1
-		}
+		st := state{lower: slices.Clone(lower), tot: newTotals(s.k, s.dims)}
+		st.tot.WCSS = 1
 		// Resume after each stop as the caller would, skipping the row.
 		for st.done < s.rows {
 			n := f.bounded(s.x[st.done*s.stride:], s.rows-st.done, s.stride, c, label[st.done:], st.lower[st.done:], drop,
-				1-1e-5, 1e-30, &st.tot, st.farDist, st.farRow, st.done)
+				1-1e-5, 1e-30, &st.tot, st.done)
 			st.done += n + 1
 			st.end++
 		}
@@ -173,17 +168,17 @@ func compareBounded(s shape, im impl, ca, cg *Centroids, label []int32, dist []f
 			return fmt.Errorf("bounded lower %d: %s %v, go %v", i, im.name, a.lower[i], g.lower[i])
 		}
 	}
-	if !slices.Equal(a.tot.Counts, g.tot.Counts) || !slices.Equal(a.farRow, g.farRow) {
-		return fmt.Errorf("bounded counts or farthest rows differ: %s %v %v, go %v %v", im.name, a.tot.Counts, a.farRow, g.tot.Counts, g.farRow)
+	if !slices.Equal(a.tot.Counts, g.tot.Counts) || !slices.Equal(a.tot.FarRow, g.tot.FarRow) {
+		return fmt.Errorf("bounded counts or farthest rows differ: %s %v %v, go %v %v", im.name, a.tot.Counts, a.tot.FarRow, g.tot.Counts, g.tot.FarRow)
 	}
 	for i := range a.tot.Sums {
 		if math.Float64bits(a.tot.Sums[i]) != math.Float64bits(g.tot.Sums[i]) && !(math.IsNaN(a.tot.Sums[i]) && math.IsNaN(g.tot.Sums[i])) {
 			return fmt.Errorf("bounded sum %d: %s %v, go %v", i, im.name, a.tot.Sums[i], g.tot.Sums[i])
 		}
 	}
-	for c := range a.farDist {
-		if !bitsEqual(a.farDist[c], g.farDist[c]) {
-			return fmt.Errorf("bounded farthest distance %d: %s %v, go %v", c, im.name, a.farDist[c], g.farDist[c])
+	for c := range a.tot.FarDist {
+		if !bitsEqual(a.tot.FarDist[c], g.tot.FarDist[c]) {
+			return fmt.Errorf("bounded farthest distance %d: %s %v, go %v", c, im.name, a.tot.FarDist[c], g.tot.FarDist[c])
 		}
 	}
 	return nil
@@ -261,9 +256,9 @@ func TestAssignTotals(t *testing.T) {
 		}
 		var c Centroids
 		c.Set(s.cent, s.k, s.dims)
-		label, dist := make([]int32, s.rows), make([]float32, s.rows)
-		tot := Totals{Sums: make([]float64, s.k*s.dims), Counts: make([]int64, s.k)}
-		Assign(s.x, s.rows, s.stride, &c, label, dist, &tot)
+		label, dist, second := make([]int32, s.rows), make([]float32, s.rows), make([]float32, s.rows)
+		tot := newTotals(s.k, s.dims)
+		Assign(s.x, s.rows, s.stride, &c, label, dist, second, &tot, 0)
 
 		var want Totals
 		want.Sums, want.Counts = make([]float64, s.k*s.dims), make([]int64, s.k)
@@ -302,8 +297,14 @@ func TestBadInputPanicsWithReason(t *testing.T) {
 		"short out": func() {
 			Nearest(make([]float32, 6), 2, 3, &c, make([]int32, 1), make([]float32, 2), make([]float32, 2))
 		},
-		"label":  func() { DistTo(make([]float32, 6), 2, 3, &c, []int32{0, 4}, make([]float32, 2)) },
-		"stride": func() { DistTo(make([]float32, 6), 2, 2, &c, []int32{0, 0}, make([]float32, 2)) },
+		"label": func() {
+			tot := newTotals(4, 3)
+			Bounded(make([]float32, 6), 2, 3, &c, []int32{0, 4}, make([]float32, 2), make([]float64, 4), &tot, 0)
+		},
+		"stride": func() {
+			tot := newTotals(4, 3)
+			Bounded(make([]float32, 6), 2, 2, &c, []int32{0, 0}, make([]float32, 2), make([]float64, 4), &tot, 0)
+		},
 	} {
 		func() {
 			defer func() {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kernels"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -521,12 +522,12 @@ func TestBoundedPassesMatchFullSearch(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := len(cent)
-			got := newLloydPartial(k, tc.dims)
-			farDist, farRow := make([]float32, k), make([]int32, k)
-			for c := range farRow {
-				farRow[c] = -1
+			got := kernels.Totals{Sums: make([]float64, k*tc.dims), Counts: make([]int64, k), FarDist: make([]float32, k), FarRow: make([]int32, k)}
+			for c := range got.FarRow {
+				got.FarRow[c] = -1
 			}
-			searched := lloydPass(kept, cent, tc.dims, got, farDist, farRow)
+			searched := lloydPass(kept, cent, tc.dims, &got)
+			farDist, farRow := got.FarDist, got.FarRow
 			if pass > 0 && searched < tc.rows {
 				skipped = true
 			}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kernels"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -138,7 +139,7 @@ func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, err
 	}
 	p := &samplePartial{Dims: s.Dims}
-	eachNearest(b, centroids32(s.Cand, s.Dims), func(i int, _ int32, d float32) {
+	eachNearest(b, s.Cand, s.Dims, func(i int, _ int32, d float32) {
 		p.Cost += float64(d)
 		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, i)) < s.L*float64(d)/s.Phi {
 			p.Rows = append(p.Rows, rowValues(b, i))
@@ -196,7 +197,7 @@ func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, err
 	}
 	p := &weightsPartial{Counts: make([]int64, len(s.Cand))}
-	eachNearest(b, centroids32(s.Cand, s.Dims), func(_ int, c int32, _ float32) { p.Counts[c]++ })
+	eachNearest(b, s.Cand, s.Dims, func(_ int, c int32, _ float32) { p.Counts[c]++ })
 	return p, nil
 }
 
@@ -239,15 +240,15 @@ func (s *lloydStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	}
 	k := len(s.Cent)
 	p := newLloydPartial(k, s.Dims)
-	farDist := make([]float32, k)
-	farRow := make([]int32, k)
-	for c := range farRow {
-		farRow[c] = -1
+	tot := kernels.Totals{Sums: p.Sums, Counts: p.Counts, FarDist: make([]float32, k), FarRow: make([]int32, k)}
+	for c := range tot.FarRow {
+		tot.FarRow[c] = -1
 	}
-	lloydPass(b, s.Cent, s.Dims, p, farDist, farRow)
-	for c, r := range farRow {
+	lloydPass(b, s.Cent, s.Dims, &tot)
+	p.WCSS = tot.WCSS
+	for c, r := range tot.FarRow {
 		if r >= 0 {
-			p.Far[c] = farPoint{Has: true, Dist: float64(farDist[c]), Part: int64(b.ID), Row: int64(r), X: rowValues(b, int(r))}
+			p.Far[c] = farPoint{Has: true, Dist: float64(tot.FarDist[c]), Part: int64(b.ID), Row: int64(r), X: rowValues(b, int(r))}
 		}
 	}
 	return p, nil

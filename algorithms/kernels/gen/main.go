@@ -46,7 +46,6 @@ func main() {
 
 	nearest(c, avx2)
 	nearest(c, avx512)
-	distTo(c)
 	accumulate()
 	bounded(c)
 	Generate()
@@ -86,10 +85,7 @@ func nearest(c consts, v isa) {
 	// Full chunks of 8 dims, the remainder, and the centroid bytes a
 	// remainder covers.
 	full, rem, remBytes := RDX, RBX, R15
-	MOVQ(dims, full)
-	SHRQ(U8(3), full)
-	MOVQ(dims, rem)
-	ANDQ(U8(7), rem)
+	splitDims(dims, full, rem)
 	MOVQ(rem, remBytes)
 	SHLQ(U8(uint64(log2(4*v.w))), remBytes)
 
@@ -250,51 +246,6 @@ func hminpd32(y, tmp VecPhysical) {
 	VPMINSD(tmp, y, y)
 }
 
-// distTo: each row's squared distance to the centroid its label names.
-// Centroids are rows of cstride float32; a remainder of dims mod 8 is read
-// with a masked load, so nothing past a row's dims is touched.
-func distTo(c consts) {
-	TEXT("distToAVX2", NOSPLIT, "func(x *float32, rows, stride, dims int, cent *float32, cstride int, label *int32, dist *float32)")
-	Pragma("noescape")
-	x := Load(Param("x"), RSI)
-	rows := Load(Param("rows"), RCX)
-	stride := Load(Param("stride"), R8)
-	dims := Load(Param("dims"), R9)
-	cent := Load(Param("cent"), R15)
-	cstride := Load(Param("cstride"), R10)
-	label := Load(Param("label"), R12)
-	dist := Load(Param("dist"), R13)
-	SHLQ(U8(2), stride)
-	SHLQ(U8(2), cstride)
-	full, rem := RDX, RBX
-	MOVQ(dims, full)
-	SHRQ(U8(3), full)
-	MOVQ(dims, rem)
-	ANDQ(U8(7), rem)
-	// The mask of rem leading lanes starts 8-rem lanes into tailmask.
-	MOVQ(U32(8), R9)
-	SUBQ(rem, R9)
-	LEAQ(c.tailmask, RDI)
-	VMOVUPS(Mem{Base: RDI, Index: R9, Scale: 4}, Y15)
-
-	i, xp, cp, chunks := R11, RAX, RDI, R14
-	XORQ(i, i)
-	Label("rowDist")
-	CMPQ(i, rows)
-	JGE(LabelRef("doneDist"))
-	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, cp)
-	IMULQ(cstride, cp)
-	ADDQ(cent, cp)
-	rowDist(x, xp, cp, chunks, full, rem, "Dist")
-	VMOVSS(X0, Mem{Base: dist, Index: i, Scale: 4})
-	ADDQ(stride, x)
-	INCQ(i)
-	JMP(LabelRef("rowDist"))
-	Label("doneDist")
-	VZEROUPPER()
-	RET()
-}
-
 // accumulate adds each row, widened to float64, to the sums of the cluster
 // its label names, rows in order so the float64 sums have the same bits as
 // a scalar loop.
@@ -308,13 +259,9 @@ func accumulate() {
 	label := Load(Param("label"), R12)
 	sums := Load(Param("sums"), R10)
 	SHLQ(U8(2), stride)
-	rowBytes, quads, rem := R14, RDX, RBX
+	rowBytes := R14
 	MOVQ(dims, rowBytes)
 	SHLQ(U8(3), rowBytes)
-	MOVQ(dims, quads)
-	SHRQ(U8(2), quads)
-	MOVQ(dims, rem)
-	ANDQ(U8(3), rem)
 
 	i, xp, sp, cnt := R11, RAX, RDI, R15
 	XORQ(i, i)
@@ -324,31 +271,7 @@ func accumulate() {
 	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, sp)
 	IMULQ(rowBytes, sp)
 	ADDQ(sums, sp)
-	MOVQ(x, xp)
-	MOVQ(quads, cnt)
-	Label("quadAcc")
-	TESTQ(cnt, cnt)
-	JZ(LabelRef("tailAcc"))
-	VCVTPS2PD(Mem{Base: xp}, Y0)
-	VADDPD(Mem{Base: sp}, Y0, Y0)
-	VMOVUPD(Y0, Mem{Base: sp})
-	ADDQ(U8(16), xp)
-	ADDQ(U8(32), sp)
-	DECQ(cnt)
-	JMP(LabelRef("quadAcc"))
-	Label("tailAcc")
-	MOVQ(rem, cnt)
-	Label("oneAcc")
-	TESTQ(cnt, cnt)
-	JZ(LabelRef("nextAcc"))
-	VCVTSS2SD(Mem{Base: xp}, X0, X0)
-	VADDSD(Mem{Base: sp}, X0, X0)
-	VMOVSD(X0, Mem{Base: sp})
-	ADDQ(U8(4), xp)
-	ADDQ(U8(8), sp)
-	DECQ(cnt)
-	JMP(LabelRef("oneAcc"))
-	Label("nextAcc")
+	rowSum(x, xp, sp, cnt, dims, "Acc")
 	ADDQ(stride, x)
 	INCQ(i)
 	JMP(LabelRef("rowAcc"))
@@ -377,15 +300,9 @@ func bounded(c consts) {
 	drop := Load(Param("drop"), R9)
 	sums := Load(Param("sums"), R10)
 	SHLQ(U8(2), stride)
-	rem := RBX
-	MOVQ(dims, rem)
-	ANDQ(U8(7), rem)
-	MOVQ(U32(8), R14)
-	SUBQ(rem, R14)
-	LEAQ(c.tailmask, RDI)
-	VMOVUPS(Mem{Base: RDI, Index: R14, Scale: 4}, Y15)
-	full := RDX
-	SHRQ(U8(3), full)
+	full, rem := dims, RBX
+	splitDims(dims, full, rem)
+	tailMask(c, rem, R14, RDI, Y15)
 	Load(Param("shrink"), X13)
 	Load(Param("absErr"), X12)
 	Load(Param("wcss"), RDI)
@@ -431,29 +348,7 @@ func bounded(c consts) {
 	MOVQ(cl, cp)
 	IMULQ(NewParamAddr("dims", 24), cp)
 	LEAQ(Mem{Base: sums, Index: cp, Scale: 8}, cp)
-	MOVQ(x, xp)
-	Load(Param("dims"), tmp)
-	Label("quadB")
-	CMPQ(tmp, U8(4))
-	JL(LabelRef("oneB"))
-	VCVTPS2PD(Mem{Base: xp}, Y2)
-	VADDPD(Mem{Base: cp}, Y2, Y2)
-	VMOVUPD(Y2, Mem{Base: cp})
-	ADDQ(U8(16), xp)
-	ADDQ(U8(32), cp)
-	SUBQ(U8(4), tmp)
-	JMP(LabelRef("quadB"))
-	Label("oneB")
-	TESTQ(tmp, tmp)
-	JZ(LabelRef("countB"))
-	VCVTSS2SD(Mem{Base: xp}, X2, X2)
-	VADDSD(Mem{Base: cp}, X2, X2)
-	VMOVSD(X2, Mem{Base: cp})
-	ADDQ(U8(4), xp)
-	ADDQ(U8(8), cp)
-	DECQ(tmp)
-	JMP(LabelRef("oneB"))
-
+	rowSum(x, xp, cp, tmp, NewParamAddr("dims", 24), "B")
 	Label("countB")
 	Load(Param("counts"), tmp)
 	INCQ(Mem{Base: tmp, Index: cl, Scale: 8})
@@ -486,6 +381,53 @@ func bounded(c consts) {
 	Store(i, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// splitDims sets full to dims / 8 and rem to dims mod 8; full may be dims.
+func splitDims(dims, full, rem Register) {
+	MOVQ(dims, rem)
+	ANDQ(U8(7), rem)
+	if full != dims {
+		MOVQ(dims, full)
+	}
+	SHRQ(U8(3), full)
+}
+
+// tailMask loads into dst the mask of rem leading lanes, which starts 8-rem
+// lanes into tailmask; scratch and base are clobbered.
+func tailMask(c consts, rem, scratch, base Register, dst VecPhysical) {
+	MOVQ(U32(8), scratch)
+	SUBQ(rem, scratch)
+	LEAQ(c.tailmask, base)
+	VMOVUPS(Mem{Base: base, Index: scratch, Scale: 4}, dst)
+}
+
+// rowSum adds the row at x, widened to float64, to the sums at sp: four
+// values per vector, then one at a time. It clobbers xp, sp, cnt and Y2.
+func rowSum(x, xp, sp, cnt Register, dims Op, suffix string) {
+	MOVQ(x, xp)
+	MOVQ(dims, cnt)
+	Label("quad" + suffix)
+	CMPQ(cnt, U8(4))
+	JL(LabelRef("one" + suffix))
+	VCVTPS2PD(Mem{Base: xp}, Y2)
+	VADDPD(Mem{Base: sp}, Y2, Y2)
+	VMOVUPD(Y2, Mem{Base: sp})
+	ADDQ(U8(16), xp)
+	ADDQ(U8(32), sp)
+	SUBQ(U8(4), cnt)
+	JMP(LabelRef("quad" + suffix))
+	Label("one" + suffix)
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("sumDone" + suffix))
+	VCVTSS2SD(Mem{Base: xp}, X2, X2)
+	VADDSD(Mem{Base: sp}, X2, X2)
+	VMOVSD(X2, Mem{Base: sp})
+	ADDQ(U8(4), xp)
+	ADDQ(U8(8), sp)
+	DECQ(cnt)
+	JMP(LabelRef("one" + suffix))
+	Label("sumDone" + suffix)
 }
 
 // rowDist leaves in X0 the canonical squared distance between the row at x
