@@ -334,3 +334,27 @@ func FuzzKernels(f *testing.F) {
 		}
 	})
 }
+
+// Two rows at the same, largest distance from their centroid: the farthest
+// row must be the first of them, in the search and in the bounded pass.
+func TestFarthestRowTieKeepsTheFirst(t *testing.T) {
+	withImpl(t, func(t *testing.T, im impl) {
+		x := []float32{1, 0, 3, 0, 3, 0, -3, 0} // rows 1 and 2 tie at distance 9 from (0, 0); row 3 is also 9 away
+		var c Centroids
+		c.Set([]float32{0, 0, 100, 100}, 2, 2)
+		label, dist, second := make([]int32, 4), make([]float32, 4), make([]float32, 4)
+		tot := newTotals(2, 2)
+		Assign(x, 4, 2, &c, label, dist, second, &tot, 10)
+		if tot.FarRow[0] != 11 || tot.FarDist[0] != 9 {
+			t.Fatalf("Assign: farthest row %d at %v, want 11 at 9", tot.FarRow[0], tot.FarDist[0])
+		}
+		lower := []float32{50, 50, 50, 50}
+		tot = newTotals(2, 2)
+		if n := Bounded(x, 4, 2, &c, label, lower, make([]float64, 2), &tot, 10); n != 4 {
+			t.Fatalf("bounded pass stopped at row %d", n)
+		}
+		if tot.FarRow[0] != 11 || tot.FarDist[0] != 9 {
+			t.Fatalf("Bounded: farthest row %d at %v, want 11 at 9", tot.FarRow[0], tot.FarDist[0])
+		}
+	})
+}
