@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +36,10 @@ type KMeansConfig struct {
 	// Compare names a peer to time on the same rows after the job; "" for
 	// none. Only PeerSklearn exists.
 	Compare string
-	Log     io.Writer
+	// CPUProfile, if set, is a file for a CPU profile of the process from
+	// the job's submission to its end: where an iteration's time goes.
+	CPUProfile string
+	Log        io.Writer
 }
 
 // KMeansReport is what the run measured. Field names are the JSON contract.
@@ -225,6 +229,13 @@ func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs)
 	}
 	defer c.Close()
 
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	run := &jobRun{submitted: time.Now()}
 	run.startSeconds = run.submitted.Sub(t0).Seconds()
 	job, err := c.Submit(ctx, []byte(cfg.jobYAML()))
@@ -252,6 +263,22 @@ func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs)
 	}
 	run.totalSeconds = time.Since(run.submitted).Seconds()
 	return run, nil
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // loadAll generates every partition of src, a core per partition at a time.

@@ -9,21 +9,28 @@ var (
 		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
 			nearestAVX2(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
 		},
-		accumulate: accumulateAsm, bounded: boundedAsm}
+		accumulate: accumulateAsm,
+		bounded: func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int {
+			return boundedAVX2(&x[0], rows, stride, c.Dims, c.K, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
+				&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
+		}}
 	avx512Impl = impl{name: "avx512", w: 16,
 		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
 			nearestAVX512(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
 		},
-		accumulate: accumulateAsm, bounded: boundedAsm}
+		accumulate: accumulateAsm,
+		bounded: func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int {
+			f := boundedAVX512
+			if c.Dims == 16 {
+				f = boundedAVX512D16
+			}
+			return f(&x[0], rows, stride, c.Dims, c.K, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
+				&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
+		}}
 )
 
 func accumulateAsm(x []float32, rows, stride, dims int, label []int32, sums []float64) {
 	accumulateAVX2(&x[0], rows, stride, dims, &label[0], &sums[0])
-}
-
-func boundedAsm(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int {
-	return boundedAVX2(&x[0], rows, stride, c.Dims, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
-		&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
 }
 
 // available lists the implementations this CPU can run, best first.

@@ -60,6 +60,9 @@ func boundedGo(x []float32, rows, stride int, c *Centroids, label []int32, lower
 	defer func() { tot.WCSS = wcss }()
 	for i := range rows {
 		k := int(label[i])
+		if uint(k) >= uint(c.K) {
+			return i
+		}
 		row := x[i*stride : i*stride+dims]
 		d := Dist(row, c.rows[k*dims:(k+1)*dims])
 		d64 := float64(d)

@@ -88,14 +88,6 @@ func (c *Centroids) check(x []float32, rows, stride int, outs ...int) {
 	}
 }
 
-func checkLabels(label []int32, k int) {
-	for i, l := range label {
-		if uint32(l) >= uint32(k) {
-			panic(fmt.Sprintf("kernels: row %d has label %d of %d clusters", i, l, k))
-		}
-	}
-}
-
 // Nearest finds, for each of rows rows of x (row i at x[i*stride:], dims
 // values used), the nearest centroid (the lowest index on ties), the
 // squared distance to it, and the squared distance to the runner-up (+Inf
@@ -200,8 +192,8 @@ func roundDown(v float64) float32 {
 // While 0 < l and d is provably below the computed distance to any other
 // centroid — d < (1−relErr)·l² − absErr, with distErr's terms — the row keeps
 // its label: lower[i] becomes l (rounded down) and the row is added to tot.
-// At the first row it cannot vouch for it stops, changing nothing for that
-// row, and returns its index so the caller can search it (Assign on one row)
+// At the first row it cannot vouch for (or whose label is not a centroid)
+// it stops, changing nothing for that row, and returns its index so the caller can search it (Assign on one row)
 // and resume after it; it returns rows when it got through. Rows are summed
 // in order, so the totals have the bits of a plain pass.
 func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, tot *Totals, rowBase int) int {
@@ -213,7 +205,6 @@ func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower [
 	if rows == 0 {
 		return 0
 	}
-	checkLabels(label[:rows], c.K)
 	relErr, absErr := distErr(c.Dims)
 	shrink := (1 - relErr) * (1 - 1e-9)
 	return active.bounded(x, rows, stride, c, label, lower, drop, shrink, absErr, tot, rowBase)

@@ -502,17 +502,17 @@ doneAcc:
 	VZEROUPPER
 	RET
 
-// func boundedAVX2(x *float32, rows int, stride int, dims int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+// func boundedAVX2(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
 // Requires: AVX, SSE2
-TEXT ·boundedAVX2(SB), NOSPLIT, $0-136
+TEXT ·boundedAVX2(SB), NOSPLIT, $0-144
 	MOVQ    x+0(FP), SI
 	MOVQ    stride+16(FP), R8
 	MOVQ    dims+24(FP), DX
-	MOVQ    cent+32(FP), R15
-	MOVQ    label+40(FP), R12
-	MOVQ    lower+48(FP), R13
-	MOVQ    drop+56(FP), R9
-	MOVQ    sums+80(FP), R10
+	MOVQ    cent+40(FP), R15
+	MOVQ    label+48(FP), R12
+	MOVQ    lower+56(FP), R13
+	MOVQ    drop+64(FP), R9
+	MOVQ    sums+88(FP), R10
 	SHLQ    $0x02, R8
 	MOVQ    DX, BX
 	ANDQ    $0x07, BX
@@ -521,17 +521,19 @@ TEXT ·boundedAVX2(SB), NOSPLIT, $0-136
 	SUBQ    BX, R14
 	LEAQ    tailmask<>+0(SB), DI
 	VMOVUPS (DI)(R14*4), Y15
-	MOVSD   shrink+64(FP), X13
-	MOVSD   absErr+72(FP), X12
-	MOVQ    wcss+120(FP), DI
+	MOVSD   shrink+72(FP), X13
+	MOVSD   absErr+80(FP), X12
+	MOVQ    wcss+128(FP), DI
 	VMOVSD  (DI), X14
 	VXORPD  X11, X11, X11
 	XORQ    R11, R11
 
-rowB:
+rowAVX2:
 	CMPQ    R11, rows+8(FP)
-	JGE     doneB
+	JGE     stopAVX2
 	MOVLQSX (R12)(R11*4), CX
+	CMPQ    CX, k+32(FP)
+	JAE     stopAVX2
 	MOVQ    CX, DI
 	IMULQ   dims+24(FP), DI
 	LEAQ    (R15)(DI*4), DI
@@ -539,9 +541,9 @@ rowB:
 	MOVQ    DX, R14
 	VXORPS  Y0, Y0, Y0
 
-chunkB:
+chunkAVX2:
 	TESTQ   R14, R14
-	JZ      tailB
+	JZ      tailAVX2
 	VMOVUPS (AX), Y1
 	VSUBPS  (DI), Y1, Y1
 	VMULPS  Y1, Y1, Y1
@@ -549,18 +551,18 @@ chunkB:
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, DI
 	DECQ    R14
-	JMP     chunkB
+	JMP     chunkAVX2
 
-tailB:
+tailAVX2:
 	TESTQ      BX, BX
-	JZ         foldB
+	JZ         foldAVX2
 	VMASKMOVPS (AX), Y15, Y1
 	VMASKMOVPS (DI), Y15, Y2
 	VSUBPS     Y2, Y1, Y1
 	VMULPS     Y1, Y1, Y1
 	VADDPS     Y1, Y0, Y0
 
-foldB:
+foldAVX2:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X0
 	VMOVHLPS     X0, X0, X1
@@ -570,15 +572,13 @@ foldB:
 	VCVTSS2SD    X0, X1, X1
 	VCVTSS2SD    (R13)(R11*4), X2, X2
 	VSUBSD       (R9)(CX*8), X2, X2
+	VUCOMISD     X11, X2
+	JLS          stopAVX2
 	VMULSD       X2, X2, X3
 	VMULSD       X13, X3, X3
 	VSUBSD       X12, X3, X3
-	VCMPSD       $0x01, X3, X1, X4
-	VCMPSD       $0x01, X2, X11, X5
-	VANDPD       X4, X5, X5
-	VMOVQ        X5, R14
-	TESTQ        R14, R14
-	JZ           doneB
+	VUCOMISD     X1, X3
+	JLS          stopAVX2
 	VCVTSD2SS    X2, X6, X6
 	VCVTSS2SD    X6, X7, X7
 	VCMPSD       $0x01, X7, X2, X4
@@ -593,58 +593,297 @@ foldB:
 	MOVQ         SI, AX
 	MOVQ         dims+24(FP), R14
 
-quadB:
+quadAVX2:
 	CMPQ      R14, $0x04
-	JL        oneB
+	JL        oneAVX2
 	VCVTPS2PD (AX), Y2
 	VADDPD    (DI), Y2, Y2
 	VMOVUPD   Y2, (DI)
 	ADDQ      $0x10, AX
 	ADDQ      $0x20, DI
 	SUBQ      $0x04, R14
-	JMP       quadB
+	JMP       quadAVX2
 
-oneB:
+oneAVX2:
 	TESTQ     R14, R14
-	JZ        sumDoneB
+	JZ        sumDoneAVX2
 	VCVTSS2SD (AX), X2, X2
 	VADDSD    (DI), X2, X2
 	VMOVSD    X2, (DI)
 	ADDQ      $0x04, AX
 	ADDQ      $0x08, DI
 	DECQ      R14
-	JMP       oneB
+	JMP       oneAVX2
 
-sumDoneB:
-	MOVQ   counts+88(FP), R14
-	INCQ   (R14)(CX*8)
-	VADDSD X1, X14, X14
-	MOVQ   farRow+104(FP), R14
-	MOVL   (R14)(CX*4), DI
-	TESTL  DI, DI
-	JS     farB
-	MOVQ   farDist+96(FP), R14
-	VCMPSS $0x0e, (R14)(CX*4), X0, X4
-	VMOVD  X4, DI
-	TESTL  DI, DI
-	JZ     nextB
+sumDoneAVX2:
+	MOVQ     counts+96(FP), R14
+	INCQ     (R14)(CX*8)
+	VADDSD   X1, X14, X14
+	MOVQ     farRow+112(FP), R14
+	MOVL     (R14)(CX*4), DI
+	TESTL    DI, DI
+	JS       farAVX2
+	MOVQ     farDist+104(FP), R14
+	VUCOMISS (R14)(CX*4), X0
+	JLS      nextAVX2
 
-farB:
-	MOVQ   farDist+96(FP), R14
+farAVX2:
+	MOVQ   farDist+104(FP), R14
 	VMOVSS X0, (R14)(CX*4)
-	MOVQ   rowBase+112(FP), DI
+	MOVQ   rowBase+120(FP), DI
 	ADDQ   R11, DI
-	MOVQ   farRow+104(FP), R14
+	MOVQ   farRow+112(FP), R14
 	MOVL   DI, (R14)(CX*4)
 
-nextB:
+nextAVX2:
 	ADDQ R8, SI
 	INCQ R11
-	JMP  rowB
+	JMP  rowAVX2
 
-doneB:
-	MOVQ   wcss+120(FP), DI
+stopAVX2:
+	MOVQ   wcss+128(FP), DI
 	VMOVSD X14, (DI)
-	MOVQ   R11, ret+128(FP)
+	MOVQ   R11, ret+136(FP)
+	VZEROUPPER
+	RET
+
+// func boundedAVX512(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·boundedAVX512(SB), NOSPLIT, $0-144
+	MOVQ   x+0(FP), SI
+	MOVQ   stride+16(FP), R8
+	MOVQ   dims+24(FP), DX
+	MOVQ   cent+40(FP), R15
+	MOVQ   label+48(FP), R12
+	MOVQ   lower+56(FP), R13
+	MOVQ   drop+64(FP), R9
+	MOVQ   sums+88(FP), R10
+	SHLQ   $0x02, R8
+	MOVQ   DX, BX
+	ANDQ   $0x0f, BX
+	SHRQ   $0x04, DX
+	MOVQ   BX, CX
+	MOVL   $0x00000001, AX
+	SHLL   CL, AX
+	DECL   AX
+	KMOVW  AX, K1
+	MOVL   AX, DI
+	ANDL   $0x000000ff, DI
+	KMOVW  DI, K2
+	SHRL   $0x08, AX
+	KMOVW  AX, K3
+	MOVSD  shrink+72(FP), X13
+	MOVSD  absErr+80(FP), X12
+	MOVQ   wcss+128(FP), DI
+	VMOVSD (DI), X14
+	VXORPD X11, X11, X11
+	XORQ   R11, R11
+
+rowAVX512:
+	CMPQ    R11, rows+8(FP)
+	JGE     stopAVX512
+	MOVLQSX (R12)(R11*4), CX
+	CMPQ    CX, k+32(FP)
+	JAE     stopAVX512
+	MOVQ    CX, DI
+	IMULQ   dims+24(FP), DI
+	LEAQ    (R15)(DI*4), DI
+	MOVQ    SI, AX
+	MOVQ    DX, R14
+	VXORPS  Y0, Y0, Y0
+
+chunk16AVX512:
+	TESTQ         R14, R14
+	JZ            tail16AVX512
+	VMOVUPS       (AX), Z1
+	VSUBPS        (DI), Z1, Z2
+	VMULPS        Z2, Z2, Z2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X8 $0x01, Z2, Y1
+	VADDPS        Y1, Y0, Y0
+	ADDQ          $0x40, AX
+	ADDQ          $0x40, DI
+	DECQ          R14
+	JMP           chunk16AVX512
+
+tail16AVX512:
+	TESTQ         BX, BX
+	JZ            fold16AVX512
+	VMOVUPS.Z     (AX), K1, Z1
+	VSUBPS.Z      (DI), Z1, K1, Z2
+	VMULPS        Z2, Z2, Z2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X8 $0x01, Z2, Y1
+	VADDPS        Y1, Y0, Y0
+
+fold16AVX512:
+	VEXTRACTF128     $0x01, Y0, X1
+	VADDPS           X1, X0, X0
+	VMOVHLPS         X0, X0, X1
+	VADDPS           X1, X0, X0
+	VMOVSHDUP        X0, X1
+	VADDSS           X1, X0, X0
+	VCVTSS2SD        X0, X1, X1
+	VCVTSS2SD        (R13)(R11*4), X2, X2
+	VSUBSD           (R9)(CX*8), X2, X2
+	VUCOMISD         X11, X2
+	JLS              stopAVX512
+	VMULSD           X2, X2, X3
+	VMULSD           X13, X3, X3
+	VSUBSD           X12, X3, X3
+	VUCOMISD         X1, X3
+	JLS              stopAVX512
+	VCVTSD2SS.RD_SAE X2, X6, X6
+	VMOVSS           X6, (R13)(R11*4)
+	MOVQ             CX, DI
+	IMULQ            dims+24(FP), DI
+	LEAQ             (R10)(DI*8), DI
+	MOVQ             SI, AX
+	MOVQ             DX, R14
+
+sum16AVX512:
+	TESTQ     R14, R14
+	JZ        sumtail16AVX512
+	VCVTPS2PD (AX), Z4
+	VADDPD    (DI), Z4, Z4
+	VMOVUPD   Z4, (DI)
+	VCVTPS2PD 32(AX), Z4
+	VADDPD    64(DI), Z4, Z4
+	VMOVUPD   Z4, 64(DI)
+	ADDQ      $0x40, AX
+	ADDQ      $0x00000080, DI
+	DECQ      R14
+	JMP       sum16AVX512
+
+sumtail16AVX512:
+	TESTQ       BX, BX
+	JZ          sumdone16AVX512
+	VCVTPS2PD.Z (AX), K2, Z4
+	VADDPD.Z    (DI), Z4, K2, Z4
+	VMOVUPD     Z4, K2, (DI)
+	VCVTPS2PD.Z 32(AX), K3, Z4
+	VADDPD.Z    64(DI), Z4, K3, Z4
+	VMOVUPD     Z4, K3, 64(DI)
+
+sumdone16AVX512:
+	MOVQ     counts+96(FP), R14
+	INCQ     (R14)(CX*8)
+	VADDSD   X1, X14, X14
+	MOVQ     farRow+112(FP), R14
+	MOVL     (R14)(CX*4), DI
+	TESTL    DI, DI
+	JS       farAVX512
+	MOVQ     farDist+104(FP), R14
+	VUCOMISS (R14)(CX*4), X0
+	JLS      nextAVX512
+
+farAVX512:
+	MOVQ   farDist+104(FP), R14
+	VMOVSS X0, (R14)(CX*4)
+	MOVQ   rowBase+120(FP), DI
+	ADDQ   R11, DI
+	MOVQ   farRow+112(FP), R14
+	MOVL   DI, (R14)(CX*4)
+
+nextAVX512:
+	ADDQ R8, SI
+	INCQ R11
+	JMP  rowAVX512
+
+stopAVX512:
+	MOVQ   wcss+128(FP), DI
+	VMOVSD X14, (DI)
+	MOVQ   R11, ret+136(FP)
+	VZEROUPPER
+	RET
+
+// func boundedAVX512D16(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·boundedAVX512D16(SB), NOSPLIT, $0-144
+	MOVQ   x+0(FP), SI
+	MOVQ   stride+16(FP), R8
+	MOVQ   dims+24(FP), DX
+	MOVQ   cent+40(FP), R15
+	MOVQ   label+48(FP), R12
+	MOVQ   lower+56(FP), R13
+	MOVQ   drop+64(FP), R9
+	MOVQ   sums+88(FP), R10
+	SHLQ   $0x02, R8
+	MOVSD  shrink+72(FP), X13
+	MOVSD  absErr+80(FP), X12
+	MOVQ   wcss+128(FP), DI
+	VMOVSD (DI), X14
+	VXORPD X11, X11, X11
+	XORQ   R11, R11
+
+rowAVX512D16:
+	CMPQ             R11, rows+8(FP)
+	JGE              stopAVX512D16
+	MOVLQSX          (R12)(R11*4), CX
+	CMPQ             CX, k+32(FP)
+	JAE              stopAVX512D16
+	MOVQ             CX, DI
+	SHLQ             $0x06, DI
+	ADDQ             R15, DI
+	VMOVUPS          (SI), Z1
+	VSUBPS           (DI), Z1, Z2
+	VMULPS           Z2, Z2, Z2
+	VEXTRACTF32X8    $0x01, Z2, Y3
+	VADDPS           Y3, Y2, Y0
+	VEXTRACTF128     $0x01, Y0, X1
+	VADDPS           X1, X0, X0
+	VMOVHLPS         X0, X0, X1
+	VADDPS           X1, X0, X0
+	VMOVSHDUP        X0, X1
+	VADDSS           X1, X0, X0
+	VCVTSS2SD        X0, X1, X1
+	VCVTSS2SD        (R13)(R11*4), X2, X2
+	VSUBSD           (R9)(CX*8), X2, X2
+	VUCOMISD         X11, X2
+	JLS              stopAVX512D16
+	VMULSD           X2, X2, X3
+	VMULSD           X13, X3, X3
+	VSUBSD           X12, X3, X3
+	VUCOMISD         X1, X3
+	JLS              stopAVX512D16
+	VCVTSD2SS.RD_SAE X2, X6, X6
+	VMOVSS           X6, (R13)(R11*4)
+	MOVQ             CX, DI
+	SHLQ             $0x07, DI
+	ADDQ             R10, DI
+	VCVTPS2PD        (SI), Z4
+	VADDPD           (DI), Z4, Z4
+	VMOVUPD          Z4, (DI)
+	VCVTPS2PD        32(SI), Z4
+	VADDPD           64(DI), Z4, Z4
+	VMOVUPD          Z4, 64(DI)
+	MOVQ             counts+96(FP), R14
+	INCQ             (R14)(CX*8)
+	VADDSD           X1, X14, X14
+	MOVQ             farRow+112(FP), R14
+	MOVL             (R14)(CX*4), DI
+	TESTL            DI, DI
+	JS               farAVX512D16
+	MOVQ             farDist+104(FP), R14
+	VUCOMISS         (R14)(CX*4), X0
+	JLS              nextAVX512D16
+
+farAVX512D16:
+	MOVQ   farDist+104(FP), R14
+	VMOVSS X0, (R14)(CX*4)
+	MOVQ   rowBase+120(FP), DI
+	ADDQ   R11, DI
+	MOVQ   farRow+112(FP), R14
+	MOVL   DI, (R14)(CX*4)
+
+nextAVX512D16:
+	ADDQ R8, SI
+	INCQ R11
+	JMP  rowAVX512D16
+
+stopAVX512D16:
+	MOVQ   wcss+128(FP), DI
+	VMOVSD X14, (DI)
+	MOVQ   R11, ret+136(FP)
 	VZEROUPPER
 	RET

@@ -14,4 +14,10 @@ func nearestAVX512(x *float32, rows int, stride int, dims int, t *float32, tiles
 func accumulateAVX2(x *float32, rows int, stride int, dims int, label *int32, sums *float64)
 
 //go:noescape
-func boundedAVX2(x *float32, rows int, stride int, dims int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+func boundedAVX2(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+
+//go:noescape
+func boundedAVX512(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+
+//go:noescape
+func boundedAVX512D16(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int

@@ -297,10 +297,6 @@ func TestBadInputPanicsWithReason(t *testing.T) {
 		"short out": func() {
 			Nearest(make([]float32, 6), 2, 3, &c, make([]int32, 1), make([]float32, 2), make([]float32, 2))
 		},
-		"label": func() {
-			tot := newTotals(4, 3)
-			Bounded(make([]float32, 6), 2, 3, &c, []int32{0, 4}, make([]float32, 2), make([]float64, 4), &tot, 0)
-		},
 		"stride": func() {
 			tot := newTotals(4, 3)
 			Bounded(make([]float32, 6), 2, 2, &c, []int32{0, 0}, make([]float32, 2), make([]float64, 4), &tot, 0)
@@ -315,6 +311,29 @@ func TestBadInputPanicsWithReason(t *testing.T) {
 			f()
 		}()
 	}
+}
+
+// A label that names no centroid (state from another k, say) must not be
+// trusted or used as an index: the bounded pass stops there for the caller
+// to search the row.
+func TestBoundedStopsAtForeignLabel(t *testing.T) {
+	withImpl(t, func(t *testing.T, im impl) {
+		for _, dims := range []int{3, 16} {
+			var c Centroids
+			c.Set(make([]float32, 4*dims), 4, dims)
+			for _, bad := range []int32{4, -1, 1 << 30} {
+				x := make([]float32, 3*dims)
+				lower := []float32{9, 9, 9}
+				tot := newTotals(4, dims)
+				if n := Bounded(x, 3, dims, &c, []int32{0, bad, 0}, lower, make([]float64, 4), &tot, 0); n != 1 {
+					t.Fatalf("dims %d, label %d: bounded pass stopped at row %d, want 1", dims, bad, n)
+				}
+				if tot.Counts[0] != 1 || lower[1] != 9 {
+					t.Fatalf("dims %d, label %d: counts %v, lower %v", dims, bad, tot.Counts, lower)
+				}
+			}
+		}
+	})
 }
 
 func FuzzKernels(f *testing.F) {

@@ -47,7 +47,9 @@ func main() {
 	nearest(c, avx2)
 	nearest(c, avx512)
 	accumulate()
-	bounded(c)
+	bounded(c, avx2, false)
+	bounded(c, avx512, false)
+	bounded(c, avx512, true)
 	Generate()
 }
 
@@ -284,12 +286,23 @@ func accumulate() {
 // per row, in order, the distance to its labelled centroid; if that is
 // provably below the distance to any other (d < shrink·l² − absErr with
 // l = lower − drop[label]), the row is summed into its cluster (sums,
-// counts, WCSS, farthest row) and its lower bound lowered; otherwise the
-// pass stops and returns the row's index so the caller can search it, sum
-// it and call again from the next row. Rows are thus summed in order, and
-// the sums carry the bits of a plain pass.
-func bounded(c consts) {
-	TEXT("boundedAVX2", NOSPLIT, "func(x *float32, rows, stride, dims int, cent *float32, label *int32, lower *float32, drop *float64, shrink, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int")
+// counts, WCSS, farthest row) and its lower bound lowered; otherwise, or if
+// the label is not below k, the pass stops and returns the row's index so
+// the caller can search it, sum it and call again from the next row. Rows
+// are thus summed in order, and the sums carry the bits of a plain pass.
+//
+// Versions share everything but the distance and the sum of the row, which
+// is where a row's time goes. AVX-512 takes 16 dimensions per step, masks
+// the last partial step instead of looping over it, widens 8 values to
+// float64 per instruction, and rounds the new bound down in one
+// conversion; the 16-dimension version (the common shape of scaled
+// customer features) has no loops or masks at all.
+func bounded(c consts, v isa, d16 bool) {
+	n := v.name
+	if d16 {
+		n += "D16"
+	}
+	TEXT("bounded"+n, NOSPLIT, "func(x *float32, rows, stride, dims, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int")
 	Pragma("noescape")
 	x := Load(Param("x"), RSI)
 	stride := Load(Param("stride"), R8)
@@ -300,56 +313,108 @@ func bounded(c consts) {
 	drop := Load(Param("drop"), R9)
 	sums := Load(Param("sums"), R10)
 	SHLQ(U8(2), stride)
+	i, cl, xp, cp, tmp := R11, RCX, RAX, RDI, R14
 	full, rem := dims, RBX
-	splitDims(dims, full, rem)
-	tailMask(c, rem, R14, RDI, Y15)
+	var dist, sum func()
+	// rowAt points cp at row cl of a k × dims array of size-byte values.
+	rowAt := func(base Register, size uint8) {
+		MOVQ(cl, cp)
+		if d16 {
+			SHLQ(U8(uint64(log2(16*int(size)))), cp)
+			ADDQ(base, cp)
+			return
+		}
+		IMULQ(NewParamAddr("dims", 24), cp)
+		LEAQ(Mem{Base: base, Index: cp, Scale: size}, cp)
+	}
+	switch {
+	case d16:
+		dist = func() {
+			VMOVUPS(Mem{Base: x}, Z1)
+			VSUBPS(Mem{Base: cp}, Z1, Z2)
+			VMULPS(Z2, Z2, Z2)
+			VEXTRACTF32X8(U8(1), Z2, Y3)
+			VADDPS(Y3, Y2, Y0)
+			fold8()
+		}
+		sum = func() {
+			for h := 0; h < 2; h++ {
+				VCVTPS2PD(Mem{Base: x}.Offset(32*h), Z4)
+				VADDPD(Mem{Base: cp}.Offset(64*h), Z4, Z4)
+				VMOVUPD(Z4, Mem{Base: cp}.Offset(64*h))
+			}
+		}
+	case v.w == 16:
+		// full 16-wide steps, then a step over rem = dims mod 16 lanes
+		// under the masks K1 (distance), K2 and K3 (the two float64 halves).
+		MOVQ(dims, rem)
+		ANDQ(U8(15), rem)
+		SHRQ(U8(4), full)
+		MOVQ(rem, RCX)
+		MOVL(U32(1), EAX)
+		SHLL(CL, EAX)
+		DECL(EAX)
+		KMOVW(EAX, K1)
+		MOVL(EAX, EDI)
+		ANDL(U32(0xff), EDI)
+		KMOVW(EDI, K2)
+		SHRL(U8(8), EAX)
+		KMOVW(EAX, K3)
+		dist = func() { rowDist16(x, xp, cp, tmp, full, rem, n) }
+		sum = func() { rowSum16(x, xp, cp, tmp, full, rem, n) }
+	default:
+		splitDims(dims, full, rem)
+		tailMask(c, rem, R14, RDI, Y15)
+		dist = func() { rowDist(x, xp, cp, tmp, full, rem, n) }
+		sum = func() { rowSum(x, xp, cp, tmp, NewParamAddr("dims", 24), n) }
+	}
 	Load(Param("shrink"), X13)
 	Load(Param("absErr"), X12)
 	Load(Param("wcss"), RDI)
 	VMOVSD(Mem{Base: RDI}, X14)
 	VXORPD(X11, X11, X11)
 
-	i, cl, xp, cp, tmp := R11, RCX, RAX, RDI, R14
 	XORQ(i, i)
-	Label("rowB")
+	Label("row" + n)
 	CMPQ(i, NewParamAddr("rows", 8))
-	JGE(LabelRef("doneB"))
+	JGE(LabelRef("stop" + n))
 	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, cl)
-	MOVQ(cl, cp)
-	IMULQ(NewParamAddr("dims", 24), cp)
-	LEAQ(Mem{Base: cent, Index: cp, Scale: 4}, cp)
-	rowDist(x, xp, cp, tmp, full, rem, "B")
+	CMPQ(cl, NewParamAddr("k", 32))
+	JAE(LabelRef("stop" + n)) // unsigned: a negative label is out of range too
+	rowAt(cent, 4)
+	dist()
 
 	// l = lower - drop[label]; skip iff 0 < l and d < shrink·l² − absErr.
+	// Unordered compares (a NaN anywhere) stop the pass.
 	VCVTSS2SD(X0, X1, X1)
 	VCVTSS2SD(Mem{Base: lower, Index: i, Scale: 4}, X2, X2)
 	VSUBSD(Mem{Base: drop, Index: cl, Scale: 8}, X2, X2)
+	VUCOMISD(X11, X2) // l against 0
+	JLS(LabelRef("stop" + n))
 	VMULSD(X2, X2, X3)
 	VMULSD(X13, X3, X3)
 	VSUBSD(X12, X3, X3)
-	VCMPSD(U8(1), X3, X1, X4)  // d < bound
-	VCMPSD(U8(1), X2, X11, X5) // 0 < l
-	VANDPD(X4, X5, X5)
-	VMOVQ(X5, tmp)
-	TESTQ(tmp, tmp)
-	JZ(LabelRef("doneB"))
+	VUCOMISD(X1, X3) // the bound against d
+	JLS(LabelRef("stop" + n))
 
 	// The new lower bound, rounded down to float32.
-	VCVTSD2SS(X2, X6, X6)
-	VCVTSS2SD(X6, X7, X7)
-	VCMPSD(U8(1), X7, X2, X4) // l < float32(l): it rounded up
-	VMOVD(X6, EDI)
-	VMOVQ(X4, tmp)
-	ANDL(U8(1), tmp.As32())
-	SUBL(tmp.As32(), EDI)
-	MOVL(EDI, Mem{Base: lower, Index: i, Scale: 4})
+	if v.w == 16 {
+		VCVTSD2SS_RD_SAE(X2, X6, X6)
+		VMOVSS(X6, Mem{Base: lower, Index: i, Scale: 4})
+	} else {
+		VCVTSD2SS(X2, X6, X6)
+		VCVTSS2SD(X6, X7, X7)
+		VCMPSD(U8(1), X7, X2, X4) // l < float32(l): it rounded up
+		VMOVD(X6, EDI)
+		VMOVQ(X4, tmp)
+		ANDL(U8(1), tmp.As32())
+		SUBL(tmp.As32(), EDI)
+		MOVL(EDI, Mem{Base: lower, Index: i, Scale: 4})
+	}
 
 	// Sum the row into its cluster, widened to float64.
-	MOVQ(cl, cp)
-	IMULQ(NewParamAddr("dims", 24), cp)
-	LEAQ(Mem{Base: sums, Index: cp, Scale: 8}, cp)
-	rowSum(x, xp, cp, tmp, NewParamAddr("dims", 24), "B")
-	Label("countB")
+	rowAt(sums, 8)
+	sum()
 	Load(Param("counts"), tmp)
 	INCQ(Mem{Base: tmp, Index: cl, Scale: 8})
 	VADDSD(X1, X14, X14)
@@ -357,30 +422,94 @@ func bounded(c consts) {
 	Load(Param("farRow"), tmp)
 	MOVL(Mem{Base: tmp, Index: cl, Scale: 4}, EDI)
 	TESTL(EDI, EDI)
-	JS(LabelRef("farB"))
+	JS(LabelRef("far" + n))
 	Load(Param("farDist"), tmp)
-	VCMPSS(U8(0x0e), Mem{Base: tmp, Index: cl, Scale: 4}, X0, X4) // d > far
-	VMOVD(X4, EDI)
-	TESTL(EDI, EDI)
-	JZ(LabelRef("nextB"))
-	Label("farB")
+	VUCOMISS(Mem{Base: tmp, Index: cl, Scale: 4}, X0) // d against far
+	JLS(LabelRef("next" + n))
+	Label("far" + n)
 	Load(Param("farDist"), tmp)
 	VMOVSS(X0, Mem{Base: tmp, Index: cl, Scale: 4})
 	Load(Param("rowBase"), RDI)
 	ADDQ(i, RDI)
 	Load(Param("farRow"), tmp)
 	MOVL(EDI, Mem{Base: tmp, Index: cl, Scale: 4})
-	Label("nextB")
+	Label("next" + n)
 	ADDQ(stride, x)
 	INCQ(i)
-	JMP(LabelRef("rowB"))
+	JMP(LabelRef("row" + n))
 
-	Label("doneB")
+	Label("stop" + n)
 	Load(Param("wcss"), RDI)
 	VMOVSD(X14, Mem{Base: RDI})
 	Store(i, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// rowDist16 is rowDist for AVX-512: 16 dimensions per step, the lower
+// half of each step's squares added to the eight lane sums before the upper
+// half, which is the canonical order (dimension j into lane j mod 8, in
+// order); the last rem dimensions are read under mask K1, and the zero
+// squares of the masked lanes leave the sums unchanged.
+func rowDist16(x, xp, cp, count, full, rem Register, suffix string) {
+	MOVQ(x, xp)
+	MOVQ(full, count)
+	VXORPS(Y0, Y0, Y0)
+	term := func(a, b VecPhysical) {
+		VMULPS(b, b, b)
+		VADDPS(b.AsY(), Y0, Y0)
+		VEXTRACTF32X8(U8(1), b, a.AsY())
+		VADDPS(a.AsY(), Y0, Y0)
+	}
+	Label("chunk16" + suffix)
+	TESTQ(count, count)
+	JZ(LabelRef("tail16" + suffix))
+	VMOVUPS(Mem{Base: xp}, Z1)
+	VSUBPS(Mem{Base: cp}, Z1, Z2)
+	term(Z1, Z2)
+	ADDQ(U8(64), xp)
+	ADDQ(U8(64), cp)
+	DECQ(count)
+	JMP(LabelRef("chunk16" + suffix))
+	Label("tail16" + suffix)
+	TESTQ(rem, rem)
+	JZ(LabelRef("fold16" + suffix))
+	VMOVUPS_Z(Mem{Base: xp}, K1, Z1)
+	VSUBPS_Z(Mem{Base: cp}, Z1, K1, Z2)
+	term(Z1, Z2)
+	Label("fold16" + suffix)
+	fold8()
+}
+
+// rowSum16 is rowSum for AVX-512: eight values widened to float64 per
+// instruction; the last rem values are read and written under masks K2 and
+// K3, so neither the next row nor the next cluster's sums are touched.
+// Whole steps use plain stores, which later loads of the same sums (the next
+// row of the cluster) can be forwarded from.
+func rowSum16(x, xp, sp, count, full, rem Register, suffix string) {
+	MOVQ(x, xp)
+	MOVQ(full, count)
+	Label("sum16" + suffix)
+	TESTQ(count, count)
+	JZ(LabelRef("sumtail16" + suffix))
+	for h := 0; h < 2; h++ {
+		VCVTPS2PD(Mem{Base: xp}.Offset(32*h), Z4)
+		VADDPD(Mem{Base: sp}.Offset(64*h), Z4, Z4)
+		VMOVUPD(Z4, Mem{Base: sp}.Offset(64*h))
+	}
+	ADDQ(U8(64), xp)
+	ADDQ(U32(128), sp)
+	DECQ(count)
+	JMP(LabelRef("sum16" + suffix))
+	Label("sumtail16" + suffix)
+	TESTQ(rem, rem)
+	JZ(LabelRef("sumdone16" + suffix))
+	for h, k := range []Register{K2, K3} {
+		VCVTPS2PD_Z(Mem{Base: xp}.Offset(32*h), k, Z4)
+		VADDPD_Z(Mem{Base: sp}.Offset(64*h), Z4, k, Z4)
+		VMOVUPD(Z4, k, Mem{Base: sp}.Offset(64*h))
+	}
+	Label("sumdone16" + suffix)
 }
 
 // splitDims sets full to dims / 8 and rem to dims mod 8; full may be dims.
@@ -457,6 +586,12 @@ func rowDist(x, xp, cp, count, full, rem Register, suffix string) {
 	VMULPS(Y1, Y1, Y1)
 	VADDPS(Y1, Y0, Y0)
 	Label("fold" + suffix)
+	fold8()
+}
+
+// fold8 folds the eight lane sums in Y0 into X0's lane 0 in the canonical
+// order ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)); it clobbers X1.
+func fold8() {
 	VEXTRACTF128(U8(1), Y0, X1)
 	VADDPS(X1, X0, X0)
 	VMOVHLPS(X0, X0, X1)
