@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/localcluster"
 	"github.com/cohort/cohort/partition"
@@ -141,16 +143,17 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, timer := run.result, run.timer
+	res := run.result
+	perIter, initEnd := run.timer.times()
 
 	// Workers drop a job's partitions when it ends, so count what they held
 	// from the block layout rather than asking them afterwards.
 	data := cfg.Rows * int64(partition.PadDims(cfg.Dims)*4+8)
 	r := &KMeansReport{
 		Rows: cfg.Rows, Dims: cfg.Dims, K: cfg.K, Workers: cfg.Workers, Cores: runtime.GOMAXPROCS(0),
-		Iterations: int(res.Iterations), IterSeconds: timer.perIter,
-		SecondsPerIter: median(timer.perIter), StartSeconds: run.startSeconds,
-		InitSeconds: timer.initEnd.Sub(run.submitted).Seconds(), TotalSeconds: run.totalSeconds,
+		Iterations: int(res.Iterations), IterSeconds: perIter,
+		SecondsPerIter: median(perIter), StartSeconds: run.startSeconds,
+		InitSeconds: initEnd.Sub(run.submitted).Seconds(), TotalSeconds: run.totalSeconds,
 		WCSS: res.Wcss, TrueCenters: blobs.Centers(), DataBytes: data, GoVersion: runtime.Version(),
 	}
 	for _, v := range res.Centroids {
@@ -218,7 +221,8 @@ type jobRun struct {
 // cluster again, so nothing of it runs while later stages measure.
 func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs) (*jobRun, error) {
 	t0 := time.Now()
-	cl, err := localcluster.Start(ctx, localcluster.Config{Workers: cfg.Workers, Log: cfg.Log})
+	run := &jobRun{}
+	cl, err := localcluster.Start(ctx, localcluster.Config{Workers: cfg.Workers, Log: cfg.Log, OnStep: run.timer.observe})
 	if err != nil {
 		return nil, err
 	}
@@ -236,14 +240,13 @@ func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs)
 		}
 		defer stop()
 	}
-	run := &jobRun{submitted: time.Now()}
+	run.submitted = time.Now()
 	run.startSeconds = run.submitted.Sub(t0).Seconds()
 	job, err := c.Submit(ctx, []byte(cfg.jobYAML()))
 	if err != nil {
 		return nil, err
 	}
 	final, err := c.Wait(ctx, job.Id, func(j *pb.Job) {
-		run.timer.observe(j)
 		// Taking references while the job runs is the only way to reach
 		// the workers' blocks: the job's end drops them. It costs a few
 		// map look-ups per partition, once.
@@ -298,31 +301,37 @@ func loadAll(ctx context.Context, src partition.Source) ([]*partition.Block, err
 	return blocks, nil
 }
 
-// iterTimer turns the stream of committed job states into per-iteration
-// times. The watch stream may coalesce several commits into one update, so
-// an update that advances n iterations contributes n samples of elapsed/n.
+// iterTimer times each Lloyd iteration as the coordinator's driver finishes
+// it (coordinator.Config.OnStep): the step's wall time, whether or not its
+// checkpoint was committed. Init is everything before the first Lloyd step.
 type iterTimer struct {
-	restart, iter int
+	mu            sync.Mutex
+	iter          int
 	last, initEnd time.Time
 	perIter       []float64
 }
 
-func (t *iterTimer) observe(j *pb.Job) {
+func (t *iterTimer) observe(_ string, p algorithms.Progress) {
 	now := time.Now()
-	if j.Phase != "lloyd" || j.Restart != 0 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.Phase != "lloyd" || p.Restart != 0 {
 		if t.iter == 0 {
 			t.last, t.initEnd = now, now
 		}
 		return
 	}
-	if n := int(j.Iteration) - t.iter; n > 0 {
-		if !t.last.IsZero() {
-			for range n {
-				t.perIter = append(t.perIter, now.Sub(t.last).Seconds()/float64(n))
-			}
-		}
-		t.iter, t.last = int(j.Iteration), now
+	if p.Iteration > t.iter {
+		t.perIter = append(t.perIter, now.Sub(t.last).Seconds())
+		t.iter, t.last = p.Iteration, now
 	}
+}
+
+// times returns the per-iteration seconds and the end of init.
+func (t *iterTimer) times() ([]float64, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.perIter), t.initEnd
 }
 
 func median(xs []float64) float64 {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/algorithms"
 )
 
 func TestKMeansReportsEveryFigure(t *testing.T) {
@@ -24,15 +24,17 @@ func TestKMeansReportsEveryFigure(t *testing.T) {
 	}
 }
 
-func TestIterTimerSplitsCoalescedUpdates(t *testing.T) {
+func TestIterTimerTimesEachLloydStep(t *testing.T) {
 	var it iterTimer
-	it.observe(&pb.Job{Phase: "init"})
+	it.observe("j", algorithms.Progress{Phase: "init"})
 	time.Sleep(10 * time.Millisecond)
-	it.observe(&pb.Job{Phase: "lloyd", Iteration: 1})
+	it.observe("j", algorithms.Progress{Phase: "lloyd", Iteration: 1})
 	time.Sleep(20 * time.Millisecond)
-	it.observe(&pb.Job{Phase: "lloyd", Iteration: 3}) // two iterations in one update
-	if len(it.perIter) != 3 || it.perIter[1] != it.perIter[2] || it.perIter[1] < 0.009 {
-		t.Fatalf("per-iteration times %v", it.perIter)
+	it.observe("j", algorithms.Progress{Phase: "lloyd", Iteration: 2})
+	it.observe("j", algorithms.Progress{Phase: "lloyd", Restart: 1, Iteration: 1}) // another restart: not timed
+	per, initEnd := it.times()
+	if len(per) != 2 || per[0] < 0.009 || per[1] < 0.019 || initEnd.IsZero() {
+		t.Fatalf("per-iteration times %v, init end %v", per, initEnd)
 	}
 	if m := median([]float64{3, 1, 2, 10}); m != 2.5 {
 		t.Fatalf("median %v", m)

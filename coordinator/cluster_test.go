@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,8 @@ type testCluster struct {
 	t       *testing.T
 	coords  []*coordinator.Node
 	workers []*worker.Node
+	// onStep, if set, runs in the leader's driver after every step.
+	onStep atomic.Pointer[func(algorithms.Progress)]
 }
 
 func logs() *os.File {
@@ -52,6 +55,11 @@ func startCoordinators(t *testing.T, n int, workerWait time.Duration) *testClust
 		cfg := coordinator.Config{
 			ID: fmt.Sprintf("c%d", i), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
 			Codec: jobspec.Codec(), Transport: trans, FastTimers: true, WorkerWait: workerWait,
+			OnStep: func(_ string, p algorithms.Progress) {
+				if f := c.onStep.Load(); f != nil {
+					(*f)(p)
+				}
+			},
 			Stores: &coordinator.Stores{Log: store, Stable: store, Snapshot: raft.NewInmemSnapshotStore()},
 		}
 		if l := logs(); l != nil {
@@ -276,6 +284,30 @@ func TestTrueCentresFoundOnSeparatedBlobs(t *testing.T) {
 	}
 }
 
+// Steps within CheckpointEvery of the last commit are not committed, but
+// the job's record must still end with its last step: every step counted,
+// the last iteration recorded.
+func TestSpacedCheckpointsStillRecordTheLastStep(t *testing.T) {
+	c := startCoordinators(t, 1, 10*time.Second)
+	c.addWorkers(1)
+	var steps atomic.Int64
+	var last atomic.Pointer[algorithms.Progress]
+	count := func(p algorithms.Progress) {
+		steps.Add(1)
+		last.Store(&p)
+	}
+	c.onStep.Store(&count)
+	res := c.run(0, fmt.Sprintf(blobsSpec, 30, 0.0), nil)
+	j, ok := c.leader().FSM().Job(res.Job.Id)
+	if !ok {
+		t.Fatal("job not in the FSM")
+	}
+	if p := last.Load(); p == nil || j.Steps != int(steps.Load()) || j.Progress.Iteration != p.Iteration || int32(p.Iteration) != res.Iterations {
+		t.Fatalf("recorded %d steps at iteration %d; driver ran %d steps, last %+v; result after %d iterations",
+			j.Steps, j.Progress.Iteration, steps.Load(), last.Load(), res.Iterations)
+	}
+}
+
 func TestJoinedCoordinatorsRedirectWritesAndReplicateResults(t *testing.T) {
 	c := startCoordinators(t, 3, 10*time.Second)
 	c.addWorkers(1)
@@ -307,14 +339,17 @@ func TestLostWorkerPartitionsMoveAndResultIsUnchanged(t *testing.T) {
 	want := localResult(t, spec)
 	c := startCoordinators(t, 1, 10*time.Second)
 	c.addWorkers(2)
-	killed := false
-	res := c.run(0, spec, func(j *pb.Job) {
-		if !killed && j.Phase == "lloyd" && j.Iteration >= 3 {
-			killed = true
+	var killed atomic.Bool
+	// Killed from the driver, between steps, because progress is committed
+	// only every so often and a watcher may never see iteration 3.
+	kill := func(p algorithms.Progress) {
+		if p.Phase == "lloyd" && p.Iteration >= 3 && killed.CompareAndSwap(false, true) {
 			c.workers[1].Kill()
 		}
-	})
-	if !killed {
+	}
+	c.onStep.Store(&kill)
+	res := c.run(0, spec, nil)
+	if !killed.Load() {
 		t.Fatal("job finished before a worker could be killed")
 	}
 	sameBits(t, "after losing a worker", want.Centroids, res.Centroids)

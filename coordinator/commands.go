@@ -54,6 +54,9 @@ type jobProgress struct {
 	Progress   algorithms.Progress `json:"progress"`
 	Checkpoint []byte              `json:"checkpoint"`
 	RunNanos   int64               `json:"run_nanos"`
+	// Steps is how many steps the job has run; 0 (entries written before
+	// checkpoints were spaced out) means one more than before.
+	Steps int `json:"steps,omitempty"`
 }
 
 type finishJob struct {
@@ -118,7 +121,11 @@ var commands = map[CommandType]applyFunc{
 		j.Progress = c.Progress
 		j.Checkpoint = c.Checkpoint
 		j.RunNanos = c.RunNanos
-		j.Steps++
+		if c.Steps > 0 {
+			j.Steps = c.Steps
+		} else {
+			j.Steps++
+		}
 		return nil
 	}),
 	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {

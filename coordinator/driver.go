@@ -127,11 +127,14 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 	defer cancel(nil)
 	go n.cancelOnUserCancel(jobCtx, cancel, job.ID)
 
-	// Each checkpoint commits while the next step runs: Raft's log write
-	// overlaps the workers' pass instead of adding to it. At most one commit
-	// is in flight and each is awaited before the next starts, so commits
-	// stay in order and a failed one stops the job a step later at most; a
-	// new leader resumes from the last committed checkpoint either way.
+	// A checkpoint commits while the next steps run: Raft's log write
+	// overlaps the workers' passes instead of adding to them. At most one
+	// commit is in flight and each is awaited before the next starts, so
+	// commits stay in order and a failed one stops the job soon after; a new
+	// leader resumes from the last committed checkpoint either way. Steps
+	// that end within CheckpointEvery of the last commit are not committed,
+	// except the last step of the job, so the job's final progress is
+	// recorded.
 	var pending func() (any, error)
 	await := func() error {
 		if pending == nil {
@@ -144,13 +147,35 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 		}
 		return err
 	}
-	err = algorithms.Drive(jobCtx, prog, ex, func(p algorithms.Progress, checkpoint []byte) error {
+	steps := job.Steps
+	var lastCommit time.Time
+	var unsaved *jobProgress
+	phase, restart := job.Progress.Phase, job.Progress.Restart
+	commit := func(p jobProgress) error {
 		if err := await(); err != nil {
 			return err
 		}
-		pending = n.applyAsync(cmdJobProgress, jobProgress{ID: job.ID, Progress: p, Checkpoint: checkpoint, RunNanos: elapsed()})
+		lastCommit, unsaved = time.Now(), nil
+		phase, restart = p.Progress.Phase, p.Progress.Restart
+		pending = n.applyAsync(cmdJobProgress, p)
 		return nil
+	}
+	err = algorithms.Drive(jobCtx, prog, ex, func(p algorithms.Progress, checkpoint []byte) error {
+		steps++
+		if n.cfg.OnStep != nil {
+			n.cfg.OnStep(job.ID, p)
+		}
+		jp := jobProgress{ID: job.ID, Progress: p, Checkpoint: checkpoint, RunNanos: elapsed(), Steps: steps}
+		// A new phase commits at once, so watchers see it when it starts.
+		if time.Since(lastCommit) < n.cfg.CheckpointEvery && p.Phase == phase && p.Restart == restart {
+			unsaved = &jp
+			return nil
+		}
+		return commit(jp)
 	})
+	if err == nil && unsaved != nil {
+		err = commit(*unsaved)
+	}
 	if werr := await(); err == nil {
 		err = werr
 	}

@@ -35,6 +35,16 @@ type Config struct {
 	Join string
 	// WorkerWait is how long a job waits for a first worker before failing.
 	WorkerWait time.Duration
+	// CheckpointEvery is the least time between two committed checkpoints of
+	// a running job (default 100ms; negative commits after every step). A
+	// new leader resumes from the last one and repeats at most this much
+	// work, which is deterministic, so the result is the same; committing
+	// every step of a fast job would spend more on Raft than on the job.
+	CheckpointEvery time.Duration
+	// OnStep, if set, is called by the driver after every step of every job
+	// it drives, committed or not: how an in-process benchmark times each
+	// iteration. It must return quickly.
+	OnStep func(job string, p algorithms.Progress)
 	// Codec decodes partials of every algorithm the cluster runs.
 	Codec algorithms.Codec
 	// Log receives the node's own messages and Raft's; nil discards them.
@@ -85,6 +95,9 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	if cfg.Codec == nil {
 		return nil, errors.New("coordinator: a codec is required")
+	}
+	if cfg.CheckpointEvery == 0 {
+		cfg.CheckpointEvery = 100 * time.Millisecond
 	}
 	if cfg.WorkerWait == 0 {
 		cfg.WorkerWait = 30 * time.Second
@@ -153,8 +166,8 @@ func (n *Node) startRaft(out io.Writer) error {
 		rc.LeaderLeaseTimeout = 100 * time.Millisecond
 		rc.CommitTimeout = 5 * time.Millisecond
 	}
-	// Checkpoints are committed every iteration; snapshot often enough that a
-	// restart does not replay a long tail of superseded checkpoints.
+	// Checkpoints are committed up to ten times a second; snapshot often
+	// enough that a restart does not replay a long tail of superseded ones.
 	rc.SnapshotThreshold = 1024
 	rc.SnapshotInterval = 30 * time.Second
 	n.notify = make(chan bool, 16)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/coordinator"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
@@ -30,6 +31,8 @@ type Config struct {
 	Log io.Writer
 	// StartTimeout bounds how long Start waits for leadership and workers.
 	StartTimeout time.Duration
+	// OnStep is passed to the coordinator (see coordinator.Config).
+	OnStep func(job string, p algorithms.Progress)
 }
 
 // Cluster is a running embedded cluster.
@@ -74,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 	c.Coordinator, err = coordinator.Start(coordinator.Config{
 		ID: "embedded", DataDir: dir, Codec: jobspec.Codec(), Log: cfg.Log,
 		RaftAddr: "127.0.0.1:0", GRPCAddr: cfg.GRPCAddr, GossipAddr: "127.0.0.1:0",
-		WorkerWait: cfg.StartTimeout, FastTimers: true,
+		WorkerWait: cfg.StartTimeout, FastTimers: true, OnStep: cfg.OnStep,
 	})
 	if err != nil {
 		return nil, err
