@@ -377,3 +377,51 @@ func TestFarthestRowTieKeepsTheFirst(t *testing.T) {
 		}
 	})
 }
+
+// A cluster's first row becomes its farthest even at distance zero, and
+// later rows at distance zero do not replace it.
+func TestFarthestRowAtDistanceZero(t *testing.T) {
+	withImpl(t, func(t *testing.T, im impl) {
+		for _, dims := range []int{3, 16} {
+			var c Centroids
+			cent := make([]float32, 2*dims)
+			cent[dims] = 100
+			c.Set(cent, 2, dims)
+			rows := 40
+			x := make([]float32, rows*dims)
+			label := make([]int32, rows)
+			lower := make([]float32, rows)
+			for i := range rows {
+				label[i] = int32(i % 2)
+				copy(x[i*dims:], cent[int(label[i])*dims:][:dims])
+				lower[i] = 50
+			}
+			tot := newTotals(2, dims)
+			if n := Bounded(x, rows, dims, &c, label, lower, make([]float64, 2), &tot, 7); n != rows {
+				t.Fatalf("dims %d: bounded pass stopped at row %d", dims, n)
+			}
+			if tot.FarRow[0] != 7 || tot.FarRow[1] != 8 || tot.FarDist[0] != 0 || tot.FarDist[1] != 0 {
+				t.Fatalf("dims %d: farthest rows %v at %v, want [7 8] at 0", dims, tot.FarRow, tot.FarDist)
+			}
+		}
+	})
+}
+
+// Bounds on distances that underflow must allow for the absolute error:
+// d = 1e-38 is below shrink·l² for l² = 1e-37, but not below it minus
+// absErr (about 2.8e-37 at 16 dims), so the row must be searched.
+func TestBoundedAllowsForUnderflow(t *testing.T) {
+	withImpl(t, func(t *testing.T, im impl) {
+		for _, dims := range []int{3, 16} {
+			var c Centroids
+			c.Set(make([]float32, 2*dims), 2, dims)
+			x := make([]float32, dims)
+			x[0] = 1e-19
+			lower := []float32{float32(math.Sqrt(1e-37))}
+			tot := newTotals(2, dims)
+			if n := Bounded(x, 1, dims, &c, []int32{0}, lower, make([]float64, 2), &tot, 0); n != 0 {
+				t.Fatalf("dims %d: row with d = %g and l² = 1e-37 vouched for", dims, Dist(x, make([]float32, dims)))
+			}
+		}
+	})
+}
