@@ -103,7 +103,8 @@ func Nearest(x []float32, rows, stride int, c *Centroids, label []int32, dist, s
 // Totals are what a Lloyd pass adds up per cluster: float64 sums of the rows
 // (K × Dims), counts, the float64 sum of squared distances, and the row
 // farthest from its centroid (FarDist, FarRow; FarRow -1 means none yet,
-// and the first row wins a tie), where an empty cluster can be re-seeded.
+// and FarDist is then meaningless; the first row wins a tie), where an
+// empty cluster can be re-seeded.
 type Totals struct {
 	Sums    []float64
 	Counts  []int64
@@ -204,6 +205,13 @@ func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower [
 	}
 	if rows == 0 {
 		return 0
+	}
+	// The kernels compare a row's distance with its cluster's farthest so
+	// far and need not test for a cluster that has none: none is −Inf.
+	for q, r := range tot.FarRow[:c.K] {
+		if r < 0 {
+			tot.FarDist[q] = float32(math.Inf(-1))
+		}
 	}
 	relErr, absErr := distErr(c.Dims)
 	shrink := (1 - relErr) * (1 - 1e-9)

@@ -619,21 +619,14 @@ sumDoneAVX2:
 	MOVQ     counts+96(FP), R14
 	INCQ     (R14)(CX*8)
 	VADDSD   X1, X14, X14
-	MOVQ     farRow+112(FP), R14
-	MOVL     (R14)(CX*4), DI
-	TESTL    DI, DI
-	JS       farAVX2
 	MOVQ     farDist+104(FP), R14
 	VUCOMISS (R14)(CX*4), X0
 	JLS      nextAVX2
-
-farAVX2:
-	MOVQ   farDist+104(FP), R14
-	VMOVSS X0, (R14)(CX*4)
-	MOVQ   rowBase+120(FP), DI
-	ADDQ   R11, DI
-	MOVQ   farRow+112(FP), R14
-	MOVL   DI, (R14)(CX*4)
+	VMOVSS   X0, (R14)(CX*4)
+	MOVQ     rowBase+120(FP), DI
+	ADDQ     R11, DI
+	MOVQ     farRow+112(FP), R14
+	MOVL     DI, (R14)(CX*4)
 
 nextAVX2:
 	ADDQ R8, SI
@@ -769,21 +762,14 @@ sumdone16AVX512:
 	MOVQ     counts+96(FP), R14
 	INCQ     (R14)(CX*8)
 	VADDSD   X1, X14, X14
-	MOVQ     farRow+112(FP), R14
-	MOVL     (R14)(CX*4), DI
-	TESTL    DI, DI
-	JS       farAVX512
 	MOVQ     farDist+104(FP), R14
 	VUCOMISS (R14)(CX*4), X0
 	JLS      nextAVX512
-
-farAVX512:
-	MOVQ   farDist+104(FP), R14
-	VMOVSS X0, (R14)(CX*4)
-	MOVQ   rowBase+120(FP), DI
-	ADDQ   R11, DI
-	MOVQ   farRow+112(FP), R14
-	MOVL   DI, (R14)(CX*4)
+	VMOVSS   X0, (R14)(CX*4)
+	MOVQ     rowBase+120(FP), DI
+	ADDQ     R11, DI
+	MOVQ     farRow+112(FP), R14
+	MOVL     DI, (R14)(CX*4)
 
 nextAVX512:
 	ADDQ R8, SI
@@ -814,6 +800,9 @@ TEXT ·boundedAVX512D16(SB), NOSPLIT, $0-144
 	MOVQ   wcss+128(FP), DI
 	VMOVSD (DI), X14
 	VXORPD X11, X11, X11
+	MOVQ   counts+96(FP), AX
+	MOVQ   farDist+104(FP), BX
+	MOVQ   farRow+112(FP), DX
 	XORQ   R11, R11
 
 rowAVX512D16:
@@ -857,24 +846,14 @@ rowAVX512D16:
 	VCVTPS2PD        32(SI), Z4
 	VADDPD           64(DI), Z4, Z4
 	VMOVUPD          Z4, 64(DI)
-	MOVQ             counts+96(FP), R14
-	INCQ             (R14)(CX*8)
+	INCQ             (AX)(CX*8)
 	VADDSD           X1, X14, X14
-	MOVQ             farRow+112(FP), R14
-	MOVL             (R14)(CX*4), DI
-	TESTL            DI, DI
-	JS               farAVX512D16
-	MOVQ             farDist+104(FP), R14
-	VUCOMISS         (R14)(CX*4), X0
+	VUCOMISS         (BX)(CX*4), X0
 	JLS              nextAVX512D16
-
-farAVX512D16:
-	MOVQ   farDist+104(FP), R14
-	VMOVSS X0, (R14)(CX*4)
-	MOVQ   rowBase+120(FP), DI
-	ADDQ   R11, DI
-	MOVQ   farRow+112(FP), R14
-	MOVL   DI, (R14)(CX*4)
+	VMOVSS           X0, (BX)(CX*4)
+	MOVQ             rowBase+120(FP), DI
+	ADDQ             R11, DI
+	MOVL             DI, (DX)(CX*4)
 
 nextAVX512D16:
 	ADDQ R8, SI

@@ -373,6 +373,12 @@ func bounded(c consts, v isa, d16 bool) {
 	Load(Param("wcss"), RDI)
 	VMOVSD(Mem{Base: RDI}, X14)
 	VXORPD(X11, X11, X11)
+	if d16 {
+		// No dims loops: the totals' pointers stay in registers.
+		Load(Param("counts"), RAX)
+		Load(Param("farDist"), RBX)
+		Load(Param("farRow"), RDX)
+	}
 
 	XORQ(i, i)
 	Label("row" + n)
@@ -415,24 +421,28 @@ func bounded(c consts, v isa, d16 bool) {
 	// Sum the row into its cluster, widened to float64.
 	rowAt(sums, 8)
 	sum()
-	Load(Param("counts"), tmp)
-	INCQ(Mem{Base: tmp, Index: cl, Scale: 8})
+	counts, farDist, farRow := Register(tmp), Register(tmp), Register(tmp)
+	if d16 {
+		counts, farDist, farRow = RAX, RBX, RDX
+	} else {
+		Load(Param("counts"), counts)
+	}
+	INCQ(Mem{Base: counts, Index: cl, Scale: 8})
 	VADDSD(X1, X14, X14)
-	// Farthest row: the first row wins a tie, a NaN never does.
-	Load(Param("farRow"), tmp)
-	MOVL(Mem{Base: tmp, Index: cl, Scale: 4}, EDI)
-	TESTL(EDI, EDI)
-	JS(LabelRef("far" + n))
-	Load(Param("farDist"), tmp)
-	VUCOMISS(Mem{Base: tmp, Index: cl, Scale: 4}, X0) // d against far
+	// Farthest row: the first row wins a tie, a NaN never does, and a
+	// cluster without one has farDist −Inf (see Bounded).
+	if !d16 {
+		Load(Param("farDist"), farDist)
+	}
+	VUCOMISS(Mem{Base: farDist, Index: cl, Scale: 4}, X0) // d against far
 	JLS(LabelRef("next" + n))
-	Label("far" + n)
-	Load(Param("farDist"), tmp)
-	VMOVSS(X0, Mem{Base: tmp, Index: cl, Scale: 4})
+	VMOVSS(X0, Mem{Base: farDist, Index: cl, Scale: 4})
 	Load(Param("rowBase"), RDI)
 	ADDQ(i, RDI)
-	Load(Param("farRow"), tmp)
-	MOVL(EDI, Mem{Base: tmp, Index: cl, Scale: 4})
+	if !d16 {
+		Load(Param("farRow"), farRow)
+	}
+	MOVL(EDI, Mem{Base: farRow, Index: cl, Scale: 4})
 	Label("next" + n)
 	ADDQ(stride, x)
 	INCQ(i)
