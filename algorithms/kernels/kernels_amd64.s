@@ -485,7 +485,7 @@ quadAcc:
 oneAcc:
 	TESTQ     R15, R15
 	JZ        sumDoneAcc
-	VCVTSS2SD (AX), X2, X2
+	VCVTSS2SD (AX), X11, X2
 	VADDSD    (DI), X2, X2
 	VMOVSD    X2, (DI)
 	ADDQ      $0x04, AX
@@ -569,8 +569,8 @@ foldAVX2:
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
-	VCVTSS2SD    X0, X1, X1
-	VCVTSS2SD    (R13)(R11*4), X2, X2
+	VCVTSS2SD    X0, X11, X1
+	VCVTSS2SD    (R13)(R11*4), X11, X2
 	VSUBSD       (R9)(CX*8), X2, X2
 	VUCOMISD     X11, X2
 	JLS          stopAVX2
@@ -579,8 +579,8 @@ foldAVX2:
 	VSUBSD       X12, X3, X3
 	VUCOMISD     X1, X3
 	JLS          stopAVX2
-	VCVTSD2SS    X2, X6, X6
-	VCVTSS2SD    X6, X7, X7
+	VCVTSD2SS    X2, X11, X6
+	VCVTSS2SD    X6, X11, X7
 	VCMPSD       $0x01, X7, X2, X4
 	VMOVD        X6, DI
 	VMOVQ        X4, R14
@@ -607,7 +607,7 @@ quadAVX2:
 oneAVX2:
 	TESTQ     R14, R14
 	JZ        sumDoneAVX2
-	VCVTSS2SD (AX), X2, X2
+	VCVTSS2SD (AX), X11, X2
 	VADDSD    (DI), X2, X2
 	VMOVSD    X2, (DI)
 	ADDQ      $0x04, AX
@@ -716,8 +716,8 @@ fold16AVX512:
 	VADDPS           X1, X0, X0
 	VMOVSHDUP        X0, X1
 	VADDSS           X1, X0, X0
-	VCVTSS2SD        X0, X1, X1
-	VCVTSS2SD        (R13)(R11*4), X2, X2
+	VCVTSS2SD        X0, X11, X1
+	VCVTSS2SD        (R13)(R11*4), X11, X2
 	VSUBSD           (R9)(CX*8), X2, X2
 	VUCOMISD         X11, X2
 	JLS              stopAVX512
@@ -726,7 +726,7 @@ fold16AVX512:
 	VSUBSD           X12, X3, X3
 	VUCOMISD         X1, X3
 	JLS              stopAVX512
-	VCVTSD2SS.RD_SAE X2, X6, X6
+	VCVTSD2SS.RD_SAE X2, X11, X6
 	VMOVSS           X6, (R13)(R11*4)
 	MOVQ             CX, DI
 	IMULQ            dims+24(FP), DI
@@ -825,8 +825,8 @@ rowAVX512D16:
 	VADDPS           X1, X0, X0
 	VMOVSHDUP        X0, X1
 	VADDSS           X1, X0, X0
-	VCVTSS2SD        X0, X1, X1
-	VCVTSS2SD        (R13)(R11*4), X2, X2
+	VCVTSS2SD        X0, X11, X1
+	VCVTSS2SD        (R13)(R11*4), X11, X2
 	VSUBSD           (R9)(CX*8), X2, X2
 	VUCOMISD         X11, X2
 	JLS              stopAVX512D16
@@ -835,7 +835,7 @@ rowAVX512D16:
 	VSUBSD           X12, X3, X3
 	VUCOMISD         X1, X3
 	JLS              stopAVX512D16
-	VCVTSD2SS.RD_SAE X2, X6, X6
+	VCVTSD2SS.RD_SAE X2, X11, X6
 	VMOVSS           X6, (R13)(R11*4)
 	MOVQ             CX, DI
 	SHLQ             $0x07, DI

@@ -391,9 +391,12 @@ func bounded(c consts, v isa, d16 bool) {
 	dist()
 
 	// l = lower - drop[label]; skip iff 0 < l and d < shrink·l² − absErr.
-	// Unordered compares (a NaN anywhere) stop the pass.
-	VCVTSS2SD(X0, X1, X1)
-	VCVTSS2SD(Mem{Base: lower, Index: i, Scale: 4}, X2, X2)
+	// Unordered compares (a NaN anywhere) stop the pass. Scalar
+	// conversions keep the upper lanes of their middle operand: X11, which
+	// never changes, rather than the destination, which would chain each
+	// row's conversion to the previous row's.
+	VCVTSS2SD(X0, X11, X1)
+	VCVTSS2SD(Mem{Base: lower, Index: i, Scale: 4}, X11, X2)
 	VSUBSD(Mem{Base: drop, Index: cl, Scale: 8}, X2, X2)
 	VUCOMISD(X11, X2) // l against 0
 	JLS(LabelRef("stop" + n))
@@ -405,11 +408,11 @@ func bounded(c consts, v isa, d16 bool) {
 
 	// The new lower bound, rounded down to float32.
 	if v.w == 16 {
-		VCVTSD2SS_RD_SAE(X2, X6, X6)
+		VCVTSD2SS_RD_SAE(X2, X11, X6)
 		VMOVSS(X6, Mem{Base: lower, Index: i, Scale: 4})
 	} else {
-		VCVTSD2SS(X2, X6, X6)
-		VCVTSS2SD(X6, X7, X7)
+		VCVTSD2SS(X2, X11, X6)
+		VCVTSS2SD(X6, X11, X7)
 		VCMPSD(U8(1), X7, X2, X4) // l < float32(l): it rounded up
 		VMOVD(X6, EDI)
 		VMOVQ(X4, tmp)
@@ -559,7 +562,7 @@ func rowSum(x, xp, sp, cnt Register, dims Op, suffix string) {
 	Label("one" + suffix)
 	TESTQ(cnt, cnt)
 	JZ(LabelRef("sumDone" + suffix))
-	VCVTSS2SD(Mem{Base: xp}, X2, X2)
+	VCVTSS2SD(Mem{Base: xp}, X11, X2) // X11: no chain through X2
 	VADDSD(Mem{Base: sp}, X2, X2)
 	VMOVSD(X2, Mem{Base: sp})
 	ADDQ(U8(4), xp)
