@@ -1,0 +1,522 @@
+package partition
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CSVFormat is how a CSV file is written: what SniffCSV finds, or what a
+// spec says.
+type CSVFormat struct {
+	Delimiter rune     `json:"delimiter"`
+	Header    bool     `json:"header"`
+	Null      []string `json:"null,omitempty"` // tokens read as missing, besides the empty string
+	Gzip      bool     `json:"gzip,omitempty"`
+}
+
+// CSVHints are what a spec may say about a CSV source; zero values mean
+// "find out from the file".
+type CSVHints struct {
+	Delimiter string            // one character; "" sniffs , ; tab |
+	NoHeader  bool              // the first line is data; columns are named c1, c2, ...
+	Null      []string          // extra missing-value tokens
+	Types     map[string]string // column name → number | text | time, or a Go time layout for time
+}
+
+// sniffBytes is how much of a file SniffCSV reads to find the format and the
+// column types: enough rows to see every type in practice, little enough to
+// be instant.
+const sniffBytes = 4 << 20
+
+// timeLayouts are the layouts inferred for Time columns, in order of
+// preference. Day-first comes before month-first for '-' dates and after it
+// for '/' dates, following the usual conventions; a spec can always name a
+// layout instead.
+var timeLayouts = []string{
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04",
+	"2006-01-02",
+	"02-01-2006",
+	"01-02-2006",
+	"1/2/2006 15:04",
+	"1/2/2006 15:04:05",
+	"1/2/2006",
+	"2/1/2006",
+}
+
+// SniffCSV reads the start of a CSV file (gzip-compressed if its name ends
+// in .gz) and returns its format and schema: delimiter, header, and each
+// column's type (number if every sampled value parses as a finite number,
+// time if every value parses with one of timeLayouts, text otherwise), with
+// the hints applied. A hint naming a column the file does not have is an
+// error.
+func SniffCSV(path string, h CSVHints) (CSVFormat, []Field, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return CSVFormat{}, nil, err
+	}
+	defer f.Close()
+	format := CSVFormat{Header: !h.NoHeader, Null: h.Null, Gzip: strings.HasSuffix(path, ".gz")}
+	var in io.Reader = f
+	if format.Gzip {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return CSVFormat{}, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		in = zr
+	}
+	head, err := io.ReadAll(io.LimitReader(in, sniffBytes))
+	if err != nil {
+		return CSVFormat{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	head = bytes.TrimPrefix(head, bom)
+	if len(bytes.TrimSpace(head)) == 0 {
+		return CSVFormat{}, nil, fmt.Errorf("%s: the file is empty", path)
+	}
+	// Only whole lines: the last one may have been cut by the limit.
+	if len(head) == sniffBytes {
+		if i := bytes.LastIndexByte(head, '\n'); i > 0 {
+			head = head[:i+1]
+		}
+	}
+	if format.Delimiter, err = delimiter(h.Delimiter, head); err != nil {
+		return CSVFormat{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+
+	r := newCSVReader(bytes.NewReader(head), format.Delimiter)
+	var names []string
+	var samples [][]string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, csv.ErrFieldCount) {
+			continue // a malformed line: the read will reject it
+		}
+		if names == nil {
+			names = make([]string, len(rec))
+			for i, v := range rec {
+				names[i] = strings.TrimSpace(v)
+				if !format.Header {
+					names[i] = "c" + strconv.Itoa(i+1)
+				}
+			}
+			if format.Header {
+				if err := checkNames(names); err != nil {
+					return CSVFormat{}, nil, fmt.Errorf("%s: %w", path, err)
+				}
+				continue
+			}
+		}
+		if len(rec) == len(names) {
+			samples = append(samples, append([]string(nil), rec...))
+		}
+	}
+	schema := make([]Field, len(names))
+	for i, name := range names {
+		schema[i] = inferField(name, samples, i, format.Null)
+	}
+	for name, t := range h.Types {
+		i := fieldIndex(schema, name)
+		if i < 0 {
+			return CSVFormat{}, nil, fmt.Errorf("%s: a type is given for column %q, which the file does not have (it has %s)", path, name, strings.Join(names, ", "))
+		}
+		if schema[i], err = overrideField(schema[i], t); err != nil {
+			return CSVFormat{}, nil, fmt.Errorf("%s: column %q: %w", path, name, err)
+		}
+	}
+	return format, schema, nil
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+func newCSVReader(r io.Reader, delim rune) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1 // ragged rows are rejected by the reader, not fatal
+	cr.ReuseRecord = true
+	return cr
+}
+
+// delimiter is the hint, or the most frequent of , ; tab | outside quotes
+// in the first line.
+func delimiter(hint string, head []byte) (rune, error) {
+	if hint != "" {
+		if hint == `\t` || hint == "tab" {
+			return '\t', nil
+		}
+		r, size := utf8.DecodeRuneInString(hint)
+		if size != len(hint) || r == '"' || r == '\n' || r == '\r' {
+			return 0, fmt.Errorf("delimiter %q must be one character other than a quote or a line break", hint)
+		}
+		return r, nil
+	}
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line = head[:i]
+	}
+	counts := map[rune]int{}
+	quoted := false
+	for _, c := range string(line) {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == ',' || c == ';' || c == '\t' || c == '|'):
+			counts[c]++
+		}
+	}
+	best, n := ',', 0
+	for _, c := range []rune{',', ';', '\t', '|'} {
+		if counts[c] > n {
+			best, n = c, counts[c]
+		}
+	}
+	return best, nil
+}
+
+func checkNames(names []string) error {
+	seen := map[string]int{}
+	for i, n := range names {
+		if n == "" {
+			return fmt.Errorf("header column %d has no name", i+1)
+		}
+		if j, ok := seen[n]; ok {
+			return fmt.Errorf("header names column %q twice (columns %d and %d)", n, j+1, i+1)
+		}
+		seen[n] = i
+	}
+	return nil
+}
+
+func fieldIndex(schema []Field, name string) int {
+	for i, f := range schema {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func isNull(s string, null []string) bool {
+	if s == "" {
+		return true
+	}
+	for _, n := range null {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// inferField types column i from the sampled records.
+func inferField(name string, samples [][]string, i int, null []string) Field {
+	var values []string
+	for _, rec := range samples {
+		if v := strings.TrimSpace(rec[i]); !isNull(v, null) {
+			values = append(values, v)
+		}
+	}
+	if len(values) == 0 {
+		return Field{Name: name, Type: Text}
+	}
+	number := true
+	for _, v := range values {
+		if _, ok := parseNumber(v); !ok {
+			number = false
+			break
+		}
+	}
+	if number {
+		return Field{Name: name, Type: Number}
+	}
+layouts:
+	for _, layout := range timeLayouts {
+		for _, v := range values {
+			if _, err := time.Parse(layout, v); err != nil {
+				continue layouts
+			}
+		}
+		return Field{Name: name, Type: Time, Layout: layout}
+	}
+	return Field{Name: name, Type: Text}
+}
+
+func overrideField(f Field, t string) (Field, error) {
+	if ct, err := ParseColumnType(t); err == nil {
+		if ct == Time && f.Type != Time {
+			return f, fmt.Errorf("no time layout fits its values; give the layout instead of %q (as Go writes 2006-01-02 15:04:05)", t)
+		}
+		if ct != Time {
+			f.Layout = ""
+		}
+		f.Type = ct
+		return f, nil
+	}
+	// Anything else must be a time layout: it has to format a time and
+	// read it back.
+	ref := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
+	if back, err := time.Parse(t, ref.Format(t)); err != nil || back.Year() != 2006 {
+		return f, fmt.Errorf("type %q is neither number, text nor time, nor a Go time layout such as 2006-01-02", t)
+	}
+	f.Type, f.Layout = Time, t
+	return f, nil
+}
+
+// parseNumber reads a finite number; "NaN" is not one (it reads as missing
+// only when listed as a null token).
+func parseNumber(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
+}
+
+// Reject is a row that could not be read, with where it was and why.
+type Reject struct {
+	File   string `json:"file"`
+	Line   int64  `json:"line"`   // 1-based line of the row in the file (in its range until FixLines)
+	Offset int64  `json:"offset"` // byte offset of the row in the file (decompressed, for gzip)
+	Reason string `json:"reason"`
+	Text   string `json:"text"` // the row as read, cut to rejectTextMax bytes
+}
+
+const rejectTextMax = 200
+
+// CSVRange is what reading one byte range of a CSV file found besides its
+// rows: how many lines it spans, so that line numbers can be made absolute
+// once the ranges before it are known.
+type CSVRange struct {
+	Start, End int64 // the range after alignment to line starts
+	Lines      int64 // lines in [Start, End), the last one counted even without a line break
+	Rows       int   // rows read
+	Rejected   int
+}
+
+// ReadCSVRange reads the rows of path that start in the byte range [start,
+// end) into a table of the schema. Ranges are aligned to line starts
+// (a range that starts mid-line begins at the next line; one that ends
+// mid-line includes that line), so consecutive ranges read every line
+// exactly once; end < 0 means the end of the file, which is the only range
+// a gzip file has. Rows that cannot be read are returned as rejects, with
+// lines counted from the range's start: add the lines of the ranges before
+// it (FixLines). A split inside a quoted field that spans lines would
+// misalign; such fields should stay in one range.
+func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int64) (*Table, CSVRange, []Reject, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, CSVRange{}, nil, err
+	}
+	defer f.Close()
+	var in io.Reader
+	rng := CSVRange{}
+	if format.Gzip {
+		if start != 0 || end >= 0 {
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: a gzip file can only be read whole", path)
+		}
+		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+		if err != nil {
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		in, rng.End = zr, -1
+	} else {
+		st, err := f.Stat()
+		if err != nil {
+			return nil, CSVRange{}, nil, err
+		}
+		if end < 0 || end > st.Size() {
+			end = st.Size()
+		}
+		if rng.Start, err = lineStart(f, start, st.Size()); err != nil {
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if rng.End, err = lineStart(f, end, st.Size()); err != nil {
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if rng.End < rng.Start {
+			rng.End = rng.Start
+		}
+		in = io.NewSectionReader(f, rng.Start, rng.End-rng.Start)
+	}
+	lc := &lineCounter{r: bufio.NewReaderSize(in, 1<<20)}
+	base := rng.Start
+	if rng.Start == 0 {
+		// A byte-order mark is not part of the first field.
+		if b, err := lc.r.Peek(3); err == nil && bytes.Equal(b, bom) {
+			lc.r.Discard(3)
+			base += 3
+		}
+	}
+	r := newCSVReader(lc, format.Delimiter)
+	t := NewTable(schema)
+	var rejects []Reject
+	header := format.Header && rng.Start == 0
+	for {
+		off := base + r.InputOffset()
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		var pe *csv.ParseError
+		switch {
+		case errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount):
+			rejects = append(rejects, Reject{File: path, Line: int64(pe.StartLine), Offset: off, Reason: fmt.Sprintf("malformed CSV: %v", pe.Err)})
+			continue
+		case err != nil && !errors.Is(err, csv.ErrFieldCount):
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		reject := func(reason string) {
+			rejects = append(rejects, Reject{File: path, Line: int64(line), Offset: off, Reason: reason, Text: recordText(rec, format.Delimiter)})
+		}
+		if header {
+			header = false
+			continue
+		}
+		if len(rec) != len(schema) {
+			reject(fmt.Sprintf("%d fields, want %d", len(rec), len(schema)))
+			continue
+		}
+		if reason := t.appendRecord(rec, format.Null); reason != "" {
+			reject(reason)
+		}
+	}
+	rng.Lines = lc.lines
+	if lc.n > 0 && lc.last != '\n' {
+		rng.Lines++
+	}
+	rng.Rows, rng.Rejected = t.Rows, len(rejects)
+	return t, rng, rejects, nil
+}
+
+// FixLines makes the lines of rejects from a range absolute, given how many
+// lines of the file come before the range.
+func FixLines(rejects []Reject, linesBefore int64) {
+	for i := range rejects {
+		rejects[i].Line += linesBefore
+	}
+}
+
+// appendRecord adds one record, or adds nothing and says why it cannot.
+func (t *Table) appendRecord(rec []string, null []string) string {
+	// Check every cell before appending any, so a rejected row leaves no
+	// partial values behind.
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		v := strings.TrimSpace(rec[i])
+		if isNull(v, null) {
+			continue
+		}
+		switch c.Type {
+		case Number:
+			if _, ok := parseNumber(v); !ok {
+				return fmt.Sprintf("column %s: %q is not a number", c.Name, cut(v))
+			}
+		case Time:
+			if _, err := time.Parse(c.Layout, v); err != nil {
+				return fmt.Sprintf("column %s: %q is not a time like %s", c.Name, cut(v), c.Layout)
+			}
+		}
+	}
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		v := strings.TrimSpace(rec[i])
+		missing := isNull(v, null)
+		switch c.Type {
+		case Number:
+			x := math.NaN()
+			if !missing {
+				x, _ = parseNumber(v)
+			}
+			c.Num = append(c.Num, x)
+		case Time:
+			ms := int64(MissingTime)
+			if !missing {
+				tm, _ := time.Parse(c.Layout, v)
+				ms = tm.UnixMilli()
+			}
+			c.Times = append(c.Times, ms)
+		case Text:
+			c.appendText(v, missing)
+		}
+	}
+	t.Rows++
+	return ""
+}
+
+func cut(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func recordText(rec []string, delim rune) string {
+	s := strings.Join(rec, string(delim))
+	if len(s) > rejectTextMax {
+		s = s[:rejectTextMax]
+	}
+	return s
+}
+
+// lineStart is p if p is 0 or the file's size, else the offset just after
+// the first line break at or after p-1: where the line containing byte p-1
+// ends, which is where a range starting at p begins reading.
+func lineStart(f *os.File, p, size int64) (int64, error) {
+	if p <= 0 {
+		return 0, nil
+	}
+	if p >= size {
+		return size, nil
+	}
+	buf := make([]byte, 64<<10)
+	for at := p - 1; at < size; {
+		n, err := f.ReadAt(buf, at)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return at + int64(i) + 1, nil
+		}
+		at += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return size, nil
+}
+
+// lineCounter counts the line breaks that pass through it.
+type lineCounter struct {
+	r     *bufio.Reader
+	lines int64
+	n     int64
+	last  byte
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.lines += int64(bytes.Count(p[:n], []byte{'\n'}))
+		c.n += int64(n)
+		c.last = p[n-1]
+	}
+	return n, err
+}

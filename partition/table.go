@@ -1,0 +1,121 @@
+package partition
+
+import (
+	"fmt"
+	"math"
+)
+
+// ColumnType is what a column of a source holds once read.
+type ColumnType uint8
+
+const (
+	// Number is a float64 column; NaN marks a missing value.
+	Number ColumnType = iota + 1
+	// Text is a dictionary-encoded string column; code -1 marks a missing
+	// value. Categories and customer ids are Text.
+	Text
+	// Time is an instant, as Unix milliseconds; MissingTime marks a missing
+	// value.
+	Time
+)
+
+// MissingTime is the Time value of a missing cell.
+const MissingTime = math.MinInt64
+
+func (t ColumnType) String() string {
+	switch t {
+	case Number:
+		return "number"
+	case Text:
+		return "text"
+	case Time:
+		return "time"
+	}
+	return fmt.Sprintf("ColumnType(%d)", uint8(t))
+}
+
+// ParseColumnType reads a type as written in a job spec.
+func ParseColumnType(s string) (ColumnType, error) {
+	switch s {
+	case "number":
+		return Number, nil
+	case "text", "string", "category":
+		return Text, nil
+	case "time", "date":
+		return Time, nil
+	}
+	return 0, fmt.Errorf("column type %q is unknown; use number, text or time", s)
+}
+
+// Field is one column of a schema. Layout is the Go time layout of a Time
+// column read from text.
+type Field struct {
+	Name   string     `json:"name"`
+	Type   ColumnType `json:"type"`
+	Layout string     `json:"layout,omitempty"`
+}
+
+// Column is one column of a Table: exactly one of Num, Codes or Times is
+// used, by Type.
+type Column struct {
+	Field
+	Num   []float64
+	Codes []int32
+	Dict  []string // Text: the distinct values, in order of first appearance
+	Times []int64
+
+	index map[string]int32 // Text: Dict's inverse, while building
+}
+
+// Table is a partition's rows as typed columns, before they become the
+// float32 Block an algorithm runs on: what cleaning, encoding and the
+// customer features read.
+type Table struct {
+	Columns []Column
+	Rows    int
+}
+
+// NewTable is an empty table with the schema's columns.
+func NewTable(schema []Field) *Table {
+	t := &Table{Columns: make([]Column, len(schema))}
+	for i, f := range schema {
+		t.Columns[i].Field = f
+		if f.Type == Text {
+			t.Columns[i].index = map[string]int32{}
+		}
+	}
+	return t
+}
+
+// Column returns the column named name, or nil.
+func (t *Table) Column(name string) *Column {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// appendText adds a Text value; "" is missing.
+func (c *Column) appendText(s string, missing bool) {
+	if missing {
+		c.Codes = append(c.Codes, -1)
+		return
+	}
+	code, ok := c.index[s]
+	if !ok {
+		code = int32(len(c.Dict))
+		c.Dict = append(c.Dict, s)
+		c.index[s] = code
+	}
+	c.Codes = append(c.Codes, code)
+}
+
+// Text returns row i of a Text column and whether it is present.
+func (c *Column) Text(i int) (string, bool) {
+	if c.Codes[i] < 0 {
+		return "", false
+	}
+	return c.Dict[c.Codes[i]], true
+}
