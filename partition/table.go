@@ -87,6 +87,15 @@ func NewTable(schema []Field) *Table {
 	return t
 }
 
+// Schema returns the table's fields.
+func (t *Table) Schema() []Field {
+	out := make([]Field, len(t.Columns))
+	for i := range t.Columns {
+		out[i] = t.Columns[i].Field
+	}
+	return out
+}
+
 // Column returns the column named name, or nil.
 func (t *Table) Column(name string) *Column {
 	for i := range t.Columns {
