@@ -96,6 +96,22 @@ func (t *Table) Schema() []Field {
 	return out
 }
 
+// Head keeps the first n rows (n ≤ Rows).
+func (t *Table) Head(n int) {
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		switch c.Type {
+		case Number:
+			c.Num = c.Num[:n]
+		case Text:
+			c.Codes = c.Codes[:n]
+		case Time:
+			c.Times = c.Times[:n]
+		}
+	}
+	t.Rows = n
+}
+
 // Column returns the column named name, or nil.
 func (t *Table) Column(name string) *Column {
 	for i := range t.Columns {
@@ -106,7 +122,11 @@ func (t *Table) Column(name string) *Column {
 	return nil
 }
 
-// appendText adds a Text value; "" is missing.
+// AppendText adds a value to Text column i; a missing one if missing. The
+// caller keeps every column the same length and counts the row in Rows.
+func (t *Table) AppendText(i int, s string, missing bool) { t.Columns[i].appendText(s, missing) }
+
+// appendText adds a Text value, or a missing one.
 func (c *Column) appendText(s string, missing bool) {
 	if missing {
 		c.Codes = append(c.Codes, -1)

@@ -193,6 +193,24 @@ func TestCoordinatorAndTwoWorkerProcesses(t *testing.T) {
 	}
 }
 
+func TestGenWritesAFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tx.parquet")
+	stdout, stderr, err := cli(t, "gen", "transactions", "--rows", "5000", "--out", out, "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	var rep struct {
+		Rows  int64 `json:"rows"`
+		Bytes int64 `json:"bytes"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || rep.Rows != 5000 {
+		t.Fatalf("report %q: %v", stdout, err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() != rep.Bytes {
+		t.Fatalf("file: %v, %d bytes reported", err, rep.Bytes)
+	}
+}
+
 func TestBadInputExitsNonZeroWithTheProblemNamed(t *testing.T) {
 	dead := freePort(t) // nothing listens here
 	cases := []struct {
@@ -209,6 +227,9 @@ func TestBadInputExitsNonZeroWithTheProblemNamed(t *testing.T) {
 		{"worker with no coordinator", []string{"worker", "--coordinator", dead, "--join-timeout", "2s"}, "cannot reach coordinator"},
 		{"bench k > rows", []string{"bench", "kmeans", "--rows", "10", "--k", "11"}, "--k (11) exceeds --rows (10)"},
 		{"bench unknown peer", []string{"bench", "kmeans", "--rows", "10", "--k", "2", "--compare", "numpy"}, `--compare "numpy": unknown peer; the only one is "sklearn"`},
+		{"gen unknown kind", []string{"gen", "people", "--rows", "5", "--out", filepath.Join(t.TempDir(), "p.csv")}, `unknown kind "people"`},
+		{"gen no out", []string{"gen", "customers", "--rows", "5"}, "--out is required"},
+		{"gen bad extension", []string{"gen", "customers", "--rows", "5", "--out", filepath.Join(t.TempDir(), "p.xlsx")}, "must end in .parquet, .csv or .csv.gz"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

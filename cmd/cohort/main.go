@@ -40,7 +40,7 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.AddCommand(runCmd(), localCmd(), coordinatorCmd(), workerCmd(),
-		submitCmd(), jobsCmd(), statusCmd(), watchCmd(), cancelCmd(), resultCmd(), benchCmd())
+		submitCmd(), jobsCmd(), statusCmd(), watchCmd(), cancelCmd(), resultCmd(), benchCmd(), genCmd())
 	return cmd
 }
 
