@@ -95,3 +95,45 @@ func benchBounded(b *testing.B, im impl, rows, dims, k int) {
 		}
 	}
 }
+
+// BenchmarkForm times the nearest-centroid search in the direct and the
+// expanded form per implementation and shape: where the expanded form
+// wins is what exPays encodes.
+func BenchmarkForm(b *testing.B) {
+	shapes := []struct{ rows, dims, k int }{
+		{16384, 8, 32}, {16384, 8, 64}, {16384, 16, 16}, {16384, 16, 32}, {16384, 16, 64}, {16384, 16, 256},
+		{16384, 32, 32}, {16384, 32, 64}, {16384, 32, 128}, {16384, 32, 256}, {16384, 5, 256}, {4096, 64, 1000},
+		{16384, 24, 256}, {16384, 64, 64}, {16384, 64, 128}, {16384, 128, 64}, {8192, 32, 512}, {8192, 16, 512},
+	}
+	for _, im := range available() {
+		if im.exRows == 0 {
+			continue
+		}
+		for _, sh := range shapes {
+			r := rand.New(rand.NewPCG(1, 1))
+			cent := make([]float32, sh.k*sh.dims)
+			for i := range cent {
+				cent[i] = float32(r.NormFloat64())
+			}
+			x := make([]float32, sh.rows*sh.dims)
+			for i := range sh.rows {
+				q := r.IntN(sh.k)
+				for j := range sh.dims {
+					x[i*sh.dims+j] = cent[q*sh.dims+j] + float32(r.NormFloat64())*0.5
+				}
+			}
+			label, dist, second := make([]int32, sh.rows), make([]float32, sh.rows), make([]float32, sh.rows)
+			for _, ex := range []bool{false, true} {
+				form := map[bool]string{false: "direct", true: "expanded"}[ex]
+				b.Run(fmt.Sprintf("%s/N%d_D%d_K%d/%s", im.name, sh.rows, sh.dims, sh.k, form), func(b *testing.B) {
+					var c Centroids
+					c.set(cent, sh.k, sh.dims, im, ex)
+					b.SetBytes(int64(len(x) * 4))
+					for b.Loop() {
+						c.nearest(im, x, sh.rows, sh.dims, label, dist, second)
+					}
+				})
+			}
+		}
+	}
+}

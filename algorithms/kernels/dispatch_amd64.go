@@ -5,7 +5,13 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 var (
-	avx2Impl = impl{name: "avx2", w: 8,
+	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm,
+		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
+			finishAVX2(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
+		},
+		expanded: func(xs []float32, c *Centroids, f, f2 []float32) {
+			expandedAVX2(&xs[0], c.Dims, &c.g[0], c.groups, &f[0], c.groups*c.gw, &f2[0])
+		},
 		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
 			nearestAVX2(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
 		},
@@ -14,7 +20,13 @@ var (
 			return boundedAVX2(&x[0], rows, stride, c.Dims, c.K, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
 				&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
 		}}
-	avx512Impl = impl{name: "avx512", w: 16,
+	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm,
+		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
+			finishAVX512(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
+		},
+		expanded: func(xs []float32, c *Centroids, f, f2 []float32) {
+			expandedAVX512(&xs[0], c.Dims, &c.g[0], c.groups, &f[0], c.groups*c.gw, &f2[0])
+		},
 		nearest: func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32) {
 			nearestAVX512(&x[0], rows, stride, c.Dims, &c.t[0], c.tiles, &label[0], &dist[0], &second[0])
 		},
@@ -31,6 +43,10 @@ var (
 
 func accumulateAsm(x []float32, rows, stride, dims int, label []int32, sums []float64) {
 	accumulateAVX2(&x[0], rows, stride, dims, &label[0], &sums[0])
+}
+
+func shiftAsm(x []float32, rows, stride int, c *Centroids, xs, norms []float32) {
+	shiftAVX2(&x[0], rows, stride, c.Dims, &c.shift[0], &xs[0], &norms[0])
 }
 
 // available lists the implementations this CPU can run, best first.

@@ -14,8 +14,14 @@ type impl struct {
 	name string
 	// w is the tile width Centroids lays out for nearest: centroids per
 	// vector. Zero means no tiles (the Go twin reads centroid rows).
-	w          int
-	nearest    func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32)
+	w       int
+	nearest func(x []float32, rows, stride int, c *Centroids, label []int32, dist, second []float32)
+	// The expanded form's kernels (expanded.go); exRows is the rows of a
+	// block, zero if there are none.
+	exRows     int
+	shift      func(x []float32, rows, stride int, c *Centroids, xs, norms []float32)
+	expanded   func(xs []float32, c *Centroids, f, f2 []float32)
+	finish     func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32)
 	accumulate func(x []float32, rows, stride, dims int, label []int32, sums []float64)
 	bounded    func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int
 }
@@ -27,27 +33,41 @@ func Impl() string { return active.name }
 
 // Centroids are k centroids of dims values laid out for the kernels: as
 // rows, and as tiles of w centroids for the vector width, padded with +Inf
-// lanes that no row can be nearest to. Set reuses the memory.
+// lanes that no row can be nearest to; and, where the shape makes the
+// expanded form pay, shifted and grouped for it. Set reuses the memory;
+// once set, Centroids may be used by any number of goroutines.
 type Centroids struct {
 	K, Dims int
 	rows    []float32 // K × Dims
 	w       int
 	tiles   int
 	t       []float32 // tiles × Dims × w
+
+	// The expanded form (expanded.go): on if ex.
+	ex     bool
+	shift  []float32 // Dims: subtracted from rows and centroids alike
+	gw     int       // centroids per group
+	groups int
+	g      []float32 // groups × (Dims+1) × gw: norms, then values by dimension
+	reach  float64   // at least every shifted centroid's norm
 }
 
 // Set lays out k centroids given as rows of dims values in cent.
 func (c *Centroids) Set(cent []float32, k, dims int) {
-	c.set(cent, k, dims, active.w)
+	c.set(cent, k, dims, active, exPays(k, dims))
 }
 
-func (c *Centroids) set(cent []float32, k, dims, w int) {
+// set lays the centroids out for im, and for its expanded form if ex and
+// im has one.
+func (c *Centroids) set(cent []float32, k, dims int, im impl, ex bool) {
+	w := im.w
 	if k < 1 || dims < 1 || len(cent) < k*dims {
 		panic(fmt.Sprintf("kernels: %d centroids of %d dims from %d values", k, dims, len(cent)))
 	}
 	c.K, c.Dims, c.w = k, dims, w
 	c.rows = append(c.rows[:0], cent[:k*dims]...)
 	c.tiles, c.t = 0, c.t[:0]
+	c.ex = ex && im.exRows > 0 && c.setExpanded(cent, im)
 	if w == 0 {
 		return
 	}
@@ -97,7 +117,17 @@ func Nearest(x []float32, rows, stride int, c *Centroids, label []int32, dist, s
 	if rows == 0 {
 		return
 	}
-	active.nearest(x, rows, stride, c, label, dist, second)
+	c.nearest(active, x, rows, stride, label, dist, second)
+}
+
+// nearest is Nearest by im, in the expanded form where c is laid out for
+// it and there are rows enough to fill a block.
+func (c *Centroids) nearest(im impl, x []float32, rows, stride int, label []int32, dist, second []float32) {
+	if c.ex && rows >= im.exRows {
+		nearestExpanded(im, x, rows, stride, c, label, dist, second)
+		return
+	}
+	im.nearest(x, rows, stride, c, label, dist, second)
 }
 
 // Totals are what a Lloyd pass adds up per cluster: float64 sums of the rows
@@ -136,7 +166,7 @@ func Assign(x []float32, rows, stride int, c *Centroids, label []int32, dist, se
 		n := min(chunk, rows-lo)
 		xs := x[lo*stride:]
 		ls, ds := label[lo:lo+n], dist[lo:lo+n]
-		active.nearest(xs, n, stride, c, ls, ds, second[lo:lo+n])
+		c.nearest(active, xs, n, stride, ls, ds, second[lo:lo+n])
 		active.accumulate(xs, n, stride, c.Dims, ls, tot.Sums)
 		for i, l := range ls {
 			d := ds[i]

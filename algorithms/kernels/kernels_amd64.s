@@ -76,6 +76,16 @@ DATA tailmask<>+56(SB)/4, $0x00000000
 DATA tailmask<>+60(SB)/4, $0x00000000
 GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 
+DATA negtwo<>+0(SB)/4, $0xc0000000
+DATA negtwo<>+4(SB)/4, $0xc0000000
+DATA negtwo<>+8(SB)/4, $0xc0000000
+DATA negtwo<>+12(SB)/4, $0xc0000000
+DATA negtwo<>+16(SB)/4, $0xc0000000
+DATA negtwo<>+20(SB)/4, $0xc0000000
+DATA negtwo<>+24(SB)/4, $0xc0000000
+DATA negtwo<>+28(SB)/4, $0xc0000000
+GLOBL negtwo<>(SB), RODATA|NOPTR, $32
+
 // func nearestAVX2(x *float32, rows int, stride int, dims int, t *float32, tiles int, label *int32, dist *float32, second *float32)
 // Requires: AVX, AVX2
 TEXT ·nearestAVX2(SB), NOSPLIT, $0-72
@@ -864,5 +874,836 @@ stopAVX512D16:
 	MOVQ   wcss+128(FP), DI
 	VMOVSD X14, (DI)
 	MOVQ   R11, ret+136(FP)
+	VZEROUPPER
+	RET
+
+// func expandedAVX2(xs *float32, dims int, grp *float32, groups int, f *float32, fstride int, f2 *float32)
+// Requires: AVX, FMA3
+TEXT ·expandedAVX2(SB), NOSPLIT, $0-56
+	MOVQ    xs+0(FP), SI
+	MOVQ    dims+8(FP), CX
+	MOVQ    grp+16(FP), DI
+	MOVQ    groups+24(FP), R8
+	MOVQ    f+32(FP), R9
+	MOVQ    fstride+40(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    CX, R11
+	SHLQ    $0x02, R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (R10)(R10*2), R13
+	VMOVUPS posinf<>+0(SB), Y10
+	VMOVUPS posinf<>+0(SB), Y12
+	VMOVUPS posinf<>+0(SB), Y11
+	VMOVUPS posinf<>+0(SB), Y13
+
+groupAVX2:
+	VMOVUPS (DI), Y0
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 32(DI), Y5
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 64(DI), Y6
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 96(DI), Y7
+	ADDQ    $0x00000080, DI
+	MOVQ    SI, AX
+	MOVQ    CX, BX
+
+dimAVX2:
+	VBROADCASTSS (AX), Y8
+	VBROADCASTSS (AX)(R11*1), Y9
+	VFMADD231PS  (DI), Y8, Y0
+	VFMADD231PS  (DI), Y9, Y4
+	VFMADD231PS  32(DI), Y8, Y1
+	VFMADD231PS  32(DI), Y9, Y5
+	VFMADD231PS  64(DI), Y8, Y2
+	VFMADD231PS  64(DI), Y9, Y6
+	VFMADD231PS  96(DI), Y8, Y3
+	VFMADD231PS  96(DI), Y9, Y7
+	ADDQ         $0x04, AX
+	ADDQ         $0x00000080, DI
+	DECQ         BX
+	JNZ          dimAVX2
+	VMOVUPS      Y0, (R9)
+	VMAXPS       Y0, Y10, Y14
+	VMINPS       Y0, Y10, Y10
+	VMINPS       Y14, Y12, Y12
+	VMOVUPS      Y1, 32(R9)
+	VMAXPS       Y1, Y10, Y14
+	VMINPS       Y1, Y10, Y10
+	VMINPS       Y14, Y12, Y12
+	VMOVUPS      Y2, 64(R9)
+	VMAXPS       Y2, Y10, Y14
+	VMINPS       Y2, Y10, Y10
+	VMINPS       Y14, Y12, Y12
+	VMOVUPS      Y3, 96(R9)
+	VMAXPS       Y3, Y10, Y14
+	VMINPS       Y3, Y10, Y10
+	VMINPS       Y14, Y12, Y12
+	VMOVUPS      Y4, (R9)(R10*1)
+	VMAXPS       Y4, Y11, Y14
+	VMINPS       Y4, Y11, Y11
+	VMINPS       Y14, Y13, Y13
+	VMOVUPS      Y5, 32(R9)(R10*1)
+	VMAXPS       Y5, Y11, Y14
+	VMINPS       Y5, Y11, Y11
+	VMINPS       Y14, Y13, Y13
+	VMOVUPS      Y6, 64(R9)(R10*1)
+	VMAXPS       Y6, Y11, Y14
+	VMINPS       Y6, Y11, Y11
+	VMINPS       Y14, Y13, Y13
+	VMOVUPS      Y7, 96(R9)(R10*1)
+	VMAXPS       Y7, Y11, Y14
+	VMINPS       Y7, Y11, Y11
+	VMINPS       Y14, Y13, Y13
+	ADDQ         $0x00000080, R9
+	DECQ         R8
+	JNZ          groupAVX2
+	MOVQ         f2+48(FP), DX
+	VPERM2F128   $0x01, Y10, Y10, Y14
+	VPERM2F128   $0x01, Y12, Y12, Y15
+	VMAXPS       Y14, Y10, Y8
+	VMINPS       Y14, Y10, Y10
+	VMINPS       Y15, Y12, Y12
+	VMINPS       Y8, Y12, Y12
+	VPERMILPS    $0x4e, Y10, Y14
+	VPERMILPS    $0x4e, Y12, Y15
+	VMAXPS       Y14, Y10, Y8
+	VMINPS       Y14, Y10, Y10
+	VMINPS       Y15, Y12, Y12
+	VMINPS       Y8, Y12, Y12
+	VPERMILPS    $0xb1, Y10, Y14
+	VPERMILPS    $0xb1, Y12, Y15
+	VMAXPS       Y14, Y10, Y8
+	VMINPS       Y14, Y10, Y10
+	VMINPS       Y15, Y12, Y12
+	VMINPS       Y8, Y12, Y12
+	VMOVSS       X12, (DX)
+	VPERM2F128   $0x01, Y11, Y11, Y14
+	VPERM2F128   $0x01, Y13, Y13, Y15
+	VMAXPS       Y14, Y11, Y8
+	VMINPS       Y14, Y11, Y11
+	VMINPS       Y15, Y13, Y13
+	VMINPS       Y8, Y13, Y13
+	VPERMILPS    $0x4e, Y11, Y14
+	VPERMILPS    $0x4e, Y13, Y15
+	VMAXPS       Y14, Y11, Y8
+	VMINPS       Y14, Y11, Y11
+	VMINPS       Y15, Y13, Y13
+	VMINPS       Y8, Y13, Y13
+	VPERMILPS    $0xb1, Y11, Y14
+	VPERMILPS    $0xb1, Y13, Y15
+	VMAXPS       Y14, Y11, Y8
+	VMINPS       Y14, Y11, Y11
+	VMINPS       Y15, Y13, Y13
+	VMINPS       Y8, Y13, Y13
+	VMOVSS       X13, 4(DX)
+	VZEROUPPER
+	RET
+
+// func expandedAVX512(xs *float32, dims int, grp *float32, groups int, f *float32, fstride int, f2 *float32)
+// Requires: AVX, AVX512F
+TEXT ·expandedAVX512(SB), NOSPLIT, $0-56
+	MOVQ    xs+0(FP), SI
+	MOVQ    dims+8(FP), CX
+	MOVQ    grp+16(FP), DI
+	MOVQ    groups+24(FP), R8
+	MOVQ    f+32(FP), R9
+	MOVQ    fstride+40(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    CX, R11
+	SHLQ    $0x02, R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (R10)(R10*2), R13
+	VMOVUPS posinf<>+0(SB), Z24
+	VMOVUPS posinf<>+0(SB), Z28
+	VMOVUPS posinf<>+0(SB), Z25
+	VMOVUPS posinf<>+0(SB), Z29
+	VMOVUPS posinf<>+0(SB), Z26
+	VMOVUPS posinf<>+0(SB), Z30
+	VMOVUPS posinf<>+0(SB), Z27
+	VMOVUPS posinf<>+0(SB), Z31
+
+groupAVX512:
+	VMOVUPS (DI), Z0
+	VMOVUPS (DI), Z4
+	VMOVUPS (DI), Z8
+	VMOVUPS (DI), Z12
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 64(DI), Z5
+	VMOVUPS 64(DI), Z9
+	VMOVUPS 64(DI), Z13
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 128(DI), Z6
+	VMOVUPS 128(DI), Z10
+	VMOVUPS 128(DI), Z14
+	VMOVUPS 192(DI), Z3
+	VMOVUPS 192(DI), Z7
+	VMOVUPS 192(DI), Z11
+	VMOVUPS 192(DI), Z15
+	ADDQ    $0x00000100, DI
+	MOVQ    SI, AX
+	MOVQ    CX, BX
+
+dimAVX512:
+	VBROADCASTSS (AX), Z20
+	VBROADCASTSS (AX)(R11*1), Z21
+	VBROADCASTSS (AX)(R11*2), Z22
+	VBROADCASTSS (AX)(R12*1), Z23
+	VMOVUPS      (DI), Z16
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z22, Z8
+	VFMADD231PS  Z16, Z23, Z12
+	VMOVUPS      64(DI), Z17
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z22, Z9
+	VFMADD231PS  Z17, Z23, Z13
+	VMOVUPS      128(DI), Z18
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z18, Z21, Z6
+	VFMADD231PS  Z18, Z22, Z10
+	VFMADD231PS  Z18, Z23, Z14
+	VMOVUPS      192(DI), Z19
+	VFMADD231PS  Z19, Z20, Z3
+	VFMADD231PS  Z19, Z21, Z7
+	VFMADD231PS  Z19, Z22, Z11
+	VFMADD231PS  Z19, Z23, Z15
+	ADDQ         $0x04, AX
+	ADDQ         $0x00000100, DI
+	DECQ         BX
+	JNZ          dimAVX512
+	VMOVUPS      Z0, (R9)
+	VMAXPS       Z0, Z24, Z16
+	VMINPS       Z0, Z24, Z24
+	VMINPS       Z16, Z28, Z28
+	VMOVUPS      Z1, 64(R9)
+	VMAXPS       Z1, Z24, Z16
+	VMINPS       Z1, Z24, Z24
+	VMINPS       Z16, Z28, Z28
+	VMOVUPS      Z2, 128(R9)
+	VMAXPS       Z2, Z24, Z16
+	VMINPS       Z2, Z24, Z24
+	VMINPS       Z16, Z28, Z28
+	VMOVUPS      Z3, 192(R9)
+	VMAXPS       Z3, Z24, Z16
+	VMINPS       Z3, Z24, Z24
+	VMINPS       Z16, Z28, Z28
+	VMOVUPS      Z4, (R9)(R10*1)
+	VMAXPS       Z4, Z25, Z16
+	VMINPS       Z4, Z25, Z25
+	VMINPS       Z16, Z29, Z29
+	VMOVUPS      Z5, 64(R9)(R10*1)
+	VMAXPS       Z5, Z25, Z16
+	VMINPS       Z5, Z25, Z25
+	VMINPS       Z16, Z29, Z29
+	VMOVUPS      Z6, 128(R9)(R10*1)
+	VMAXPS       Z6, Z25, Z16
+	VMINPS       Z6, Z25, Z25
+	VMINPS       Z16, Z29, Z29
+	VMOVUPS      Z7, 192(R9)(R10*1)
+	VMAXPS       Z7, Z25, Z16
+	VMINPS       Z7, Z25, Z25
+	VMINPS       Z16, Z29, Z29
+	VMOVUPS      Z8, (R9)(R10*2)
+	VMAXPS       Z8, Z26, Z16
+	VMINPS       Z8, Z26, Z26
+	VMINPS       Z16, Z30, Z30
+	VMOVUPS      Z9, 64(R9)(R10*2)
+	VMAXPS       Z9, Z26, Z16
+	VMINPS       Z9, Z26, Z26
+	VMINPS       Z16, Z30, Z30
+	VMOVUPS      Z10, 128(R9)(R10*2)
+	VMAXPS       Z10, Z26, Z16
+	VMINPS       Z10, Z26, Z26
+	VMINPS       Z16, Z30, Z30
+	VMOVUPS      Z11, 192(R9)(R10*2)
+	VMAXPS       Z11, Z26, Z16
+	VMINPS       Z11, Z26, Z26
+	VMINPS       Z16, Z30, Z30
+	VMOVUPS      Z12, (R9)(R13*1)
+	VMAXPS       Z12, Z27, Z16
+	VMINPS       Z12, Z27, Z27
+	VMINPS       Z16, Z31, Z31
+	VMOVUPS      Z13, 64(R9)(R13*1)
+	VMAXPS       Z13, Z27, Z16
+	VMINPS       Z13, Z27, Z27
+	VMINPS       Z16, Z31, Z31
+	VMOVUPS      Z14, 128(R9)(R13*1)
+	VMAXPS       Z14, Z27, Z16
+	VMINPS       Z14, Z27, Z27
+	VMINPS       Z16, Z31, Z31
+	VMOVUPS      Z15, 192(R9)(R13*1)
+	VMAXPS       Z15, Z27, Z16
+	VMINPS       Z15, Z27, Z27
+	VMINPS       Z16, Z31, Z31
+	ADDQ         $0x00000100, R9
+	DECQ         R8
+	JNZ          groupAVX512
+	MOVQ         f2+48(FP), DX
+	VSHUFF32X4   $0x4e, Z24, Z24, Z16
+	VSHUFF32X4   $0x4e, Z28, Z28, Z17
+	VMAXPS       Z16, Z24, Z18
+	VMINPS       Z16, Z24, Z24
+	VMINPS       Z17, Z28, Z28
+	VMINPS       Z18, Z28, Z28
+	VSHUFF32X4   $0xb1, Z24, Z24, Z16
+	VSHUFF32X4   $0xb1, Z28, Z28, Z17
+	VMAXPS       Z16, Z24, Z18
+	VMINPS       Z16, Z24, Z24
+	VMINPS       Z17, Z28, Z28
+	VMINPS       Z18, Z28, Z28
+	VPERMILPS    $0x4e, Z24, Z16
+	VPERMILPS    $0x4e, Z28, Z17
+	VMAXPS       Z16, Z24, Z18
+	VMINPS       Z16, Z24, Z24
+	VMINPS       Z17, Z28, Z28
+	VMINPS       Z18, Z28, Z28
+	VPERMILPS    $0xb1, Z24, Z16
+	VPERMILPS    $0xb1, Z28, Z17
+	VMAXPS       Z16, Z24, Z18
+	VMINPS       Z16, Z24, Z24
+	VMINPS       Z17, Z28, Z28
+	VMINPS       Z18, Z28, Z28
+	VMOVSS       X28, (DX)
+	VSHUFF32X4   $0x4e, Z25, Z25, Z16
+	VSHUFF32X4   $0x4e, Z29, Z29, Z17
+	VMAXPS       Z16, Z25, Z18
+	VMINPS       Z16, Z25, Z25
+	VMINPS       Z17, Z29, Z29
+	VMINPS       Z18, Z29, Z29
+	VSHUFF32X4   $0xb1, Z25, Z25, Z16
+	VSHUFF32X4   $0xb1, Z29, Z29, Z17
+	VMAXPS       Z16, Z25, Z18
+	VMINPS       Z16, Z25, Z25
+	VMINPS       Z17, Z29, Z29
+	VMINPS       Z18, Z29, Z29
+	VPERMILPS    $0x4e, Z25, Z16
+	VPERMILPS    $0x4e, Z29, Z17
+	VMAXPS       Z16, Z25, Z18
+	VMINPS       Z16, Z25, Z25
+	VMINPS       Z17, Z29, Z29
+	VMINPS       Z18, Z29, Z29
+	VPERMILPS    $0xb1, Z25, Z16
+	VPERMILPS    $0xb1, Z29, Z17
+	VMAXPS       Z16, Z25, Z18
+	VMINPS       Z16, Z25, Z25
+	VMINPS       Z17, Z29, Z29
+	VMINPS       Z18, Z29, Z29
+	VMOVSS       X29, 4(DX)
+	VSHUFF32X4   $0x4e, Z26, Z26, Z16
+	VSHUFF32X4   $0x4e, Z30, Z30, Z17
+	VMAXPS       Z16, Z26, Z18
+	VMINPS       Z16, Z26, Z26
+	VMINPS       Z17, Z30, Z30
+	VMINPS       Z18, Z30, Z30
+	VSHUFF32X4   $0xb1, Z26, Z26, Z16
+	VSHUFF32X4   $0xb1, Z30, Z30, Z17
+	VMAXPS       Z16, Z26, Z18
+	VMINPS       Z16, Z26, Z26
+	VMINPS       Z17, Z30, Z30
+	VMINPS       Z18, Z30, Z30
+	VPERMILPS    $0x4e, Z26, Z16
+	VPERMILPS    $0x4e, Z30, Z17
+	VMAXPS       Z16, Z26, Z18
+	VMINPS       Z16, Z26, Z26
+	VMINPS       Z17, Z30, Z30
+	VMINPS       Z18, Z30, Z30
+	VPERMILPS    $0xb1, Z26, Z16
+	VPERMILPS    $0xb1, Z30, Z17
+	VMAXPS       Z16, Z26, Z18
+	VMINPS       Z16, Z26, Z26
+	VMINPS       Z17, Z30, Z30
+	VMINPS       Z18, Z30, Z30
+	VMOVSS       X30, 8(DX)
+	VSHUFF32X4   $0x4e, Z27, Z27, Z16
+	VSHUFF32X4   $0x4e, Z31, Z31, Z17
+	VMAXPS       Z16, Z27, Z18
+	VMINPS       Z16, Z27, Z27
+	VMINPS       Z17, Z31, Z31
+	VMINPS       Z18, Z31, Z31
+	VSHUFF32X4   $0xb1, Z27, Z27, Z16
+	VSHUFF32X4   $0xb1, Z31, Z31, Z17
+	VMAXPS       Z16, Z27, Z18
+	VMINPS       Z16, Z27, Z27
+	VMINPS       Z17, Z31, Z31
+	VMINPS       Z18, Z31, Z31
+	VPERMILPS    $0x4e, Z27, Z16
+	VPERMILPS    $0x4e, Z31, Z17
+	VMAXPS       Z16, Z27, Z18
+	VMINPS       Z16, Z27, Z27
+	VMINPS       Z17, Z31, Z31
+	VMINPS       Z18, Z31, Z31
+	VPERMILPS    $0xb1, Z27, Z16
+	VPERMILPS    $0xb1, Z31, Z17
+	VMAXPS       Z16, Z27, Z18
+	VMINPS       Z16, Z27, Z27
+	VMINPS       Z17, Z31, Z31
+	VMINPS       Z18, Z31, Z31
+	VMOVSS       X31, 12(DX)
+	VZEROUPPER
+	RET
+
+// func shiftAVX2(x *float32, rows int, stride int, dims int, m *float32, xs *float32, norms *float32)
+// Requires: AVX, FMA3
+TEXT ·shiftAVX2(SB), NOSPLIT, $0-56
+	MOVQ    x+0(FP), SI
+	MOVQ    rows+8(FP), CX
+	MOVQ    stride+16(FP), R8
+	MOVQ    dims+24(FP), R9
+	MOVQ    xs+40(FP), DI
+	MOVQ    norms+48(FP), R12
+	SHLQ    $0x02, R8
+	MOVQ    R9, BX
+	ANDQ    $0x07, BX
+	MOVQ    R9, R10
+	SHRQ    $0x03, R10
+	MOVQ    $0x00000008, R14
+	SUBQ    BX, R14
+	LEAQ    tailmask<>+0(SB), R15
+	VMOVUPS (R15)(R14*4), Y15
+	SHLQ    $0x02, BX
+	VMOVUPS negtwo<>+0(SB), Y14
+	XORQ    R11, R11
+
+rowShift:
+	CMPQ   R11, CX
+	JGE    doneShift
+	VXORPS Y0, Y0, Y0
+	MOVQ   SI, AX
+	MOVQ   m+32(FP), DX
+	MOVQ   R10, R13
+
+chunkShift:
+	TESTQ       R13, R13
+	JZ          tailShift
+	VMOVUPS     (AX), Y1
+	VMOVUPS     (DX), Y2
+	VSUBPS      Y2, Y1, Y1
+	VFMADD231PS Y1, Y1, Y0
+	VMULPS      Y14, Y1, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $0x20, AX
+	ADDQ        $0x20, DX
+	ADDQ        $0x20, DI
+	DECQ        R13
+	JMP         chunkShift
+
+tailShift:
+	TESTQ       BX, BX
+	JZ          foldShift
+	VMASKMOVPS  (AX), Y15, Y1
+	VMASKMOVPS  (DX), Y15, Y2
+	VSUBPS      Y2, Y1, Y1
+	VFMADD231PS Y1, Y1, Y0
+	VMULPS      Y14, Y1, Y1
+	VMASKMOVPS  Y1, Y15, (DI)
+	ADDQ        BX, DI
+
+foldShift:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (R12)(R11*4)
+	ADDQ         R8, SI
+	INCQ         R11
+	JMP          rowShift
+
+doneShift:
+	VZEROUPPER
+	RET
+
+// func finishAVX2(f *float32, fstride int, rows int, t *float32, x *float32, stride int, dims int, cent *float32, need int, label *int32, dist *float32, second *float32, cand *int32)
+// Requires: AVX
+TEXT ·finishAVX2(SB), NOSPLIT, $0-104
+	MOVQ    cand+96(FP), R8
+	MOVQ    dims+48(FP), R15
+	MOVQ    R15, BX
+	ANDQ    $0x07, BX
+	SHRQ    $0x03, R15
+	MOVQ    $0x00000008, R14
+	SUBQ    BX, R14
+	LEAQ    tailmask<>+0(SB), R13
+	VMOVUPS (R13)(R14*4), Y15
+	MOVQ    fstride+8(FP), CX
+	XORQ    R11, R11
+
+rowFinAVX2:
+	CMPQ         R11, rows+16(FP)
+	JGE          doneFinAVX2
+	MOVQ         R11, SI
+	IMULQ        CX, SI
+	SHLQ         $0x02, SI
+	ADDQ         f+0(FP), SI
+	MOVQ         R11, DI
+	IMULQ        stride+40(FP), DI
+	SHLQ         $0x02, DI
+	ADDQ         x+32(FP), DI
+	MOVQ         t+24(FP), R14
+	VBROADCASTSS (R14)(R11*4), Y14
+	XORQ         R10, R10
+	XORQ         R9, R9
+
+groupFinAVX2:
+	CMPQ      R10, CX
+	JGE       scannedFinAVX2
+	VMOVUPS   (SI)(R10*4), Y0
+	VCMPPS    $0x02, Y14, Y0, Y0
+	VMOVUPS   32(SI)(R10*4), Y1
+	VCMPPS    $0x02, Y14, Y1, Y1
+	VMOVUPS   64(SI)(R10*4), Y2
+	VCMPPS    $0x02, Y14, Y2, Y2
+	VMOVUPS   96(SI)(R10*4), Y3
+	VCMPPS    $0x02, Y14, Y3, Y3
+	VORPS     Y0, Y1, Y4
+	VORPS     Y2, Y3, Y5
+	VORPS     Y4, Y5, Y4
+	VPTEST    Y4, Y4
+	JZ        nextFinAVX2
+	VMOVMSKPS Y0, AX
+
+bitFinAVX20:
+	TESTL AX, AX
+	JZ    bitFinAVX20done
+	BSFL  AX, DX
+	LEAL  (DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX20
+
+bitFinAVX20done:
+	VMOVMSKPS Y1, AX
+
+bitFinAVX21:
+	TESTL AX, AX
+	JZ    bitFinAVX21done
+	BSFL  AX, DX
+	LEAL  8(DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX21
+
+bitFinAVX21done:
+	VMOVMSKPS Y2, AX
+
+bitFinAVX22:
+	TESTL AX, AX
+	JZ    bitFinAVX22done
+	BSFL  AX, DX
+	LEAL  16(DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX22
+
+bitFinAVX22done:
+	VMOVMSKPS Y3, AX
+
+bitFinAVX23:
+	TESTL AX, AX
+	JZ    bitFinAVX23done
+	BSFL  AX, DX
+	LEAL  24(DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX23
+
+bitFinAVX23done:
+nextFinAVX2:
+	ADDQ $0x20, R10
+	JMP  groupFinAVX2
+
+scannedFinAVX2:
+	CMPQ   R9, need+64(FP)
+	JL     failFinAVX2
+	VMOVSS posinf<>+0(SB), X5
+	VMOVSS posinf<>+0(SB), X6
+	XORQ   DX, DX
+	XORQ   AX, AX
+
+candFinAVX2:
+	CMPQ    AX, R9
+	JGE     writeFinAVX2
+	MOVLQSX (R8)(AX*4), R10
+	MOVQ    R10, R13
+	IMULQ   dims+48(FP), R13
+	SHLQ    $0x02, R13
+	ADDQ    cent+56(FP), R13
+	MOVQ    DI, R12
+	MOVQ    R15, R14
+	VXORPS  Y0, Y0, Y0
+
+chunkFinAVX2:
+	TESTQ   R14, R14
+	JZ      tailFinAVX2
+	VMOVUPS (R12), Y1
+	VSUBPS  (R13), Y1, Y1
+	VMULPS  Y1, Y1, Y1
+	VADDPS  Y1, Y0, Y0
+	ADDQ    $0x20, R12
+	ADDQ    $0x20, R13
+	DECQ    R14
+	JMP     chunkFinAVX2
+
+tailFinAVX2:
+	TESTQ      BX, BX
+	JZ         foldFinAVX2
+	VMASKMOVPS (R12), Y15, Y1
+	VMASKMOVPS (R13), Y15, Y2
+	VSUBPS     Y2, Y1, Y1
+	VMULPS     Y1, Y1, Y1
+	VADDPS     Y1, Y0, Y0
+
+foldFinAVX2:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VUCOMISS     X0, X5
+	JA           bestFinAVX2
+	VUCOMISS     X0, X6
+	JA           secondFinAVX2
+	JMP          nextCandFinAVX2
+
+bestFinAVX2:
+	VMOVAPS X5, X6
+	VMOVAPS X0, X5
+	MOVQ    R10, DX
+	JMP     nextCandFinAVX2
+
+secondFinAVX2:
+	VMOVAPS X0, X6
+
+nextCandFinAVX2:
+	INCQ AX
+	JMP  candFinAVX2
+
+writeFinAVX2:
+	MOVQ   label+72(FP), R14
+	MOVL   DX, (R14)(R11*4)
+	MOVQ   dist+80(FP), R14
+	VMOVSS X5, (R14)(R11*4)
+	MOVQ   second+88(FP), R14
+	VMOVSS X6, (R14)(R11*4)
+	INCQ   R11
+	JMP    rowFinAVX2
+
+failFinAVX2:
+	MOVQ label+72(FP), R14
+	MOVL $0xffffffff, (R14)(R11*4)
+	INCQ R11
+	JMP  rowFinAVX2
+
+doneFinAVX2:
+	VZEROUPPER
+	RET
+
+// func finishAVX512(f *float32, fstride int, rows int, t *float32, x *float32, stride int, dims int, cent *float32, need int, label *int32, dist *float32, second *float32, cand *int32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·finishAVX512(SB), NOSPLIT, $0-104
+	MOVQ  cand+96(FP), R8
+	MOVQ  dims+48(FP), R15
+	MOVQ  R15, CX
+	ANDQ  $0x0f, CX
+	MOVQ  CX, BX
+	MOVL  $0x00000001, AX
+	SHLL  CL, AX
+	DECL  AX
+	KMOVW AX, K1
+	SHRQ  $0x04, R15
+	MOVQ  fstride+8(FP), CX
+	XORQ  R11, R11
+
+rowFinAVX512:
+	CMPQ         R11, rows+16(FP)
+	JGE          doneFinAVX512
+	MOVQ         R11, SI
+	IMULQ        CX, SI
+	SHLQ         $0x02, SI
+	ADDQ         f+0(FP), SI
+	MOVQ         R11, DI
+	IMULQ        stride+40(FP), DI
+	SHLQ         $0x02, DI
+	ADDQ         x+32(FP), DI
+	MOVQ         t+24(FP), R14
+	VBROADCASTSS (R14)(R11*4), Z14
+	XORQ         R10, R10
+	XORQ         R9, R9
+
+groupFinAVX512:
+	CMPQ     R10, CX
+	JGE      scannedFinAVX512
+	VMOVUPS  (SI)(R10*4), Z0
+	VCMPPS   $0x02, Z14, Z0, K2
+	VMOVUPS  64(SI)(R10*4), Z1
+	VCMPPS   $0x02, Z14, Z1, K3
+	VMOVUPS  128(SI)(R10*4), Z2
+	VCMPPS   $0x02, Z14, Z2, K4
+	VMOVUPS  192(SI)(R10*4), Z3
+	VCMPPS   $0x02, Z14, Z3, K5
+	KORW     K2, K3, K6
+	KORW     K4, K5, K7
+	KORTESTW K6, K7
+	JZ       nextFinAVX512
+	KMOVW    K2, AX
+
+bitFinAVX5120:
+	TESTL AX, AX
+	JZ    bitFinAVX5120done
+	BSFL  AX, DX
+	LEAL  (DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX5120
+
+bitFinAVX5120done:
+	KMOVW K3, AX
+
+bitFinAVX5121:
+	TESTL AX, AX
+	JZ    bitFinAVX5121done
+	BSFL  AX, DX
+	LEAL  16(DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX5121
+
+bitFinAVX5121done:
+	KMOVW K4, AX
+
+bitFinAVX5122:
+	TESTL AX, AX
+	JZ    bitFinAVX5122done
+	BSFL  AX, DX
+	LEAL  32(DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX5122
+
+bitFinAVX5122done:
+	KMOVW K5, AX
+
+bitFinAVX5123:
+	TESTL AX, AX
+	JZ    bitFinAVX5123done
+	BSFL  AX, DX
+	LEAL  48(DX)(R10*1), DX
+	MOVL  DX, (R8)(R9*4)
+	INCQ  R9
+	LEAL  -1(AX), DX
+	ANDL  DX, AX
+	JMP   bitFinAVX5123
+
+bitFinAVX5123done:
+nextFinAVX512:
+	ADDQ $0x40, R10
+	JMP  groupFinAVX512
+
+scannedFinAVX512:
+	CMPQ   R9, need+64(FP)
+	JL     failFinAVX512
+	VMOVSS posinf<>+0(SB), X5
+	VMOVSS posinf<>+0(SB), X6
+	XORQ   DX, DX
+	XORQ   AX, AX
+
+candFinAVX512:
+	CMPQ    AX, R9
+	JGE     writeFinAVX512
+	MOVLQSX (R8)(AX*4), R10
+	MOVQ    R10, R13
+	IMULQ   dims+48(FP), R13
+	SHLQ    $0x02, R13
+	ADDQ    cent+56(FP), R13
+	MOVQ    DI, R12
+	MOVQ    R15, R14
+	VXORPS  Y0, Y0, Y0
+
+chunk16FinAVX512:
+	TESTQ         R14, R14
+	JZ            tail16FinAVX512
+	VMOVUPS       (R12), Z1
+	VSUBPS        (R13), Z1, Z2
+	VMULPS        Z2, Z2, Z2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X8 $0x01, Z2, Y1
+	VADDPS        Y1, Y0, Y0
+	ADDQ          $0x40, R12
+	ADDQ          $0x40, R13
+	DECQ          R14
+	JMP           chunk16FinAVX512
+
+tail16FinAVX512:
+	TESTQ         BX, BX
+	JZ            fold16FinAVX512
+	VMOVUPS.Z     (R12), K1, Z1
+	VSUBPS.Z      (R13), Z1, K1, Z2
+	VMULPS        Z2, Z2, Z2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF32X8 $0x01, Z2, Y1
+	VADDPS        Y1, Y0, Y0
+
+fold16FinAVX512:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VUCOMISS     X0, X5
+	JA           bestFinAVX512
+	VUCOMISS     X0, X6
+	JA           secondFinAVX512
+	JMP          nextCandFinAVX512
+
+bestFinAVX512:
+	VMOVAPS X5, X6
+	VMOVAPS X0, X5
+	MOVQ    R10, DX
+	JMP     nextCandFinAVX512
+
+secondFinAVX512:
+	VMOVAPS X0, X6
+
+nextCandFinAVX512:
+	INCQ AX
+	JMP  candFinAVX512
+
+writeFinAVX512:
+	MOVQ   label+72(FP), R14
+	MOVL   DX, (R14)(R11*4)
+	MOVQ   dist+80(FP), R14
+	VMOVSS X5, (R14)(R11*4)
+	MOVQ   second+88(FP), R14
+	VMOVSS X6, (R14)(R11*4)
+	INCQ   R11
+	JMP    rowFinAVX512
+
+failFinAVX512:
+	MOVQ label+72(FP), R14
+	MOVL $0xffffffff, (R14)(R11*4)
+	INCQ R11
+	JMP  rowFinAVX512
+
+doneFinAVX512:
 	VZEROUPPER
 	RET

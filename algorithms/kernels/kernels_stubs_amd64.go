@@ -21,3 +21,18 @@ func boundedAVX512(x *float32, rows int, stride int, dims int, k int, cent *floa
 
 //go:noescape
 func boundedAVX512D16(x *float32, rows int, stride int, dims int, k int, cent *float32, label *int32, lower *float32, drop *float64, shrink float64, absErr float64, sums *float64, counts *int64, farDist *float32, farRow *int32, rowBase int, wcss *float64) int
+
+//go:noescape
+func expandedAVX2(xs *float32, dims int, grp *float32, groups int, f *float32, fstride int, f2 *float32)
+
+//go:noescape
+func expandedAVX512(xs *float32, dims int, grp *float32, groups int, f *float32, fstride int, f2 *float32)
+
+//go:noescape
+func shiftAVX2(x *float32, rows int, stride int, dims int, m *float32, xs *float32, norms *float32)
+
+//go:noescape
+func finishAVX2(f *float32, fstride int, rows int, t *float32, x *float32, stride int, dims int, cent *float32, need int, label *int32, dist *float32, second *float32, cand *int32)
+
+//go:noescape
+func finishAVX512(f *float32, fstride int, rows int, t *float32, x *float32, stride int, dims int, cent *float32, need int, label *int32, dist *float32, second *float32, cand *int32)

@@ -90,8 +90,8 @@ func withImpl(t *testing.T, f func(t *testing.T, im impl)) {
 // the first difference in any output bit.
 func compare(s shape, im impl) error {
 	var ca, cg Centroids
-	ca.set(s.cent, s.k, s.dims, im.w)
-	cg.set(s.cent, s.k, s.dims, 0)
+	ca.set(s.cent, s.k, s.dims, im, false)
+	cg.set(s.cent, s.k, s.dims, generic, false)
 	la, lg := make([]int32, s.rows), make([]int32, s.rows)
 	da, dg := make([]float32, s.rows), make([]float32, s.rows)
 	sa, sg := make([]float32, s.rows), make([]float32, s.rows)
@@ -103,6 +103,9 @@ func compare(s shape, im impl) error {
 		if la[i] != lg[i] || !bitsEqual(da[i], dg[i]) || !bitsEqual(sa[i], sg[i]) {
 			return fmt.Errorf("nearest row %d: %s (%d, %g, %g), go (%d, %g, %g)", i, im.name, la[i], da[i], sa[i], lg[i], dg[i], sg[i])
 		}
+	}
+	if err := compareExpanded(s, im, lg, dg, sg); err != nil {
+		return err
 	}
 	// accumulate and the bounded pass on labels that are not all nearest.
 	r := rand.New(rand.NewPCG(uint64(s.rows), uint64(s.k)))

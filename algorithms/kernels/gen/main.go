@@ -13,6 +13,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -42,7 +44,11 @@ func main() {
 		}
 		DATA(4*i, U32(v))
 	}
-	c := consts{inf: inf, maxint: maxint, iota: iota, tailmask: tailmask}
+	negtwo := GLOBL("negtwo", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(0xc0000000))
+	}
+	c := consts{inf: inf, maxint: maxint, iota: iota, tailmask: tailmask, negtwo: negtwo}
 
 	nearest(c, avx2)
 	nearest(c, avx512)
@@ -50,10 +56,15 @@ func main() {
 	bounded(c, avx2, false)
 	bounded(c, avx512, false)
 	bounded(c, avx512, true)
+	expanded(c, avx2, 2)
+	expanded(c, avx512, 4)
+	shift(c)
+	finish(c, avx2)
+	finish(c, avx512)
 	Generate()
 }
 
-type consts struct{ inf, maxint, iota, tailmask Mem }
+type consts struct{ inf, maxint, iota, tailmask, negtwo Mem }
 
 type isa struct {
 	name string
@@ -619,4 +630,363 @@ func log2(n int) int {
 		k++
 	}
 	return k
+}
+
+// exTiles is how many vectors of centroids the expanded kernel takes at a
+// time: a group of exTiles·w centroids (see expanded).
+const exTiles = 4
+
+// expanded is the inner product at the heart of the expanded form,
+// ‖x−c‖² = ‖x‖² − 2x·c + ‖c‖², for rows rows at once (a block) against
+// every centroid: f = ‖c‖² + Σⱼ x″ⱼ·cⱼ with x″ = −2x, one fused
+// multiply-add per term in dimension order, the norm first. Rows and
+// centroids arrive already shifted by the same vector (see Centroids), which
+// is what keeps the cancellation small. Centroids come in groups of exTiles
+// vectors: per group, their norms (one vector per tile), then for each
+// dimension exTiles vectors of values. Every f goes to the row's line of f
+// (fstride values per row, in centroid order), and the row's second
+// smallest f — the value the candidate threshold is built on — goes to f2.
+//
+// Each group keeps rows × exTiles accumulators in registers, so a loaded
+// centroid vector serves every row and a broadcast row value every tile:
+// with AVX-512 that is 16 accumulators, 4 tiles, 4 broadcasts and, per row,
+// the running smallest and second smallest of each lane (32 registers);
+// with AVX2, 8 accumulators, 2 broadcasts, 4 running lanes and 2 spare,
+// the tiles read from memory by the multiply-adds.
+func expanded(c consts, v isa, rows int) {
+	n := v.name
+	TEXT("expanded"+n, NOSPLIT, "func(xs *float32, dims int, grp *float32, groups int, f *float32, fstride int, f2 *float32)")
+	Pragma("noescape")
+	xs := Load(Param("xs"), RSI)
+	dims := Load(Param("dims"), RCX)
+	tp := Load(Param("grp"), RDI)
+	groups := Load(Param("groups"), R8)
+	fp := Load(Param("f"), R9)
+	fsb := Load(Param("fstride"), R10)
+	SHLQ(U8(2), fsb)
+	rb, rb3, fsb3, xp, j := R11, R12, R13, RAX, RBX
+	MOVQ(dims, rb)
+	SHLQ(U8(2), rb)
+	LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
+	LEAQ(Mem{Base: fsb, Index: fsb, Scale: 2}, fsb3)
+	rowAddr := func(base, stride, stride3 Register, r int, off int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: base}.Offset(off)
+		case 3:
+			return Mem{Base: base, Index: stride3, Scale: 1}.Offset(off)
+		}
+		return Mem{Base: base, Index: stride, Scale: uint8(r)}.Offset(off)
+	}
+
+	vb := 4 * v.w // bytes of a vector
+	acc := func(r, u int) VecPhysical { return v.vec[r*exTiles+u] }
+	var tile, bcast, m1, m2, tmp []VecPhysical
+	if v.w == 16 {
+		z := []VecPhysical{Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+		tile, bcast, m1, m2 = z[0:4], z[4:8], z[8:12], z[12:16]
+		tmp = z[0:4] // the tiles are free once a group's sums are done
+	} else {
+		bcast, m1, m2, tmp = v.vec[8:10], v.vec[10:12], v.vec[12:14], []VecPhysical{Y14, Y15, Y8}
+	}
+	for r := 0; r < rows; r++ {
+		VMOVUPS(c.inf, m1[r])
+		VMOVUPS(c.inf, m2[r])
+	}
+
+	Label("group" + n)
+	for u := 0; u < exTiles; u++ {
+		for r := 0; r < rows; r++ {
+			VMOVUPS(Mem{Base: tp}.Offset(u*vb), acc(r, u))
+		}
+	}
+	ADDQ(U32(uint64(exTiles*vb)), tp)
+	MOVQ(xs, xp)
+	MOVQ(dims, j)
+	Label("dim" + n)
+	for r := 0; r < rows; r++ {
+		VBROADCASTSS(rowAddr(xp, rb, rb3, r, 0), bcast[r])
+	}
+	for u := 0; u < exTiles; u++ {
+		var t Op = Mem{Base: tp}.Offset(u * vb)
+		if tile != nil {
+			VMOVUPS(t, tile[u])
+			t = tile[u]
+		}
+		for r := 0; r < rows; r++ {
+			VFMADD231PS(t, bcast[r], acc(r, u))
+		}
+	}
+	ADDQ(U8(4), xp)
+	ADDQ(U32(uint64(exTiles*vb)), tp)
+	DECQ(j)
+	JNZ(LabelRef("dim" + n))
+
+	// Out to f, and per lane the smallest two so far (a multiset: a tie
+	// makes the second equal the first).
+	for r := 0; r < rows; r++ {
+		for u := 0; u < exTiles; u++ {
+			a := acc(r, u)
+			VMOVUPS(a, rowAddr(fp, fsb, fsb3, r, u*vb))
+			VMAXPS(a, m1[r], tmp[0])
+			VMINPS(a, m1[r], m1[r])
+			VMINPS(tmp[0], m2[r], m2[r])
+		}
+	}
+	ADDQ(U32(uint64(exTiles*vb)), fp)
+	DECQ(groups)
+	JNZ(LabelRef("group" + n))
+
+	// Across lanes: merging (a₁, a₂) with (b₁, b₂) gives min(a₁, b₁) and
+	// min(max(a₁, b₁), a₂, b₂), halving the lanes until one holds the row's
+	// second smallest.
+	f2 := Load(Param("f2"), RDX)
+	for r := 0; r < rows; r++ {
+		merge := func(perm func(src, dst VecPhysical)) {
+			perm(m1[r], tmp[0])
+			perm(m2[r], tmp[1])
+			VMAXPS(tmp[0], m1[r], tmp[2])
+			VMINPS(tmp[0], m1[r], m1[r])
+			VMINPS(tmp[1], m2[r], m2[r])
+			VMINPS(tmp[2], m2[r], m2[r])
+		}
+		if v.w == 16 {
+			merge(func(s, d VecPhysical) { VSHUFF32X4(U8(0x4e), s, s, d) })
+			merge(func(s, d VecPhysical) { VSHUFF32X4(U8(0xb1), s, s, d) })
+		} else {
+			merge(func(s, d VecPhysical) { VPERM2F128(U8(1), s, s, d) })
+		}
+		merge(func(s, d VecPhysical) { VPERMILPS(U8(0x4e), s, d) })
+		merge(func(s, d VecPhysical) { VPERMILPS(U8(0xb1), s, d) })
+		VMOVSS(m2[r].AsX(), Mem{Base: f2}.Offset(4*r))
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// shift writes, for each of rows rows of x, x″ = −2·(x − m) into xs (rows
+// of dims values, packed) and ‖x − m‖² into norms: the rows as the expanded
+// kernel takes them. Eight values at a time, the last dims mod 8 under a
+// mask so no value past a row is read or written.
+func shift(c consts) {
+	TEXT("shiftAVX2", NOSPLIT, "func(x *float32, rows, stride, dims int, m *float32, xs *float32, norms *float32)")
+	Pragma("noescape")
+	x := Load(Param("x"), RSI)
+	rows := Load(Param("rows"), RCX)
+	stride := Load(Param("stride"), R8)
+	dims := Load(Param("dims"), R9)
+	op := Load(Param("xs"), RDI)
+	norms := Load(Param("norms"), R12)
+	SHLQ(U8(2), stride)
+	full, rem := R10, RBX
+	splitDims(dims, full, rem)
+	tailMask(c, rem, R14, R15, Y15)
+	SHLQ(U8(2), rem)
+	VMOVUPS(c.negtwo, Y14)
+	i, xp, mp, cnt := R11, RAX, RDX, R13
+	XORQ(i, i)
+	Label("rowShift")
+	CMPQ(i, rows)
+	JGE(LabelRef("doneShift"))
+	VXORPS(Y0, Y0, Y0)
+	MOVQ(x, xp)
+	Load(Param("m"), mp)
+	MOVQ(full, cnt)
+	term := func() {
+		VSUBPS(Y2, Y1, Y1)
+		VFMADD231PS(Y1, Y1, Y0)
+		VMULPS(Y14, Y1, Y1)
+	}
+	Label("chunkShift")
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("tailShift"))
+	VMOVUPS(Mem{Base: xp}, Y1)
+	VMOVUPS(Mem{Base: mp}, Y2)
+	term()
+	VMOVUPS(Y1, Mem{Base: op})
+	ADDQ(U8(32), xp)
+	ADDQ(U8(32), mp)
+	ADDQ(U8(32), op)
+	DECQ(cnt)
+	JMP(LabelRef("chunkShift"))
+	Label("tailShift")
+	TESTQ(rem, rem)
+	JZ(LabelRef("foldShift"))
+	VMASKMOVPS(Mem{Base: xp}, Y15, Y1)
+	VMASKMOVPS(Mem{Base: mp}, Y15, Y2)
+	term()
+	VMASKMOVPS(Y1, Y15, Mem{Base: op})
+	ADDQ(rem, op)
+	Label("foldShift")
+	fold8()
+	VMOVSS(X0, Mem{Base: norms, Index: i, Scale: 4})
+	ADDQ(stride, x)
+	INCQ(i)
+	JMP(LabelRef("rowShift"))
+	Label("doneShift")
+	VZEROUPPER()
+	RET()
+}
+
+// finish completes the expanded search of a block, row by row: the
+// row's candidates, the values of its line of f (fstride of them, a
+// multiple of exTiles vectors) at most t[r]; their canonical distances to
+// the row; and of those the nearest (the lowest index on ties) and the
+// runner-up, into label, dist and second, as the direct search would give
+// them. A row with fewer than need candidates (its t is NaN: it could not
+// be bounded) gets label −1, for the caller to search directly. cand is
+// scratch for fstride indices.
+//
+// Candidates are few (two, mostly), so the scan tests exTiles vectors at
+// once and looks at single vectors only where one of them holds one.
+func finish(c consts, v isa) {
+	n := "Fin" + v.name
+	TEXT("finish"+v.name, NOSPLIT, "func(f *float32, fstride, rows int, t *float32, x *float32, stride, dims int, cent *float32, need int, label *int32, dist, second *float32, cand *int32)")
+	Pragma("noescape")
+	fp, xr, cand, found, bits, idx, base, r := RSI, RDI, R8, R9, RAX, RDX, R10, R11
+	xp, cp, count, full, rem, fstride := R12, R13, R14, R15, RBX, RCX
+	Load(Param("cand"), cand)
+	Load(Param("dims"), full)
+	if v.w == 16 {
+		MOVQ(full, RCX)
+		ANDQ(U8(15), RCX)
+		MOVQ(RCX, rem)
+		MOVL(U32(1), EAX)
+		SHLL(CL, EAX)
+		DECL(EAX)
+		KMOVW(EAX, K1)
+		SHRQ(U8(4), full)
+	} else {
+		MOVQ(full, rem)
+		ANDQ(U8(7), rem)
+		SHRQ(U8(3), full)
+		tailMask(c, rem, R14, R13, Y15)
+	}
+	Load(Param("fstride"), fstride)
+	tv := v.vec[14]
+	vb := 4 * v.w
+	ks := []Register{K2, K3, K4, K5}
+
+	XORQ(r, r)
+	Label("row" + n)
+	CMPQ(r, NewParamAddr("rows", 16))
+	JGE(LabelRef("done" + n))
+	MOVQ(r, fp)
+	IMULQ(fstride, fp)
+	SHLQ(U8(2), fp)
+	ADDQ(NewParamAddr("f", 0), fp)
+	MOVQ(r, xr)
+	IMULQ(NewParamAddr("stride", 40), xr)
+	SHLQ(U8(2), xr)
+	ADDQ(NewParamAddr("x", 32), xr)
+	Load(Param("t"), count)
+	VBROADCASTSS(Mem{Base: count, Index: r, Scale: 4}, tv)
+
+	// The scan: f ≤ t (ordered: false for NaN).
+	XORQ(base, base)
+	XORQ(found, found)
+	Label("group" + n)
+	CMPQ(base, fstride)
+	JGE(LabelRef("scanned" + n))
+	for u := 0; u < exTiles; u++ {
+		VMOVUPS(Mem{Base: fp, Index: base, Scale: 4}.Offset(u*vb), v.vec[u])
+		if v.w == 16 {
+			VCMPPS(U8(2), tv, v.vec[u], ks[u])
+		} else {
+			VCMPPS(U8(2), tv, v.vec[u], v.vec[u])
+		}
+	}
+	if v.w == 16 {
+		KORW(K2, K3, K6)
+		KORW(K4, K5, K7)
+		KORTESTW(K6, K7)
+	} else {
+		VORPS(v.vec[0], v.vec[1], v.vec[4])
+		VORPS(v.vec[2], v.vec[3], v.vec[5])
+		VORPS(v.vec[4], v.vec[5], v.vec[4])
+		VPTEST(v.vec[4], v.vec[4])
+	}
+	JZ(LabelRef("next" + n))
+	for u := 0; u < exTiles; u++ {
+		if v.w == 16 {
+			KMOVW(ks[u], bits.As32())
+		} else {
+			VMOVMSKPS(v.vec[u], bits.As32())
+		}
+		l := fmt.Sprintf("bit%s%d", n, u)
+		Label(l)
+		TESTL(bits.As32(), bits.As32())
+		JZ(LabelRef(l + "done"))
+		BSFL(bits.As32(), idx.As32())
+		LEAL(Mem{Base: idx, Index: base, Scale: 1}.Offset(u*v.w), idx.As32())
+		MOVL(idx.As32(), Mem{Base: cand, Index: found, Scale: 4})
+		INCQ(found)
+		LEAL(Mem{Base: bits}.Offset(-1), idx.As32())
+		ANDL(idx.As32(), bits.As32())
+		JMP(LabelRef(l))
+		Label(l + "done")
+	}
+	Label("next" + n)
+	ADDQ(U8(uint64(exTiles*v.w)), base)
+	JMP(LabelRef("group" + n))
+
+	Label("scanned" + n)
+	CMPQ(found, NewParamAddr("need", 64))
+	JL(LabelRef("fail" + n))
+	// The candidates, measured; the strict comparisons keep the lowest
+	// index on ties and never take a NaN, as the direct search does.
+	j, best, q := bits, idx, base
+	d1, d2 := X5, X6
+	VMOVSS(c.inf, d1)
+	VMOVSS(c.inf, d2)
+	XORQ(best, best)
+	XORQ(j, j)
+	Label("cand" + n)
+	CMPQ(j, found)
+	JGE(LabelRef("write" + n))
+	MOVLQSX(Mem{Base: cand, Index: j, Scale: 4}, q)
+	MOVQ(q, cp)
+	IMULQ(NewParamAddr("dims", 48), cp)
+	SHLQ(U8(2), cp)
+	ADDQ(NewParamAddr("cent", 56), cp)
+	if v.w == 16 {
+		rowDist16(xr, xp, cp, count, full, rem, n)
+	} else {
+		rowDist(xr, xp, cp, count, full, rem, n)
+	}
+	VUCOMISS(X0, d1) // d1 > d: a new nearest
+	JA(LabelRef("best" + n))
+	VUCOMISS(X0, d2) // d2 > d: a new runner-up
+	JA(LabelRef("second" + n))
+	JMP(LabelRef("nextCand" + n))
+	Label("best" + n)
+	VMOVAPS(d1, d2)
+	VMOVAPS(X0, d1)
+	MOVQ(q, best)
+	JMP(LabelRef("nextCand" + n))
+	Label("second" + n)
+	VMOVAPS(X0, d2)
+	Label("nextCand" + n)
+	INCQ(j)
+	JMP(LabelRef("cand" + n))
+
+	Label("write" + n)
+	Load(Param("label"), count)
+	MOVL(best.As32(), Mem{Base: count, Index: r, Scale: 4})
+	Load(Param("dist"), count)
+	VMOVSS(d1, Mem{Base: count, Index: r, Scale: 4})
+	Load(Param("second"), count)
+	VMOVSS(d2, Mem{Base: count, Index: r, Scale: 4})
+	INCQ(r)
+	JMP(LabelRef("row" + n))
+
+	Label("fail" + n)
+	Load(Param("label"), count)
+	MOVL(U32(0xffffffff), Mem{Base: count, Index: r, Scale: 4})
+	INCQ(r)
+	JMP(LabelRef("row" + n))
+
+	Label("done" + n)
+	VZEROUPPER()
+	RET()
 }
