@@ -128,7 +128,7 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 		return nil, err
 	}
 	if cfg.PartitionRows == 0 {
-		cfg.PartitionRows = partition.DefaultPartitionRows
+		cfg.PartitionRows = partition.PartitionRowsFor(cfg.Rows, cfg.Dims)
 	}
 	blobs, err := partition.NewBlobs(cfg.spec(), cfg.PartitionRows)
 	if err != nil {

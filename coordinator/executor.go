@@ -26,6 +26,9 @@ import (
 // sampled rows of k-means‖ on wide data can reach megabytes.
 const maxMsg = 1 << 30
 
+// stepWindow is the HTTP/2 flow-control window for steps' replies.
+const stepWindow = 32 << 20
+
 // ErrNoWorkers means no live worker is left to run a step.
 var ErrNoWorkers = errors.New("no live workers")
 
@@ -307,6 +310,9 @@ func (p *connPool) worker(addr string) pb.WorkerClient {
 		// the connection; workers permit pings this frequent.
 		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+			// A step's partials are megabytes at 100M rows; the default
+			// 64 KB windows made the worker wait on flow-control round trips.
+			grpc.WithInitialWindowSize(stepWindow), grpc.WithInitialConnWindowSize(stepWindow),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}))
 		if err != nil {
 			// NewClient only fails on a malformed target; surface it on first use.

@@ -174,3 +174,24 @@ func BenchmarkBlobsLoad16(b *testing.B) {
 		}
 	}
 }
+
+func TestPartitionRowsFor(t *testing.T) {
+	for _, c := range []struct {
+		rows int64
+		dims int
+		want int
+		why  string
+	}{
+		{1_000_000, 16, DefaultPartitionRows, "small data keeps the floor, 8 partitions"},
+		{100_000_000, 16, 781_250, "about 128 partitions"},
+		{1_000_000_000, 16, 1 << 20, "64 MiB a partition at most"},
+		{10_000_000, 32, 78_125, "128 partitions of 10 MiB"},
+		{1_000_000, 64, 32_768, "wider rows: the floor is 8 MiB"},
+		{1_000_000, 1 << 16, 1024, "never under 1024 rows"},
+		{10, 3, DefaultPartitionRows, "a tiny dataset is one partition"},
+	} {
+		if got := PartitionRowsFor(c.rows, c.dims); got != c.want {
+			t.Errorf("%d rows × %d dims: %d rows a partition, want %d (%s)", c.rows, c.dims, got, c.want, c.why)
+		}
+	}
+}

@@ -6,11 +6,32 @@ import (
 	"math"
 )
 
-// DefaultPartitionRows is the partition size when a spec does not set one:
-// 128 Ki rows of 16 float32 dims is 8 MiB, big enough that per-partition
-// overhead (an RPC entry, a partial) is noise and small enough that a 2-core
-// worker still gets many partitions to balance across cores.
+// DefaultPartitionRows is the smallest partition a spec without
+// partition_rows gets: 128 Ki rows of 16 float32 dims is 8 MiB, big enough
+// that per-partition overhead (an RPC entry, a partial, setting up a pass)
+// is noise and small enough that a 2-core worker still gets several
+// partitions of a million rows to balance across cores.
 const DefaultPartitionRows = 1 << 17
+
+// Larger datasets get larger partitions (PartitionRowsFor): about
+// targetPartitions of them, up to maxPartitionBytes each. At 100M rows a
+// step over 763 partitions of 8 MiB spent a quarter of its time on the
+// per-partition overhead and the coordinator's share of 763 partials; over
+// 128 partitions it runs within 1.1× of reading the data (bench/RESULTS.md).
+const (
+	targetPartitions  = 128
+	maxPartitionBytes = 64 << 20
+)
+
+// PartitionRowsFor is the default partition size for rows of dims values:
+// at least DefaultPartitionRows (fewer for rows wider than 16 dims, so a
+// partition stays near 8 MiB, but never under 1024 rows).
+func PartitionRowsFor(rows int64, dims int) int {
+	rowBytes := int64(4 * PadDims(max(dims, 1)))
+	floor := min(DefaultPartitionRows, max(1024, (8<<20)/rowBytes))
+	byCount := (rows + targetPartitions - 1) / targetPartitions
+	return int(max(min(byCount, maxPartitionBytes/rowBytes), floor))
+}
 
 // MaxDims bounds a dataset's width; beyond it a typo (rows and dims swapped)
 // would allocate absurd centroid tables before any data is read.
@@ -37,10 +58,14 @@ type SyntheticSpec struct {
 	Box float64 `json:"box,omitempty" yaml:"box"`
 }
 
-// Rows returns the partition size the spec asks for, or the default.
+// partitionRows returns the partition size the spec asks for, or the
+// default for its size.
 func (s Spec) partitionRows() int {
 	if s.PartitionRows > 0 {
 		return s.PartitionRows
+	}
+	if s.Synthetic != nil {
+		return PartitionRowsFor(s.Synthetic.Rows, s.Synthetic.Dims)
 	}
 	return DefaultPartitionRows
 }

@@ -299,7 +299,13 @@ func (p *lloydPartial) Merge(next algorithms.Partial) error {
 }
 
 func (p *lloydPartial) MarshalBinary() ([]byte, error) {
-	var w writer
+	// Sized up front: a worker encodes one partial per partition per step,
+	// and growing the buffer from nothing took more time than the encoding.
+	n := 8*(3+len(p.Sums)+len(p.Counts)) + 8*4*len(p.Far)
+	for _, f := range p.Far {
+		n += 4 * len(f.X)
+	}
+	w := writer{b: make([]byte, 0, n)}
 	w.i64(int64(p.K))
 	w.i64(int64(p.Dims))
 	for _, v := range p.Sums {
@@ -309,12 +315,19 @@ func (p *lloydPartial) MarshalBinary() ([]byte, error) {
 		w.i64(c)
 	}
 	w.f64(p.WCSS)
+	// A farthest row is a row of the data, float32, so it travels as
+	// float32: a partial is mostly these rows, and there is one partial per
+	// partition per step.
 	for _, f := range p.Far {
 		w.u64(b2u(f.Has))
 		w.f64(f.Dist)
 		w.i64(f.Part)
 		w.i64(f.Row)
-		w.f64s(f.X)
+		if f.Has {
+			for _, v := range f.X {
+				w.f32(float32(v))
+			}
+		}
 	}
 	return w.b, nil
 }
@@ -396,11 +409,16 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 			lp.Counts[i] = r.i64()
 		}
 		lp.WCSS = r.f64()
+		rows := make([]float64, k*dims) // the farthest rows' values, one allocation
 		for c := range lp.Far {
-			lp.Far[c] = farPoint{Has: r.u64() == 1, Dist: r.f64(), Part: r.i64(), Row: r.i64(), X: r.f64s()}
-			if r.err == nil && lp.Far[c].Has && len(lp.Far[c].X) != int(dims) {
-				r.err = fmt.Errorf("farthest row of cluster %d has %d values, want %d", c, len(lp.Far[c].X), dims)
+			f := farPoint{Has: r.u64() == 1, Dist: r.f64(), Part: r.i64(), Row: r.i64()}
+			if f.Has {
+				f.X = rows[int64(c)*dims : int64(c+1)*dims : int64(c+1)*dims]
+				for j := range f.X {
+					f.X[j] = float64(r.f32())
+				}
 			}
+			lp.Far[c] = f
 		}
 		p = lp
 	default:

@@ -14,6 +14,7 @@ import (
 type writer struct{ b []byte }
 
 func (w *writer) u64(v uint64)  { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *writer) f32(v float32) { w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(v)) }
 func (w *writer) i64(v int64)   { w.u64(uint64(v)) }
 func (w *writer) f64(v float64) { w.u64(math.Float64bits(v)) }
 func (w *writer) f64s(v []float64) {
@@ -59,7 +60,20 @@ func (r *reader) u64() uint64 {
 	r.b = r.b[8:]
 	return v
 }
-func (r *reader) i64() int64   { return int64(r.u64()) }
+func (r *reader) i64() int64 { return int64(r.u64()) }
+
+func (r *reader) f32() float32 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) < 4 {
+		r.err = errShort
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return math.Float32frombits(v)
+}
 func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
 
 // count reads a length whose elements take size bytes each, refusing one

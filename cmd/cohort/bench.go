@@ -44,7 +44,7 @@ func benchKMeansCmd() *cobra.Command {
 	f.IntVar(&cfg.Workers, "workers", 1, "embedded workers")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of data and job")
 	f.Float64Var(&cfg.Spread, "spread", 1, "standard deviation of each blob")
-	f.IntVar(&cfg.PartitionRows, "partition-rows", 0, "rows per partition (default 131072)")
+	f.IntVar(&cfg.PartitionRows, "partition-rows", 0, "rows per partition (default: 131072, or about 1/128 of the rows up to 64 MiB a partition)")
 	f.StringVar(&cfg.Compare, "compare", "", "also time a peer on the same rows: sklearn (scikit-learn's lloyd KMeans, run by /usr/bin/python3)")
 	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the job, from submission to its end, to this file")
 	f.BoolVar(&asJSON, "json", false, "print figures as JSON")
