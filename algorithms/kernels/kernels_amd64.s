@@ -813,19 +813,17 @@ TEXT ·boundedAVX512D16(SB), NOSPLIT, $0-144
 	MOVQ   counts+96(FP), AX
 	MOVQ   farDist+104(FP), BX
 	MOVQ   farRow+112(FP), DX
+	MOVQ   k+32(FP), R14
 	XORQ   R11, R11
 
 rowAVX512D16:
-	CMPQ             R11, rows+8(FP)
-	JGE              stopAVX512D16
 	MOVLQSX          (R12)(R11*4), CX
-	CMPQ             CX, k+32(FP)
+	CMPQ             CX, R14
 	JAE              stopAVX512D16
 	MOVQ             CX, DI
 	SHLQ             $0x06, DI
-	ADDQ             R15, DI
 	VMOVUPS          (SI), Z1
-	VSUBPS           (DI), Z1, Z2
+	VSUBPS           (R15)(DI*1), Z1, Z2
 	VMULPS           Z2, Z2, Z2
 	VEXTRACTF32X8    $0x01, Z2, Y3
 	VADDPS           Y3, Y2, Y0
@@ -847,15 +845,12 @@ rowAVX512D16:
 	JLS              stopAVX512D16
 	VCVTSD2SS.RD_SAE X2, X11, X6
 	VMOVSS           X6, (R13)(R11*4)
-	MOVQ             CX, DI
-	SHLQ             $0x07, DI
-	ADDQ             R10, DI
 	VCVTPS2PD        (SI), Z4
-	VADDPD           (DI), Z4, Z4
-	VMOVUPD          Z4, (DI)
+	VADDPD           (R10)(DI*2), Z4, Z4
+	VMOVUPD          Z4, (R10)(DI*2)
 	VCVTPS2PD        32(SI), Z4
-	VADDPD           64(DI), Z4, Z4
-	VMOVUPD          Z4, 64(DI)
+	VADDPD           64(R10)(DI*2), Z4, Z4
+	VMOVUPD          Z4, 64(R10)(DI*2)
 	INCQ             (AX)(CX*8)
 	VADDSD           X1, X14, X14
 	VUCOMISS         (BX)(CX*4), X0
@@ -868,7 +863,8 @@ rowAVX512D16:
 nextAVX512D16:
 	ADDQ R8, SI
 	INCQ R11
-	JMP  rowAVX512D16
+	CMPQ R11, rows+8(FP)
+	JL   rowAVX512D16
 
 stopAVX512D16:
 	MOVQ   wcss+128(FP), DI

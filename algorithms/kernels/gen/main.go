@@ -328,13 +328,17 @@ func bounded(c consts, v isa, d16 bool) {
 	full, rem := dims, RBX
 	var dist, sum func()
 	// rowAt points cp at row cl of a k × dims array of size-byte values.
+	// With 16 dimensions, cp is the label times 64, a centroid row's bytes
+	// and half a sums row's, and both are addressed from it.
 	rowAt := func(base Register, size uint8) {
-		MOVQ(cl, cp)
 		if d16 {
-			SHLQ(U8(uint64(log2(16*int(size)))), cp)
-			ADDQ(base, cp)
+			if size == 4 {
+				MOVQ(cl, cp)
+				SHLQ(U8(6), cp)
+			}
 			return
 		}
+		MOVQ(cl, cp)
 		IMULQ(NewParamAddr("dims", 24), cp)
 		LEAQ(Mem{Base: base, Index: cp, Scale: size}, cp)
 	}
@@ -342,7 +346,7 @@ func bounded(c consts, v isa, d16 bool) {
 	case d16:
 		dist = func() {
 			VMOVUPS(Mem{Base: x}, Z1)
-			VSUBPS(Mem{Base: cp}, Z1, Z2)
+			VSUBPS(Mem{Base: cent, Index: cp, Scale: 1}, Z1, Z2)
 			VMULPS(Z2, Z2, Z2)
 			VEXTRACTF32X8(U8(1), Z2, Y3)
 			VADDPS(Y3, Y2, Y0)
@@ -351,8 +355,8 @@ func bounded(c consts, v isa, d16 bool) {
 		sum = func() {
 			for h := 0; h < 2; h++ {
 				VCVTPS2PD(Mem{Base: x}.Offset(32*h), Z4)
-				VADDPD(Mem{Base: cp}.Offset(64*h), Z4, Z4)
-				VMOVUPD(Z4, Mem{Base: cp}.Offset(64*h))
+				VADDPD(Mem{Base: sums, Index: cp, Scale: 2}.Offset(64*h), Z4, Z4)
+				VMOVUPD(Z4, Mem{Base: sums, Index: cp, Scale: 2}.Offset(64*h))
 			}
 		}
 	case v.w == 16:
@@ -389,14 +393,23 @@ func bounded(c consts, v isa, d16 bool) {
 		Load(Param("counts"), RAX)
 		Load(Param("farDist"), RBX)
 		Load(Param("farRow"), RDX)
+		Load(Param("k"), tmp)
 	}
 
+	// The D16 loop tests its count at the bottom (Bounded never passes 0
+	// rows): one branch a row fewer.
 	XORQ(i, i)
 	Label("row" + n)
-	CMPQ(i, NewParamAddr("rows", 8))
-	JGE(LabelRef("stop" + n))
+	if !d16 {
+		CMPQ(i, NewParamAddr("rows", 8))
+		JGE(LabelRef("stop" + n))
+	}
 	MOVLQSX(Mem{Base: label, Index: i, Scale: 4}, cl)
-	CMPQ(cl, NewParamAddr("k", 32))
+	if d16 {
+		CMPQ(cl, tmp)
+	} else {
+		CMPQ(cl, NewParamAddr("k", 32))
+	}
 	JAE(LabelRef("stop" + n)) // unsigned: a negative label is out of range too
 	rowAt(cent, 4)
 	dist()
@@ -460,7 +473,12 @@ func bounded(c consts, v isa, d16 bool) {
 	Label("next" + n)
 	ADDQ(stride, x)
 	INCQ(i)
-	JMP(LabelRef("row" + n))
+	if d16 {
+		CMPQ(i, NewParamAddr("rows", 8))
+		JL(LabelRef("row" + n))
+	} else {
+		JMP(LabelRef("row" + n))
+	}
 
 	Label("stop" + n)
 	Load(Param("wcss"), RDI)
