@@ -57,8 +57,10 @@ func describeJob(j *pb.Job) string {
 	switch {
 	case j.Phase == "init":
 		desc += fmt.Sprintf(" k-means|| round %d", j.Iteration)
-	case j.Iteration > 0:
+	case j.Iteration > 0 && j.Objective > 0:
 		desc += fmt.Sprintf(" iteration %d/%d wcss %.6g shift %.3g", j.Iteration, j.MaxIter, j.Objective, j.Shift)
+	case j.Iteration > 0: // a pass that trusted its bounds did not measure the WCSS
+		desc += fmt.Sprintf(" iteration %d/%d shift %.3g", j.Iteration, j.MaxIter, j.Shift)
 	}
 	return desc
 }

@@ -247,3 +247,45 @@ func Bounded(x []float32, rows, stride int, c *Centroids, label []int32, lower [
 	shrink := (1 - relErr) * (1 - 1e-9)
 	return active.bounded(x, rows, stride, c, label, lower, drop, shrink, absErr, tot, rowBase)
 }
+
+// UpperBound turns a canonical squared distance d (from Nearest, Assign or
+// Dist) into an upper bound on the true (real-number) distance, not
+// squared: +Inf when d is NaN or infinite.
+func UpperBound(d float32, dims int) float64 {
+	relErr, absErr := distErr(dims)
+	v := (float64(d) + absErr) / (1 - relErr)
+	if !(v < math.Inf(1)) {
+		return math.Inf(1)
+	}
+	return math.Sqrt(v) * (1 + 1e-9)
+}
+
+// Separated reports whether a row whose true distance to its centroid is at
+// most u, and to every other centroid at least l, is one the search keeps
+// in its cluster: its canonical distance to its own centroid is then
+// strictly below its canonical distance to any other, whatever the
+// rounding (distErr), so it is the search's answer without being measured.
+func Separated(u, l float64, dims int) bool {
+	relErr, absErr := distErr(dims)
+	return l > 0 && u*u*(1+relErr)*(1+1e-9)+2*absErr < l*l*(1-relErr)
+}
+
+// Accumulate adds each of rows rows of x (row i at x[i*stride:], dims
+// values) to the float64 sums of the cluster its label names and counts it,
+// rows in order, so the sums have the bits Assign and Bounded give a
+// cluster's rows. Every label must be below k = len(counts).
+func Accumulate(x []float32, rows, stride, dims int, label []int32, sums []float64, counts []int64) {
+	k := len(counts)
+	if rows < 0 || dims < 1 || stride < dims || (rows > 0 && len(x) < (rows-1)*stride+dims) || len(label) < rows || len(sums) < k*dims {
+		panic(fmt.Sprintf("kernels: accumulate %d rows of stride %d and %d dims from %d values into %d sums", rows, stride, dims, len(x), len(sums)))
+	}
+	for _, l := range label[:rows] {
+		if uint(l) >= uint(k) {
+			panic(fmt.Sprintf("kernels: accumulate label %d with %d clusters", l, k))
+		}
+		counts[l]++
+	}
+	if rows > 0 {
+		active.accumulate(x, rows, stride, dims, label, sums)
+	}
+}

@@ -47,61 +47,223 @@ func eachNearest(b *partition.Block, cent [][]float64, dims int, f func(i int, c
 }
 
 // bounds is what a Lloyd pass leaves with a block for the next one: each
-// row's centroid and a lower bound on its true (real-number) distance to
-// every other centroid, valid for the centroids in cent.
+// row's centroid, a lower bound on its true (real-number) distance to every
+// other centroid and an upper bound on its distance to its own, valid for
+// the centroids in cent; and the block's float64 sums and counts by label.
+//
+// The bounds are kept relative to per-cluster running totals of movement,
+// so that a row whose bounds still separate it costs no write: the lower
+// bound of a row of cluster c is lower[i] − cd[c] (cd adds up how far the
+// other centroids moved) and its upper bound upper[i] + cm[c] (cm adds up
+// how far c moved). An exact pass folds the totals back into lower (the
+// form kernels.Bounded takes) and leaves upper unknown.
 type bounds struct {
 	k, dims int
 	cent    []float32 // k × dims, the centroids the bounds refer to
 	label   []int32
 	lower   []float32
+	upper   []float32 // meaningful when haveUpper
+	cm, cd  []float64
+	// haveUpper: every row has an upper bound. haveSums: sums and counts
+	// are the block's, in row order, for the labels in label.
+	haveUpper, haveSums bool
+	sums                []float64
+	counts              []int64
 }
 
 // lloydPass assigns every row of b to its nearest centroid, exactly as a
-// full search with kernels.Nearest would, and sums the block into p. With
+// full search with kernels.Nearest would, and sums the block into tot. With
 // bounds from an earlier pass it skips the search for rows whose distance to
-// their centroid is provably below their distance to any other: the row
-// keeps its label, and its distance, measured directly, has the same bits
-// the search would give, so the partial is identical either way. It returns
-// how many rows were searched.
-func lloydPass(b *partition.Block, cent [][]float64, dims int, tot *kernels.Totals) (searched int) {
+// their centroid is provably below their distance to any other.
+//
+// An exact pass measures every row's distance to its centroid, so tot gets
+// the WCSS and the farthest rows, and the partial has the bits of a pass
+// that searched every row. A lazy pass (exact false, and bounds to go on)
+// does not: it reads only the rows its bounds cannot separate, and the
+// block's sums and counts, which depend on the labels alone, are the ones
+// kept from before if no row changed cluster, or summed again in row order
+// if one did; so sums, counts and every label still have the bits of a
+// full search, and only WCSS and the farthest rows are missing (lazy is
+// then true). It returns how many rows were measured or searched.
+func lloydPass(b *partition.Block, cent [][]float64, dims int, tot *kernels.Totals, exact bool) (searched int, lazy bool) {
 	k := len(cent)
 	kc, flat := centroids32(cent, dims)
 
 	st, _ := b.TakeScratch().(*bounds)
 	fresh := st == nil || st.k != k || st.dims != dims || len(st.label) != b.Rows
 	if fresh {
-		st = &bounds{k: k, dims: dims, label: make([]int32, b.Rows), lower: make([]float32, b.Rows)}
+		st = &bounds{k: k, dims: dims, label: make([]int32, b.Rows), lower: make([]float32, b.Rows),
+			cm: make([]float64, k), cd: make([]float64, k)}
 	}
-	var dist [chunkRows]float32
-	if fresh {
-		// Search every row; the runner-up distances land in lower and
-		// become bounds there.
-		for lo := 0; lo < b.Rows; lo += chunkRows {
-			n := min(chunkRows, b.Rows-lo)
-			lower := st.lower[lo : lo+n]
-			kernels.Assign(b.Data[lo*b.Stride:], n, b.Stride, kc, st.label[lo:lo+n], dist[:n], lower, tot, lo)
-			for i, sec := range lower {
-				lower[i] = kernels.LowerBound(sec, kc)
-			}
+	switch {
+	case fresh:
+		searched = freshPass(b, kc, st, tot)
+	case exact:
+		searched = exactPass(b, kc, flat, st, tot)
+	default:
+		searched, lazy = lazyPass(b, kc, flat, st), true
+		for i, v := range st.sums {
+			tot.Sums[i] += v
 		}
-		searched = b.Rows
-	} else {
-		drop := drops(flat, st.cent, k, dims)
-		// The bounded kernel runs until a row it cannot vouch for; that row
-		// is searched and summed here, and the kernel resumes after it.
-		for i := 0; i < b.Rows; i++ {
-			i += kernels.Bounded(b.Data[i*b.Stride:], b.Rows-i, b.Stride, kc, st.label[i:], st.lower[i:], drop, tot, i)
-			if i == b.Rows {
-				break
-			}
-			kernels.Assign(b.Data[i*b.Stride:], 1, b.Stride, kc, st.label[i:i+1], dist[:1], st.lower[i:i+1], tot, i)
-			st.lower[i] = kernels.LowerBound(st.lower[i], kc)
-			searched++
+		for i, n := range st.counts {
+			tot.Counts[i] += n
 		}
+	}
+	if !lazy {
+		// tot held nothing of this block before: it is the block's now.
+		st.sums = append(st.sums[:0], tot.Sums[:k*dims]...)
+		st.counts = append(st.counts[:0], tot.Counts[:k]...)
+		st.haveSums = true
 	}
 	st.cent = flat
 	b.PutScratch(st)
+	return searched, lazy
+}
+
+// freshPass searches every row; the runner-up distances become lower
+// bounds and the distances upper bounds.
+func freshPass(b *partition.Block, kc *kernels.Centroids, st *bounds, tot *kernels.Totals) int {
+	st.upper = grow(st.upper, b.Rows)
+	var dist [chunkRows]float32
+	for lo := 0; lo < b.Rows; lo += chunkRows {
+		n := min(chunkRows, b.Rows-lo)
+		lower := st.lower[lo : lo+n]
+		kernels.Assign(b.Data[lo*b.Stride:], n, b.Stride, kc, st.label[lo:lo+n], dist[:n], lower, tot, lo)
+		for i, sec := range lower {
+			lower[i] = kernels.LowerBound(sec, kc)
+			st.upper[lo+i] = roundUp32(kernels.UpperBound(dist[i], kc.Dims))
+		}
+	}
+	clear(st.cm)
+	clear(st.cd)
+	st.haveUpper = true
+	return b.Rows
+}
+
+// exactPass runs the bounded kernel, which measures every row and searches
+// those it cannot vouch for.
+func exactPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bounds, tot *kernels.Totals) (searched int) {
+	k, dims := kc.K, kc.Dims
+	// Fold the running totals into lower, the kernel's form.
+	for i, c := range st.label {
+		st.lower[i] = roundDown32(float64(st.lower[i]) - st.cd[c])
+	}
+	clear(st.cm)
+	clear(st.cd)
+	st.haveUpper = false
+	drop := drops(flat, st.cent, k, dims)
+	var dist [1]float32
+	// The bounded kernel runs until a row it cannot vouch for; that row
+	// is searched and summed here, and the kernel resumes after it.
+	for i := 0; i < b.Rows; i++ {
+		i += kernels.Bounded(b.Data[i*b.Stride:], b.Rows-i, b.Stride, kc, st.label[i:], st.lower[i:], drop, tot, i)
+		if i == b.Rows {
+			break
+		}
+		kernels.Assign(b.Data[i*b.Stride:], 1, b.Stride, kc, st.label[i:i+1], dist[:], st.lower[i:i+1], tot, i)
+		st.lower[i] = kernels.LowerBound(st.lower[i], kc)
+		searched++
+	}
 	return searched
+}
+
+// lazyPass keeps the labels of rows whose bounds separate them, measures
+// the others and searches those the measurement does not settle, then
+// brings the block's sums up to date: see lloydPass.
+func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bounds) (searched int) {
+	k, dims := kc.K, kc.Dims
+	move, drop := moves(flat, st.cent, k, dims), drops(flat, st.cent, k, dims)
+	for c := range k {
+		// Rounded up: the totals must not fall short of the movement.
+		st.cm[c] = (st.cm[c] + move[c]) * (1 + 1e-12)
+		st.cd[c] = (st.cd[c] + drop[c]) * (1 + 1e-12)
+	}
+	if !st.haveUpper {
+		st.upper = grow(st.upper, b.Rows)
+	}
+	changed := false
+	var label [1]int32
+	var dist, second [1]float32
+	for i, c := range st.label {
+		l := float64(st.lower[i]) - st.cd[c]
+		if st.haveUpper && kernels.Separated(float64(st.upper[i])+st.cm[c], l, dims) {
+			continue
+		}
+		searched++
+		row := b.Data[i*b.Stride : i*b.Stride+dims]
+		u := kernels.UpperBound(kernels.Dist(row, flat[int(c)*dims:(int(c)+1)*dims]), dims)
+		if kernels.Separated(u, l, dims) {
+			st.upper[i] = roundUp32(u - st.cm[c])
+			continue
+		}
+		kernels.Nearest(row, 1, b.Stride, kc, label[:], dist[:], second[:])
+		q := label[0]
+		if q != c {
+			changed = true
+			st.label[i] = q
+		}
+		st.lower[i] = roundDown32(float64(kernels.LowerBound(second[0], kc)) + st.cd[q])
+		st.upper[i] = roundUp32(kernels.UpperBound(dist[0], dims) - st.cm[q])
+	}
+	st.haveUpper = true
+	if changed || !st.haveSums {
+		st.sums = grow(st.sums, k*dims)
+		st.counts = grow(st.counts, k)
+		clear(st.sums)
+		clear(st.counts)
+		kernels.Accumulate(b.Data, b.Rows, b.Stride, dims, st.label, st.sums, st.counts)
+		st.haveSums = true
+	}
+	return searched
+}
+
+// roundUp32 and roundDown32 convert to float32 without rounding the wrong
+// way for a bound, with room for the float64 arithmetic that made v; NaN
+// and infinities pass through (an unknown bound separates nothing).
+func roundUp32(v float64) float32 {
+	if math.IsInf(v, 0) || v != v {
+		return float32(v)
+	}
+	v += math.Abs(v)*1e-12 + 1e-300
+	f := float32(v)
+	if float64(f) < v {
+		f = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	return f
+}
+
+func roundDown32(v float64) float32 {
+	if math.IsInf(v, 0) || v != v {
+		return float32(v)
+	}
+	v -= math.Abs(v)*1e-12 + 1e-300
+	f := float32(v)
+	if float64(f) > v {
+		f = math.Nextafter32(f, float32(math.Inf(-1)))
+	}
+	return f
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// moves returns how far each centroid moved from old to cur, rounded up:
+// how much the upper bound of a row of that cluster may grow.
+func moves(cur, old []float32, k, dims int) []float64 {
+	out := make([]float64, k)
+	for c := range k {
+		var s float64
+		for j := range dims {
+			d := float64(cur[c*dims+j]) - float64(old[c*dims+j])
+			s += d * d
+		}
+		out[c] = math.Sqrt(s) * (1 + 1e-9)
+	}
+	return out
 }
 
 // drops returns, per centroid c, how far any centroid other than c moved

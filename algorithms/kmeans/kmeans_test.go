@@ -526,7 +526,7 @@ func TestBoundedPassesMatchFullSearch(t *testing.T) {
 			for c := range got.FarRow {
 				got.FarRow[c] = -1
 			}
-			searched := lloydPass(kept, cent, tc.dims, &got)
+			searched, _ := lloydPass(kept, cent, tc.dims, &got, true)
 			farDist, farRow := got.FarDist, got.FarRow
 			if pass > 0 && searched < tc.rows {
 				skipped = true
@@ -649,5 +649,147 @@ func TestResumeRefusesInconsistentState(t *testing.T) {
 	}
 	if _, err := p.Result(); err == nil {
 		t.Fatal("result of an unfinished program")
+	}
+}
+
+// Lazy passes, which read only the rows their bounds cannot separate, must
+// leave the labels, sums and counts a full search gives, pass after pass,
+// mixed with exact passes, while centroids move a little, a lot or not at
+// all; and must skip rows once centroids settle.
+func TestLazyPassesMatchFullSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	for _, tc := range []struct{ rows, dims, k int }{{3000, 2, 1}, {3000, 3, 5}, {4000, 16, 16}, {2000, 33, 40}} {
+		spec := partition.SyntheticSpec{Kind: "blobs", Rows: int64(tc.rows), Dims: tc.dims, Clusters: max(tc.k, 2), Spread: 1, Seed: 4}
+		src, err := partition.NewBlobs(spec, tc.rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, err := src.Load(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cent := make([][]float64, tc.k)
+		for c := range cent {
+			cent[c] = rowValues(kept, rng.IntN(tc.rows))
+		}
+		skipped := 0
+		for pass := range 16 {
+			fresh, _ := src.Load(context.Background(), 0)
+			want, err := (&lloydStep{Dims: tc.dims, Cent: cent, Exact: true}).Map(fresh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := len(cent)
+			got := kernels.Totals{Sums: make([]float64, k*tc.dims), Counts: make([]int64, k), FarDist: make([]float32, k), FarRow: make([]int32, k)}
+			for c := range got.FarRow {
+				got.FarRow[c] = -1
+			}
+			exact := pass%5 == 4
+			searched, lazy := lloydPass(kept, cent, tc.dims, &got, exact)
+			if (pass > 0 && lazy == exact) || (pass == 0 && lazy) {
+				t.Fatalf("%+v pass %d: lazy %v for exact %v", tc, pass, lazy, exact)
+			}
+			if lazy && searched < tc.rows/10 {
+				skipped++
+			}
+			w := want.(*lloydPartial)
+			if !slices.Equal(w.Counts, got.Counts) || !slices.Equal(w.Sums, got.Sums) {
+				t.Fatalf("%+v pass %d (lazy %v): sums or counts differ from a full search", tc, pass, lazy)
+			}
+			if !lazy && math.Float64bits(w.WCSS) != math.Float64bits(got.WCSS) {
+				t.Fatalf("%+v pass %d: exact pass WCSS %v, full search %v", tc, pass, got.WCSS, w.WCSS)
+			}
+			st := kept.TakeScratch().(*bounds)
+			kept.PutScratch(st)
+			eachNearest(fresh, cent, tc.dims, func(i int, c int32, _ float32) {
+				if st.label[i] != c {
+					t.Fatalf("%+v pass %d (lazy %v): row %d labelled %d, nearest is %d", tc, pass, lazy, i, st.label[i], c)
+				}
+			})
+			next := updateCentroids(cent, w)
+			switch pass % 4 {
+			case 1:
+				next[rng.IntN(k)][0] += 50
+			case 2:
+				v := &next[rng.IntN(k)][tc.dims-1]
+				*v = float64(math.Nextafter32(float32(*v), float32(math.Inf(1))))
+			case 3:
+				next = cent // unmoved: the cheapest pass of all
+			}
+			cent = next
+		}
+		if skipped == 0 {
+			t.Errorf("%+v: lazy passes never skipped most rows", tc)
+		}
+	}
+}
+
+// A whole k-means run with lazy passes gives the result, bit for bit, of
+// one whose every pass measures every row, including when a lazy pass
+// leaves a cluster empty and is repeated exactly.
+func TestLazyRunMatchesExactRun(t *testing.T) {
+	for _, tc := range []struct {
+		k     int
+		parts int
+		seed  uint64
+	}{{8, 3, 1}, {16, 4, 2}, {40, 2, 3}} {
+		blocks := blobs(t, randomCentres(6, 5, 10, tc.seed), 1.5, tc.parts, 3000, tc.seed)
+		cfg := Config{K: tc.k, Seed: tc.seed, MaxIter: 30, Tol: 0}.WithDefaults()
+		cfg.Tol = 0
+		results := make([]Result, 2)
+		for i, exact := range []bool{true, false} {
+			p, err := New(cfg, int64(tc.parts*3000), 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.exact = exact
+			fresh := blobs(t, randomCentres(6, 5, 10, tc.seed), 1.5, tc.parts, 3000, tc.seed)
+			if err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: fresh, Parallelism: 2}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if results[i], err = p.Result(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = blocks
+		e, l := results[0], results[1]
+		if math.Float64bits(e.WCSS) != math.Float64bits(l.WCSS) || !slices.Equal(e.Sizes, l.Sizes) || e.Iterations != l.Iterations {
+			t.Fatalf("%+v: lazy run WCSS %v sizes %v after %d; exact %v %v after %d", tc, l.WCSS, l.Sizes, l.Iterations, e.WCSS, e.Sizes, e.Iterations)
+		}
+		for c := range e.Centroids {
+			for j := range e.Centroids[c] {
+				if math.Float64bits(e.Centroids[c][j]) != math.Float64bits(l.Centroids[c][j]) {
+					t.Fatalf("%+v: centroid %d differs", tc, c)
+				}
+			}
+		}
+	}
+}
+
+// A lazy pass that leaves a cluster empty has no farthest rows to re-seed
+// it with, so the iteration is repeated as an exact pass.
+func TestLazyPassWithAnEmptyClusterIsRepeatedExactly(t *testing.T) {
+	p := startLloyd(t, Config{K: 2, Seed: 1}, 4, [][]float64{{0}, {10}})
+	step, _, err := p.Next()
+	if err != nil || step.(*lloydStep).Exact {
+		t.Fatalf("first Lloyd step: %+v, %v", step, err)
+	}
+	lazy := newLloydPartial(2, 1)
+	lazy.Lazy, lazy.Counts[0], lazy.Sums[0] = true, 4, 2
+	if err := p.Update(lazy); err != nil {
+		t.Fatal(err)
+	}
+	step, _, err = p.Next()
+	if err != nil || !step.(*lloydStep).Exact || p.s.Iteration != 0 {
+		t.Fatalf("after a lazy pass with an empty cluster: step %+v at iteration %d, %v", step, p.s.Iteration, err)
+	}
+	exact := newLloydPartial(2, 1)
+	exact.Counts[0], exact.Sums[0], exact.WCSS = 4, 2, 1
+	exact.Far[0] = farPoint{Has: true, Dist: 1, X: []float64{3}}
+	if err := p.Update(exact); err != nil {
+		t.Fatal(err)
+	}
+	if p.s.NeedExact || p.s.Iteration != 1 || p.s.Centroids[1][0] != 3 {
+		t.Fatalf("after the exact repeat: need exact %v, iteration %d, centroids %v", p.s.NeedExact, p.s.Iteration, p.s.Centroids)
 	}
 }

@@ -20,6 +20,9 @@ type Result struct {
 	Iterations int         `json:"iterations"` // Lloyd iterations of the kept restart
 	Restart    int         `json:"restart"`    // which restart was kept
 	Converged  bool        `json:"converged"`
+	// NeedExact: the last Lloyd pass was lazy and left a cluster empty;
+	// it is repeated exactly, for the farthest rows that re-seed it.
+	NeedExact bool `json:"need_exact,omitempty"`
 }
 
 // Phases of one restart, in order.
@@ -51,11 +54,19 @@ type state struct {
 	Objective  float64     `json:"objective"`
 	Shift      float64     `json:"shift"`
 	Converged  bool        `json:"converged"`
-	Best       *Result     `json:"best,omitempty"`
+	// NeedExact: the last Lloyd pass was lazy and left a cluster empty;
+	// it is repeated exactly, for the farthest rows that re-seed it.
+	NeedExact bool    `json:"need_exact,omitempty"`
+	Best      *Result `json:"best,omitempty"`
 }
 
 // Program is k-means as a sequence of steps.
-type Program struct{ s state }
+type Program struct {
+	s state
+	// exact makes every Lloyd pass exact: the reference the lazy passes
+	// are tested against.
+	exact bool
+}
 
 var _ algorithms.Program = (*Program)(nil)
 
@@ -198,7 +209,10 @@ func (p *Program) Next() (algorithms.Step, bool, error) {
 	case phaseWeights:
 		return &weightsStep{Dims: s.Dims, Cand: s.Candidates}, false, nil
 	case phaseLloyd, phaseFinal:
-		return &lloydStep{Dims: s.Dims, Cent: s.Centroids}, false, nil
+		// Lloyd iterations trust their bounds; the final pass measures
+		// the WCSS, and so does a repeat of an iteration that left a
+		// cluster empty, which needs the farthest rows.
+		return &lloydStep{Dims: s.Dims, Cent: s.Centroids, Exact: s.Phase == phaseFinal || s.NeedExact || p.exact}, false, nil
 	case phaseDone:
 		return nil, true, nil
 	}
@@ -251,11 +265,19 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if err != nil {
 			return err
 		}
-		if err := checkCost(s.Phase, m.WCSS); err != nil {
-			return err
+		if m.Lazy && slices.Contains(m.Counts, 0) {
+			s.NeedExact = true
+			return nil
+		}
+		s.NeedExact = false
+		if !m.Lazy {
+			if err := checkCost(s.Phase, m.WCSS); err != nil {
+				return err
+			}
 		}
 		next := updateCentroids(s.Centroids, m)
 		s.Shift = maxShift(s.Centroids, next)
+		// A lazy pass did not measure the WCSS: 0 says so.
 		s.Centroids, s.Objective = next, m.WCSS
 		s.Iteration++
 		s.Converged = s.Shift < s.Config.Tol
@@ -266,6 +288,9 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		m, err := p.lloydPartial(merged)
 		if err != nil {
 			return err
+		}
+		if m.Lazy {
+			return errors.New("k-means final: the pass did not measure every row")
 		}
 		if err := checkCost(s.Phase, m.WCSS); err != nil {
 			return err

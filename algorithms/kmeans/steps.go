@@ -224,6 +224,9 @@ func (p *weightsPartial) MarshalBinary() ([]byte, error) {
 type lloydStep struct {
 	Dims int
 	Cent [][]float64
+	// Exact asks every partition for its WCSS and farthest rows, which a
+	// pass that trusts its bounds does not measure (see lloydPass).
+	Exact bool
 }
 
 func (s *lloydStep) Kind() string { return kindLloyd }
@@ -231,6 +234,7 @@ func (s *lloydStep) Kind() string { return kindLloyd }
 func (s *lloydStep) MarshalBinary() ([]byte, error) {
 	var w writer
 	w.matrix(s.Cent, s.Dims)
+	w.u64(b2u(s.Exact))
 	return w.b, nil
 }
 
@@ -244,7 +248,9 @@ func (s *lloydStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	for c := range tot.FarRow {
 		tot.FarRow[c] = -1
 	}
-	lloydPass(b, s.Cent, s.Dims, &tot)
+	if _, p.Lazy = lloydPass(b, s.Cent, s.Dims, &tot, s.Exact); p.Lazy {
+		return p, nil
+	}
 	p.WCSS = tot.WCSS
 	for c, r := range tot.FarRow {
 		if r >= 0 {
@@ -270,6 +276,9 @@ type lloydPartial struct {
 	Counts  []int64
 	WCSS    float64
 	Far     []farPoint
+	// Lazy: some partition did not measure every row, so WCSS and Far are
+	// not known (sums and counts are).
+	Lazy bool
 }
 
 func newLloydPartial(k, dims int) *lloydPartial {
@@ -288,6 +297,7 @@ func (p *lloydPartial) Merge(next algorithms.Partial) error {
 		p.Counts[i] += c
 	}
 	p.WCSS += n.WCSS
+	p.Lazy = p.Lazy || n.Lazy
 	// Strictly greater keeps the earlier partition on ties: merge order, not
 	// arrival order, decides.
 	for c, f := range n.Far {
@@ -301,7 +311,7 @@ func (p *lloydPartial) Merge(next algorithms.Partial) error {
 func (p *lloydPartial) MarshalBinary() ([]byte, error) {
 	// Sized up front: a worker encodes one partial per partition per step,
 	// and growing the buffer from nothing took more time than the encoding.
-	n := 8*(3+len(p.Sums)+len(p.Counts)) + 8*4*len(p.Far)
+	n := 8*(4+len(p.Sums)+len(p.Counts)) + 8*4*len(p.Far)
 	for _, f := range p.Far {
 		n += 4 * len(f.X)
 	}
@@ -315,6 +325,7 @@ func (p *lloydPartial) MarshalBinary() ([]byte, error) {
 		w.i64(c)
 	}
 	w.f64(p.WCSS)
+	w.u64(b2u(p.Lazy))
 	// A farthest row is a row of the data, float32, so it travels as
 	// float32: a partial is mostly these rows, and there is one partial per
 	// partition per step.
@@ -366,6 +377,7 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 	case kindLloyd:
 		st := &lloydStep{}
 		st.Cent, st.Dims = r.matrix()
+		st.Exact = r.u64() == 1
 		if r.err == nil && len(st.Cent) == 0 {
 			r.err = fmt.Errorf("no centroids")
 		}
@@ -409,6 +421,7 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 			lp.Counts[i] = r.i64()
 		}
 		lp.WCSS = r.f64()
+		lp.Lazy = r.u64() == 1
 		rows := make([]float64, k*dims) // the farthest rows' values, one allocation
 		for c := range lp.Far {
 			f := farPoint{Has: r.u64() == 1, Dist: r.f64(), Part: r.i64(), Row: r.i64()}
