@@ -260,14 +260,42 @@ func UpperBound(d float32, dims int) float64 {
 	return math.Sqrt(v) * (1 + 1e-9)
 }
 
+// UpperBounds writes UpperBound(d, dims) for each d of dist to out as
+// float32, rounded up: a whole chunk's bounds in one loop.
+func UpperBounds(dist []float32, dims int, out []float32) {
+	relErr, absErr := distErr(dims)
+	scale := 1 / (1 - relErr) * (1 + 1e-12)
+	out = out[:len(dist)]
+	for i, d := range dist {
+		v := math.Sqrt((float64(d)+absErr)*scale) * (1 + 1e-9)
+		f := float32(v)
+		if float64(f) < v { // also false for NaN, which stays NaN: no bound
+			f = math.Float32frombits(math.Float32bits(f) + 1)
+		}
+		out[i] = f
+	}
+}
+
 // Separated reports whether a row whose true distance to its centroid is at
 // most u, and to every other centroid at least l, is one the search keeps
 // in its cluster: its canonical distance to its own centroid is then
 // strictly below its canonical distance to any other, whatever the
 // rounding (distErr), so it is the search's answer without being measured.
-func Separated(u, l float64, dims int) bool {
+func Separated(u, l float64, dims int) bool { return SeparationOf(dims).Holds(u, l) }
+
+// Separation is Separated's test for one number of dimensions, worked out
+// once for a pass that applies it to every row.
+type Separation struct{ up, abs2, down float64 }
+
+// SeparationOf returns Separated's test for rows of dims values.
+func SeparationOf(dims int) Separation {
 	relErr, absErr := distErr(dims)
-	return l > 0 && u*u*(1+relErr)*(1+1e-9)+2*absErr < l*l*(1-relErr)
+	return Separation{up: (1 + relErr) * (1 + 1e-9), abs2: 2 * absErr, down: 1 - relErr}
+}
+
+// Holds is Separated(u, l, dims) for the dims of s.
+func (s Separation) Holds(u, l float64) bool {
+	return l > 0 && u*u*s.up+s.abs2 < l*l*s.down
 }
 
 // Accumulate adds each of rows rows of x (row i at x[i*stride:], dims

@@ -428,3 +428,29 @@ func TestBoundedAllowsForUnderflow(t *testing.T) {
 		}
 	})
 }
+
+// UpperBounds is UpperBound for a chunk, rounded up to float32: never
+// below it, and not far above.
+func TestUpperBoundsRoundUp(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 15))
+	for _, dims := range []int{1, 16, 100} {
+		d := make([]float32, 1000)
+		for i := range d {
+			d[i] = float32(math.Exp(r.NormFloat64() * 20))
+		}
+		d[0], d[1], d[2], d[3] = 0, inf32, nan32, math.MaxFloat32
+		out := make([]float32, len(d))
+		UpperBounds(d, dims, out)
+		for i, v := range d {
+			want := UpperBound(v, dims)
+			switch {
+			case math.IsNaN(float64(v)):
+				if !math.IsNaN(float64(out[i])) && !math.IsInf(float64(out[i]), 1) {
+					t.Fatalf("NaN distance bounded by %v", out[i])
+				}
+			case float64(out[i]) < want || float64(out[i]) > want*(1+1e-6)+1e-30:
+				t.Fatalf("dims %d, d %v: bound %v, UpperBound %v", dims, v, out[i], want)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package kmeans
 
 import (
 	"math"
+	"slices"
 
 	"github.com/cohort/cohort/algorithms/kernels"
 	"github.com/cohort/cohort/partition"
@@ -131,8 +132,8 @@ func freshPass(b *partition.Block, kc *kernels.Centroids, st *bounds, tot *kerne
 		kernels.Assign(b.Data[lo*b.Stride:], n, b.Stride, kc, st.label[lo:lo+n], dist[:n], lower, tot, lo)
 		for i, sec := range lower {
 			lower[i] = kernels.LowerBound(sec, kc)
-			st.upper[lo+i] = roundUp32(kernels.UpperBound(dist[i], kc.Dims))
 		}
+		kernels.UpperBounds(dist[:n], kc.Dims, st.upper[lo:lo+n])
 	}
 	clear(st.cm)
 	clear(st.cd)
@@ -144,9 +145,14 @@ func freshPass(b *partition.Block, kc *kernels.Centroids, st *bounds, tot *kerne
 // those it cannot vouch for.
 func exactPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bounds, tot *kernels.Totals) (searched int) {
 	k, dims := kc.K, kc.Dims
-	// Fold the running totals into lower, the kernel's form.
-	for i, c := range st.label {
-		st.lower[i] = roundDown32(float64(st.lower[i]) - st.cd[c])
+	// Fold the running totals into lower, the kernel's form (after a lazy
+	// pass; after a fresh or exact one they are zero).
+	if slices.ContainsFunc(st.cd, func(d float64) bool { return d != 0 }) {
+		for i, c := range st.label {
+			if d := st.cd[c]; d != 0 {
+				st.lower[i] = roundDown32(float64(st.lower[i]) - d)
+			}
+		}
 	}
 	clear(st.cm)
 	clear(st.cd)
@@ -184,9 +190,11 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 	changed := false
 	var label [1]int32
 	var dist, second [1]float32
+	sep := kernels.SeparationOf(dims)
+	upper, lower, cm, cd := st.upper[:len(st.label)], st.lower[:len(st.label)], st.cm[:k], st.cd[:k]
 	for i, c := range st.label {
-		l := float64(st.lower[i]) - st.cd[c]
-		if st.haveUpper && kernels.Separated(float64(st.upper[i])+st.cm[c], l, dims) {
+		l := float64(lower[i]) - cd[c]
+		if st.haveUpper && sep.Holds(float64(upper[i])+cm[c], l) {
 			continue
 		}
 		searched++

@@ -397,13 +397,15 @@ func FuzzDecodeStep(f *testing.F) {
 }
 
 // BenchmarkLloydMap times one Lloyd pass over a 131,072-row block by shape:
-// "search" measures every distance (a first pass), "bounded" is a pass
-// whose centroids did not move, where the bounds let rows skip the search.
+// "search" measures every distance (a first pass), "bounded" is an exact
+// pass whose centroids did not move, where the bounds let rows skip the
+// search, and "lazy" the same as a lazy pass, which need not read the rows.
 func BenchmarkLloydMap(b *testing.B) {
 	for _, sh := range []struct{ dims, k int }{{16, 16}, {32, 256}} {
 		blocks := blobs(b, randomCentres(sh.k, sh.dims, 10, 1), 1, 1, 131072, 2)
-		s := &lloydStep{Dims: sh.dims, Cent: randomCentres(sh.k, sh.dims, 10, 3)}
-		for _, mode := range []string{"search", "bounded"} {
+		cent := randomCentres(sh.k, sh.dims, 10, 3)
+		for _, mode := range []string{"search", "bounded", "lazy"} {
+			s := &lloydStep{Dims: sh.dims, Cent: cent, Exact: mode != "lazy"}
 			b.Run(fmt.Sprintf("N131072_D%d_K%d/%s", sh.dims, sh.k, mode), func(b *testing.B) {
 				b.SetBytes(int64(131072 * sh.dims * 4))
 				if _, err := s.Map(blocks[0]); err != nil {
