@@ -496,25 +496,37 @@ func TestSeparatedBlobsGiveTheirExactMeans(t *testing.T) {
 	}
 }
 
+type passShape struct{ rows, dims, k int }
+
+var passShapes = []passShape{{3000, 2, 1}, {3000, 3, 5}, {4000, 16, 16}, {2000, 33, 40}}
+
+// passFixture is a one-partition blob source, a loaded block of it that
+// keeps its bounds from pass to pass, and k centroids drawn from its rows.
+func passFixture(t *testing.T, rng *rand.Rand, tc passShape, seed uint64) (*partition.Blobs, *partition.Block, [][]float64) {
+	t.Helper()
+	spec := partition.SyntheticSpec{Kind: "blobs", Rows: int64(tc.rows), Dims: tc.dims, Clusters: max(tc.k, 2), Spread: 1, Seed: seed}
+	src, err := partition.NewBlobs(spec, tc.rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := src.Load(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cent := make([][]float64, tc.k)
+	for c := range cent {
+		cent[c] = rowValues(kept, rng.IntN(tc.rows))
+	}
+	return src, kept, cent
+}
+
 // Bounds carried from pass to pass must never change a result: every pass
 // on a block that keeps its bounds gives the bits of a pass that searches
 // every row, while centroids move a little, a lot, or not at all.
 func TestBoundedPassesMatchFullSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	for _, tc := range []struct{ rows, dims, k int }{{3000, 2, 1}, {3000, 3, 5}, {4000, 16, 16}, {2000, 33, 40}} {
-		spec := partition.SyntheticSpec{Kind: "blobs", Rows: int64(tc.rows), Dims: tc.dims, Clusters: max(tc.k, 2), Spread: 1, Seed: 3}
-		src, err := partition.NewBlobs(spec, tc.rows)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept, err := src.Load(context.Background(), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cent := make([][]float64, tc.k)
-		for c := range cent {
-			cent[c] = rowValues(kept, rng.IntN(tc.rows))
-		}
+	for _, tc := range passShapes {
+		src, kept, cent := passFixture(t, rng, tc, 3)
 		skipped := false
 		for pass := range 12 {
 			fresh, _ := src.Load(context.Background(), 0)
@@ -660,20 +672,8 @@ func TestResumeRefusesInconsistentState(t *testing.T) {
 // all; and must skip rows once centroids settle.
 func TestLazyPassesMatchFullSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 10))
-	for _, tc := range []struct{ rows, dims, k int }{{3000, 2, 1}, {3000, 3, 5}, {4000, 16, 16}, {2000, 33, 40}} {
-		spec := partition.SyntheticSpec{Kind: "blobs", Rows: int64(tc.rows), Dims: tc.dims, Clusters: max(tc.k, 2), Spread: 1, Seed: 4}
-		src, err := partition.NewBlobs(spec, tc.rows)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept, err := src.Load(context.Background(), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cent := make([][]float64, tc.k)
-		for c := range cent {
-			cent[c] = rowValues(kept, rng.IntN(tc.rows))
-		}
+	for _, tc := range passShapes {
+		src, kept, cent := passFixture(t, rng, tc, 4)
 		skipped := 0
 		for pass := range 16 {
 			fresh, _ := src.Load(context.Background(), 0)
@@ -735,7 +735,6 @@ func TestLazyRunMatchesExactRun(t *testing.T) {
 		parts int
 		seed  uint64
 	}{{8, 3, 1}, {16, 4, 2}, {40, 2, 3}} {
-		blocks := blobs(t, randomCentres(6, 5, 10, tc.seed), 1.5, tc.parts, 3000, tc.seed)
 		cfg := Config{K: tc.k, Seed: tc.seed, MaxIter: 30, Tol: 0}.WithDefaults()
 		cfg.Tol = 0
 		results := make([]Result, 2)
@@ -753,7 +752,6 @@ func TestLazyRunMatchesExactRun(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_ = blocks
 		e, l := results[0], results[1]
 		if math.Float64bits(e.WCSS) != math.Float64bits(l.WCSS) || !slices.Equal(e.Sizes, l.Sizes) || e.Iterations != l.Iterations {
 			t.Fatalf("%+v: lazy run WCSS %v sizes %v after %d; exact %v %v after %d", tc, l.WCSS, l.Sizes, l.Iterations, e.WCSS, e.Sizes, e.Iterations)
