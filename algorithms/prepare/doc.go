@@ -1,7 +1,17 @@
-// Package prepare holds the column statistics that a job's data preparation
-// is fitted from: means and variances to impute and standardise by,
-// quantiles for medians, clipping and robust scaling, category counts for
-// modes and one-hot encoding.
+// Package prepare turns a table of customers into the numeric features a
+// clustering runs on, the way a job's prepare section asks, and holds the
+// column statistics that preparation is fitted from: means and variances to
+// impute and standardise by, quantiles for medians, clipping and robust
+// scaling, category counts for modes and one-hot encoding.
+//
+// Fitting and applying are apart because they happen in different places:
+// the statistics of every partition are merged on the coordinator, which
+// fits an Encoder (missing values, outliers, log1p, one-hot) and, from the
+// statistics of the encoded features, a Scaling; both are plain data, saved
+// with the model, and every worker (and later the real-time API) applies
+// them to its own rows, so new customers are prepared exactly as the
+// training data was. Nothing is dropped silently: Encode counts every fill,
+// every value outside the bounds and every dropped row, per column.
 //
 // The rows never meet in one place, so every statistic is computed in one
 // pass over a worker's partition and merged on the coordinator. Each is

@@ -1,0 +1,462 @@
+package prepare
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cohort/cohort/partition"
+)
+
+// Config is a job spec's prepare section: which columns become features and
+// how each is cleaned and encoded. Scaling and PCA are fitted afterwards,
+// on the encoded features (see Scaling).
+type Config struct {
+	// Columns are the source columns to use, in order; empty means every
+	// column but those in Exclude (the customer id, say).
+	Columns []string `json:"columns,omitempty" yaml:"columns"`
+	Exclude []string `json:"-" yaml:"-"`
+	// Missing maps a column (or "default") to a rule: mean, median, mode,
+	// drop (the row is dropped and counted), or constant:VALUE.
+	Missing map[string]string `json:"missing,omitempty" yaml:"missing"`
+	// Outliers are clipped or flagged at quantiles or z-scores.
+	Outliers Outliers `json:"outliers" yaml:"outliers"`
+	// Encode maps a text column to "onehot"; text columns not named are
+	// one-hot encoded too, and named non-text columns are an error.
+	Encode map[string]string `json:"encode,omitempty" yaml:"encode"`
+	// TopN is how many categories of a column get their own feature; the
+	// rest share "other". Default 10.
+	TopN int `json:"top_n,omitempty" yaml:"top_n"`
+	// Log1p names skewed columns (money, counts) that take log(1+x) after
+	// clipping; their values must not fall below −1 once clipped.
+	Log1p []string `json:"log1p,omitempty" yaml:"log1p"`
+}
+
+// Outliers says what to do with extreme numbers.
+type Outliers struct {
+	// Method is clip (to the bounds), flag (count, keep the value), or
+	// none. Default none.
+	Method string `json:"method,omitempty" yaml:"method"`
+	// Quantiles are the lower and upper bounds as quantiles (default 0.01
+	// and 0.99), unless Z is set: then mean ± Z standard deviations.
+	Quantiles []float64 `json:"quantiles,omitempty" yaml:"quantiles"`
+	Z         float64   `json:"z,omitempty" yaml:"z"`
+}
+
+// Missing-value rules.
+const (
+	MissingMean   = "mean"
+	MissingMedian = "median"
+	MissingMode   = "mode"
+	MissingDrop   = "drop"
+	constantRule  = "constant:"
+)
+
+// Input is how one source column becomes features: the rules fitted from
+// its statistics, kept with the model so that new customers are encoded
+// the same way.
+type Input struct {
+	Column string               `json:"column"`
+	Type   partition.ColumnType `json:"type"`
+	// Drop: a row missing this column is dropped. Otherwise Fill (numbers,
+	// times in days) or FillText (text) takes its place.
+	Drop     bool    `json:"drop,omitempty"`
+	Fill     float64 `json:"fill,omitempty"`
+	FillText string  `json:"fill_text,omitempty"`
+	// Outliers: values outside [Lo, Hi] are clipped (Clip) or only counted.
+	Bounded bool    `json:"bounded,omitempty"`
+	Clip    bool    `json:"clip,omitempty"`
+	Lo      float64 `json:"lo,omitempty"`
+	Hi      float64 `json:"hi,omitempty"`
+	Log1p   bool    `json:"log1p,omitempty"`
+	// Categories of a text column with their own feature, most frequent
+	// first; Other says whether a feature for every other value follows.
+	Categories []string `json:"categories,omitempty"`
+	Other      bool     `json:"other,omitempty"`
+}
+
+// Features is the number of features the input makes.
+func (in *Input) Features() int {
+	if in.Type != partition.Text {
+		return 1
+	}
+	n := len(in.Categories)
+	if in.Other {
+		n++
+	}
+	return n
+}
+
+// Encoder turns rows of a table into feature rows: cleaned, clipped,
+// log-transformed and one-hot encoded, not yet scaled.
+type Encoder struct {
+	Inputs []Input `json:"inputs"`
+	// Names of the features, in order: a number column's name, or
+	// "column=value" and "column=other" for one-hot features.
+	Names []string `json:"names"`
+}
+
+const msPerDay = 86_400_000
+
+// FitEncoder fits the encoding of cfg's columns of a table with schema
+// fields from their merged statistics (one ColumnStats per field, as Stats
+// returns). Errors name the column and the problem.
+func FitEncoder(fields []partition.Field, stats []ColumnStats, cfg Config) (*Encoder, error) {
+	if len(stats) != len(fields) {
+		return nil, fmt.Errorf("prepare: %d column statistics for %d columns", len(stats), len(fields))
+	}
+	index := map[string]int{}
+	for i, f := range fields {
+		index[f.Name] = i
+	}
+	cols := cfg.Columns
+	if len(cols) == 0 {
+		for _, f := range fields {
+			if !slices.Contains(cfg.Exclude, f.Name) {
+				cols = append(cols, f.Name)
+			}
+		}
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("prepare: no columns to use")
+	}
+	known := func(what string, names []string) error {
+		for _, name := range names {
+			if _, ok := index[name]; !ok && name != "default" {
+				return fmt.Errorf("prepare.%s names column %q, which the data does not have (columns: %s)", what, name, strings.Join(fieldNames(fields), ", "))
+			}
+		}
+		return nil
+	}
+	if err := known("columns", cols); err != nil {
+		return nil, err
+	}
+	if err := known("missing", mapKeys(cfg.Missing)); err != nil {
+		return nil, err
+	}
+	if err := known("encode", mapKeys(cfg.Encode)); err != nil {
+		return nil, err
+	}
+	if err := known("log1p", cfg.Log1p); err != nil {
+		return nil, err
+	}
+	lo, hi, err := cfg.Outliers.bounds()
+	if err != nil {
+		return nil, err
+	}
+	topN := cfg.TopN
+	if topN == 0 {
+		topN = 10
+	}
+	if topN < 1 {
+		return nil, fmt.Errorf("prepare.top_n must be at least 1, got %d", topN)
+	}
+
+	enc := &Encoder{}
+	seen := map[string]bool{}
+	for _, name := range cols {
+		if seen[name] {
+			return nil, fmt.Errorf("prepare.columns names %q twice", name)
+		}
+		seen[name] = true
+		f, s := fields[index[name]], stats[index[name]]
+		in := Input{Column: name, Type: f.Type}
+		rule := cfg.Missing[name]
+		if rule == "" {
+			rule = cfg.Missing["default"]
+		}
+		if rule == "" {
+			rule = MissingMedian
+			if f.Type == partition.Text {
+				rule = MissingMode
+			}
+		}
+		if how, ok := cfg.Encode[name]; ok && (how != "onehot" || f.Type != partition.Text) {
+			if how != "onehot" {
+				return nil, fmt.Errorf("prepare.encode.%s: unknown encoding %q (use onehot)", name, how)
+			}
+			return nil, fmt.Errorf("prepare.encode.%s: only text columns are one-hot encoded; %s is %s", name, name, f.Type)
+		}
+		if f.Type == partition.Text {
+			if slices.Contains(cfg.Log1p, name) {
+				return nil, fmt.Errorf("prepare.log1p names %s, a text column", name)
+			}
+			if err := in.fitText(s, rule, topN); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := in.fitNumber(s, rule, cfg.Outliers, lo, hi, slices.Contains(cfg.Log1p, name)); err != nil {
+				return nil, err
+			}
+		}
+		enc.Inputs = append(enc.Inputs, in)
+		if in.Type == partition.Text {
+			for _, c := range in.Categories {
+				enc.Names = append(enc.Names, name+"="+c)
+			}
+			if in.Other {
+				enc.Names = append(enc.Names, name+"=other")
+			}
+		} else {
+			enc.Names = append(enc.Names, name)
+		}
+	}
+	return enc, nil
+}
+
+func (o Outliers) bounds() (lo, hi float64, err error) {
+	switch o.Method {
+	case "", "none":
+		return 0, 1, nil
+	case "clip", "flag":
+	default:
+		return 0, 0, fmt.Errorf("prepare.outliers.method %q is unknown (use clip, flag or none)", o.Method)
+	}
+	if o.Z != 0 {
+		if len(o.Quantiles) > 0 {
+			return 0, 0, fmt.Errorf("prepare.outliers: give quantiles or z, not both")
+		}
+		if !(o.Z > 0) || math.IsInf(o.Z, 0) {
+			return 0, 0, fmt.Errorf("prepare.outliers.z must be a positive number of standard deviations, got %v", o.Z)
+		}
+		return 0, 0, nil
+	}
+	if len(o.Quantiles) == 0 {
+		return 0.01, 0.99, nil
+	}
+	if len(o.Quantiles) != 2 || !(0 <= o.Quantiles[0] && o.Quantiles[0] < o.Quantiles[1] && o.Quantiles[1] <= 1) {
+		return 0, 0, fmt.Errorf("prepare.outliers.quantiles must be [low, high] with 0 ≤ low < high ≤ 1, got %v", o.Quantiles)
+	}
+	return o.Quantiles[0], o.Quantiles[1], nil
+}
+
+// fitNumber fits a number or time column; times are in days since the
+// Unix epoch, so that fills, bounds and scales read in days.
+func (in *Input) fitNumber(s ColumnStats, rule string, o Outliers, lo, hi float64, log1p bool) error {
+	unit := 1.0
+	if in.Type == partition.Time {
+		unit = msPerDay
+	}
+	if s.Count == 0 {
+		return fmt.Errorf("prepare: column %s has no values (all %d missing)", in.Column, s.Missing)
+	}
+	switch {
+	case rule == MissingMean:
+		in.Fill = s.Mean / unit
+	case rule == MissingMedian:
+		in.Fill = s.Sketch.Quantile(0.5) / unit
+	case rule == MissingDrop:
+		in.Drop = true
+	case rule == MissingMode:
+		return fmt.Errorf("prepare.missing.%s: mode is for text columns; %s is a %s column (use mean, median, drop or constant:VALUE)", in.Column, in.Column, in.Type)
+	case strings.HasPrefix(rule, constantRule):
+		v, err := strconv.ParseFloat(strings.TrimPrefix(rule, constantRule), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("prepare.missing.%s: %q is not a finite number", in.Column, strings.TrimPrefix(rule, constantRule))
+		}
+		in.Fill = v
+	default:
+		return fmt.Errorf("prepare.missing.%s: unknown rule %q (use mean, median, mode, drop or constant:VALUE)", in.Column, rule)
+	}
+	if o.Method == "clip" || o.Method == "flag" {
+		in.Bounded, in.Clip = true, o.Method == "clip"
+		if o.Z > 0 {
+			sd := math.Sqrt(s.Variance())
+			in.Lo, in.Hi = (s.Mean-o.Z*sd)/unit, (s.Mean+o.Z*sd)/unit
+		} else {
+			in.Lo, in.Hi = s.Sketch.Quantile(lo)/unit, s.Sketch.Quantile(hi)/unit
+		}
+	}
+	if log1p {
+		low := s.Min / unit
+		if in.Clip {
+			low = max(low, in.Lo)
+		}
+		if !in.Drop {
+			low = min(low, in.Fill)
+		}
+		if low <= -1 {
+			return fmt.Errorf("prepare.log1p: column %s goes down to %g, and log(1+x) needs x > −1 (clip it, or leave it out of log1p)", in.Column, low)
+		}
+		in.Log1p = true
+	}
+	return nil
+}
+
+func (in *Input) fitText(s ColumnStats, rule string, topN int) error {
+	if s.Many {
+		return fmt.Errorf("prepare: text column %s has more than %d distinct values, too many to one-hot encode; leave it out of prepare.columns (is it an id?)", in.Column, MaxCategories)
+	}
+	if s.Count == 0 {
+		return fmt.Errorf("prepare: column %s has no values (all %d missing)", in.Column, s.Missing)
+	}
+	top := s.Top(len(s.Categories))
+	switch {
+	case rule == MissingMode:
+		in.FillText = top[0].Value
+	case rule == MissingDrop:
+		in.Drop = true
+	case strings.HasPrefix(rule, constantRule):
+		in.FillText = strings.TrimPrefix(rule, constantRule)
+	default:
+		return fmt.Errorf("prepare.missing.%s: %s is a text column; use mode, drop or constant:VALUE, not %q", in.Column, in.Column, rule)
+	}
+	for _, c := range top[:min(topN, len(top))] {
+		in.Categories = append(in.Categories, c.Value)
+	}
+	in.Other = len(top) > topN
+	if !in.Drop && !in.Other && !slices.Contains(in.Categories, in.FillText) {
+		in.Other = true // a constant fill that is not a category of its own
+	}
+	return nil
+}
+
+// Counts are what encoding did to a table's rows, per input column.
+type Counts struct {
+	Rows    int64   `json:"rows"`    // rows in
+	Dropped int64   `json:"dropped"` // rows dropped for a missing value
+	Imputed []int64 `json:"imputed"` // values filled in, per input
+	Outside []int64 `json:"outside"` // values outside the bounds (clipped or flagged), per input
+	DropBy  []int64 `json:"drop_by"` // rows dropped, per input whose value was missing first
+}
+
+// Merge adds o's counts to c's.
+func (c *Counts) Merge(o Counts) {
+	c.Rows += o.Rows
+	c.Dropped += o.Dropped
+	c.Imputed = addCounts(c.Imputed, o.Imputed)
+	c.Outside = addCounts(c.Outside, o.Outside)
+	c.DropBy = addCounts(c.DropBy, o.DropBy)
+}
+
+func addCounts(a, b []int64) []int64 {
+	if len(a) < len(b) {
+		a = append(a, make([]int64, len(b)-len(a))...)
+	}
+	for i, v := range b {
+		a[i] += v
+	}
+	return a
+}
+
+// Encode appends the feature rows of t (len(e.Names) values each) to out
+// and the indices of the rows kept to kept, and counts what it did. The
+// table must have every input column, with its type.
+func (e *Encoder) Encode(t *partition.Table, out []float64, kept []int) ([]float64, []int, Counts, error) {
+	cols := make([]*partition.Column, len(e.Inputs))
+	codeOf := make([][]int, len(e.Inputs)) // per input: dictionary code → feature offset, −1 for other
+	for i := range e.Inputs {
+		in := &e.Inputs[i]
+		c := t.Column(in.Column)
+		if c == nil {
+			return out, kept, Counts{}, fmt.Errorf("encode: column %s is missing from the data", in.Column)
+		}
+		if c.Type != in.Type {
+			return out, kept, Counts{}, fmt.Errorf("encode: column %s is %s, the model expects %s", in.Column, c.Type, in.Type)
+		}
+		cols[i] = c
+		if in.Type == partition.Text {
+			codeOf[i] = make([]int, len(c.Dict))
+			for code, v := range c.Dict {
+				codeOf[i][code] = slices.Index(in.Categories, v)
+			}
+		}
+	}
+	n := len(e.Inputs)
+	cnt := Counts{Rows: int64(t.Rows), Imputed: make([]int64, n), Outside: make([]int64, n), DropBy: make([]int64, n)}
+	width := len(e.Names)
+	fillCode := make([]int, n)
+	for i := range e.Inputs {
+		if in := &e.Inputs[i]; in.Type == partition.Text {
+			fillCode[i] = slices.Index(in.Categories, in.FillText)
+		}
+	}
+rows:
+	for r := range t.Rows {
+		// A row is dropped before any of it is written.
+		for i := range e.Inputs {
+			if e.Inputs[i].Drop && missingAt(cols[i], r) {
+				cnt.Dropped++
+				cnt.DropBy[i]++
+				continue rows
+			}
+		}
+		base := len(out)
+		out = append(out, make([]float64, width)...)
+		f := out[base:]
+		at := 0
+		for i := range e.Inputs {
+			in, c := &e.Inputs[i], cols[i]
+			if in.Type == partition.Text {
+				idx := fillCode[i]
+				if code := c.Codes[r]; code >= 0 {
+					idx = codeOf[i][code]
+				} else {
+					cnt.Imputed[i]++
+				}
+				if idx < 0 {
+					idx = len(in.Categories) // other
+				}
+				f[at+idx] = 1
+				at += in.Features()
+				continue
+			}
+			v, ok := numberAt(c, r)
+			if !ok {
+				v = in.Fill
+				cnt.Imputed[i]++
+			}
+			if in.Bounded && (v < in.Lo || v > in.Hi) {
+				cnt.Outside[i]++
+				if in.Clip {
+					v = min(max(v, in.Lo), in.Hi)
+				}
+			}
+			if in.Log1p {
+				v = math.Log1p(v)
+			}
+			f[at] = v
+			at++
+		}
+		kept = append(kept, r)
+	}
+	return out, kept, cnt, nil
+}
+
+func missingAt(c *partition.Column, r int) bool {
+	if c.Type == partition.Text {
+		return c.Codes[r] < 0
+	}
+	_, ok := numberAt(c, r)
+	return !ok
+}
+
+// numberAt is a number column's value, or a time column's in days; false
+// when missing (NaN and ±Inf count as missing, as in Stats).
+func numberAt(c *partition.Column, r int) (float64, bool) {
+	if c.Type == partition.Time {
+		ms := c.Times[r]
+		return float64(ms) / msPerDay, ms != partition.MissingTime
+	}
+	v := c.Num[r]
+	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+func fieldNames(fields []partition.Field) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.Name
+	}
+	return out
+}
+
+func mapKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

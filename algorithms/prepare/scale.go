@@ -1,0 +1,88 @@
+package prepare
+
+import (
+	"fmt"
+	"math"
+)
+
+// Scaling methods.
+const (
+	ScaleStandard = "standard" // (x − mean) / standard deviation
+	ScaleMinMax   = "minmax"   // (x − min) / (max − min), into [0, 1]
+	ScaleRobust   = "robust"   // (x − median) / interquartile range
+	ScaleNone     = "none"
+)
+
+// Scaling puts encoded features on a common scale, so that no feature
+// dominates distances by its units alone. It is fitted on the statistics of
+// the encoded features (FeatureStats merged over every partition).
+type Scaling struct {
+	Method string    `json:"method"`
+	Center []float64 `json:"center"`
+	// Scale divides a centred feature; a feature without spread (one value
+	// throughout) gets 1, so it becomes 0 rather than NaN.
+	Scale []float64 `json:"scale"`
+}
+
+// FitScaling fits method ("" means standard) to the features' statistics.
+func FitScaling(method string, stats []ColumnStats) (*Scaling, error) {
+	if method == "" {
+		method = ScaleStandard
+	}
+	s := &Scaling{Method: method, Center: make([]float64, len(stats)), Scale: make([]float64, len(stats))}
+	for i := range stats {
+		st := &stats[i]
+		if st.Count == 0 && method != ScaleNone {
+			return nil, fmt.Errorf("scale: feature %d has no values", i)
+		}
+		var c, w float64
+		switch method {
+		case ScaleStandard:
+			c, w = st.Mean, math.Sqrt(st.Variance())
+		case ScaleMinMax:
+			c, w = st.Min, st.Max-st.Min
+		case ScaleRobust:
+			c, w = st.Sketch.Quantile(0.5), st.Sketch.Quantile(0.75)-st.Sketch.Quantile(0.25)
+		case ScaleNone:
+			c, w = 0, 1
+		default:
+			return nil, fmt.Errorf("prepare.scale %q is unknown (use standard, minmax, robust or none)", method)
+		}
+		if !(w > 0) || math.IsInf(w, 0) {
+			w = 1
+		}
+		s.Center[i], s.Scale[i] = c, w
+	}
+	return s, nil
+}
+
+// Apply scales one row of features in place.
+func (s *Scaling) Apply(row []float64) {
+	for i, v := range row {
+		row[i] = (v - s.Center[i]) / s.Scale[i]
+	}
+}
+
+// Invert undoes Apply on one row in place: scaled features back to
+// encoded ones.
+func (s *Scaling) Invert(row []float64) {
+	for i, v := range row {
+		row[i] = v*s.Scale[i] + s.Center[i]
+	}
+}
+
+// FeatureStats computes the statistics of each of width features over rows
+// of encoded features (as Encoder.Encode writes them), to be merged across
+// partitions and fitted by FitScaling.
+func FeatureStats(rows []float64, width int) []ColumnStats {
+	out := make([]ColumnStats, width)
+	for i := range out {
+		out[i].Min, out[i].Max = math.Inf(1), math.Inf(-1)
+	}
+	for lo := 0; lo+width <= len(rows); lo += width {
+		for j, v := range rows[lo : lo+width] {
+			out[j].add(v)
+		}
+	}
+	return out
+}
