@@ -366,6 +366,7 @@ func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int6
 	}
 	r := newCSVReader(lc, format.Delimiter)
 	t := NewTable(schema)
+	vals := make([]uint64, len(schema))
 	var rejects []Reject
 	header := format.Header && rng.Start == 0
 	for {
@@ -394,7 +395,7 @@ func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int6
 			reject(fmt.Sprintf("%d fields, want %d", len(rec), len(schema)))
 			continue
 		}
-		if reason := t.appendRecord(rec, format.Null); reason != "" {
+		if reason := t.appendRecord(rec, format.Null, vals); reason != "" {
 			reject(reason)
 		}
 	}
@@ -415,50 +416,114 @@ func FixLines(rejects []Reject, linesBefore int64) {
 }
 
 // appendRecord adds one record, or adds nothing and says why it cannot.
-func (t *Table) appendRecord(rec []string, null []string) string {
+// vals is scratch of one value per column, so each cell is parsed once.
+func (t *Table) appendRecord(rec []string, null []string, vals []uint64) string {
 	// Check every cell before appending any, so a rejected row leaves no
 	// partial values behind.
 	for i := range t.Columns {
 		c := &t.Columns[i]
 		v := strings.TrimSpace(rec[i])
 		if isNull(v, null) {
+			switch c.Type {
+			case Number:
+				vals[i] = math.Float64bits(math.NaN())
+			case Time:
+				vals[i] = 1 << 63 // MissingTime's bits
+			}
 			continue
 		}
 		switch c.Type {
 		case Number:
-			if _, ok := parseNumber(v); !ok {
+			x, ok := parseNumber(v)
+			if !ok {
 				return fmt.Sprintf("column %s: %q is not a number", c.Name, cut(v))
 			}
+			vals[i] = math.Float64bits(x)
 		case Time:
-			if _, err := time.Parse(c.Layout, v); err != nil {
+			ms, ok := parseTime(c.Layout, v)
+			if !ok {
 				return fmt.Sprintf("column %s: %q is not a time like %s", c.Name, cut(v), c.Layout)
 			}
+			vals[i] = uint64(ms)
 		}
 	}
 	for i := range t.Columns {
 		c := &t.Columns[i]
-		v := strings.TrimSpace(rec[i])
-		missing := isNull(v, null)
 		switch c.Type {
 		case Number:
-			x := math.NaN()
-			if !missing {
-				x, _ = parseNumber(v)
-			}
-			c.Num = append(c.Num, x)
+			c.Num = append(c.Num, math.Float64frombits(vals[i]))
 		case Time:
-			ms := int64(MissingTime)
-			if !missing {
-				tm, _ := time.Parse(c.Layout, v)
-				ms = tm.UnixMilli()
-			}
-			c.Times = append(c.Times, ms)
+			c.Times = append(c.Times, int64(vals[i]))
 		case Text:
-			c.appendText(v, missing)
+			v := strings.TrimSpace(rec[i])
+			c.appendText(v, isNull(v, null))
 		}
 	}
 	t.Rows++
 	return ""
+}
+
+// parseTime reads v in layout as Unix milliseconds (UTC unless the layout
+// has a zone). The two ISO layouts most files use are read directly, which
+// is ten times faster than time.Parse; anything they do not accept, valid
+// or not, goes to time.Parse.
+func parseTime(layout, v string) (int64, bool) {
+	if ms, ok := parseISO(layout, v); ok {
+		return ms, true
+	}
+	tm, err := time.Parse(layout, v)
+	if err != nil {
+		return 0, false
+	}
+	return tm.UnixMilli(), true
+}
+
+// parseISO reads "2006-01-02" and "2006-01-02 15:04:05" exactly as
+// time.Parse does for those layouts, for the values it accepts.
+func parseISO(layout, v string) (int64, bool) {
+	var withTime bool
+	switch {
+	case layout == "2006-01-02" && len(v) == 10:
+	case layout == TimeLayout && len(v) == 19 && v[10] == ' ' && v[13] == ':' && v[16] == ':':
+		withTime = true
+	default:
+		return 0, false
+	}
+	if v[4] != '-' || v[7] != '-' {
+		return 0, false
+	}
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			d := s[i] - '0'
+			if d > 9 {
+				return 0, false
+			}
+			n = n*10 + int(d)
+		}
+		return n, true
+	}
+	y, ok1 := num(v[0:4])
+	mo, ok2 := num(v[5:7])
+	d, ok3 := num(v[8:10])
+	if !ok1 || !ok2 || !ok3 || mo < 1 || mo > 12 || d < 1 || d > daysIn(time.Month(mo), y) {
+		return 0, false
+	}
+	var h, mi, sec int
+	if withTime {
+		var ok4, ok5, ok6 bool
+		h, ok4 = num(v[11:13])
+		mi, ok5 = num(v[14:16])
+		sec, ok6 = num(v[17:19])
+		if !ok4 || !ok5 || !ok6 || h > 23 || mi > 59 || sec > 59 {
+			return 0, false
+		}
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC).UnixMilli(), true
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 func cut(s string) string {

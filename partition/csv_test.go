@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -245,3 +246,32 @@ func TestRangesTileTheFile(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The direct reading of ISO times agrees with time.Parse on every value it
+// takes, and leaves to it everything else (errors included).
+func TestParseISOAgreesWithTimeParse(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	digits := "0123456789"
+	for range 200000 {
+		b := []byte("2011-12-09 12:50:00")
+		for i := range b {
+			if b[i] >= '0' && b[i] <= '9' && r.IntN(3) == 0 {
+				b[i] = digits[r.IntN(10)]
+			}
+		}
+		if r.IntN(50) == 0 {
+			b[r.IntN(len(b))] = "x-: "[r.IntN(4)]
+		}
+		for _, layout := range []string{TimeLayout, "2006-01-02"} {
+			v := string(b)
+			if layout == "2006-01-02" {
+				v = v[:10]
+			}
+			ms, ok := parseTime(layout, v)
+			tm, err := time.Parse(layout, v)
+			if ok != (err == nil) || ok && ms != tm.UnixMilli() {
+				t.Fatalf("%q in %s: %d, %v; time.Parse %v, %v", v, layout, ms, ok, tm, err)
+			}
+		}
+	}
+}
