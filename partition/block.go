@@ -22,6 +22,10 @@ type Block struct {
 	Stride int       // PadDims(Dims)
 	Data   []float32 // Rows*Stride values
 	IDs    []int64   // customer id of each row
+	// Table is the partition's rows as read from a file, before they are
+	// prepared into Data (nil for synthetic data): what a preparation's
+	// statistics are computed from.
+	Table *Table
 
 	// scratch is what an algorithm keeps beside the block between passes
 	// (k-means distance bounds). It is only ever an accelerator: a pass

@@ -1,0 +1,325 @@
+package prepare
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/partition"
+)
+
+// Pipeline is a fitted preparation, kept with the model: rows of a table in,
+// scaled features out, the same for training data and new customers.
+type Pipeline struct {
+	Encoder *Encoder `json:"encoder"`
+	Scaling *Scaling `json:"scaling"`
+	// Counts are what encoding did to the training rows.
+	Counts Counts `json:"counts"`
+}
+
+// Features encodes and scales the rows of t, appending len(Encoder.Names)
+// values per kept row to out and the indices of kept rows to kept.
+func (p *Pipeline) Features(t *partition.Table, out []float64, kept []int) ([]float64, []int, Counts, error) {
+	base := len(out)
+	out, kept, cnt, err := p.Encoder.Encode(t, out, kept)
+	if err != nil {
+		return out, kept, cnt, err
+	}
+	w := len(p.Encoder.Names)
+	for lo := base; lo < len(out); lo += w {
+		p.Scaling.Apply(out[lo : lo+w])
+	}
+	return out, kept, cnt, nil
+}
+
+// The steps of fitting a preparation. Their names are part of the wire.
+const (
+	kindStats    = "prepare/stats"
+	kindFeatures = "prepare/features"
+)
+
+// statsStep computes the statistics of every column of a partition's table.
+type statsStep struct{}
+
+func (statsStep) Kind() string                   { return kindStats }
+func (statsStep) MarshalBinary() ([]byte, error) { return nil, nil }
+
+func (statsStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if b.Table == nil {
+		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
+	}
+	return &statsPartial{Cols: Stats(b.Table)}, nil
+}
+
+type statsPartial struct{ Cols []ColumnStats }
+
+func (p *statsPartial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*statsPartial)
+	if !ok || len(n.Cols) != len(p.Cols) {
+		return errors.New("merge mismatched column statistics")
+	}
+	for i := range p.Cols {
+		p.Cols[i].Merge(&n.Cols[i])
+	}
+	return nil
+}
+
+func (p *statsPartial) MarshalBinary() ([]byte, error) { return marshalStats(p.Cols) }
+
+// featuresStep encodes a partition's table and computes the statistics of
+// the encoded features, which scaling is fitted to.
+type featuresStep struct{ Encoder *Encoder }
+
+func (s *featuresStep) Kind() string                   { return kindFeatures }
+func (s *featuresStep) MarshalBinary() ([]byte, error) { return json.Marshal(s.Encoder) }
+
+func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if b.Table == nil {
+		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
+	}
+	rows, _, cnt, err := s.Encoder.Encode(b.Table, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
+	}
+	return &featuresPartial{Stats: FeatureStats(rows, len(s.Encoder.Names)), Counts: cnt}, nil
+}
+
+type featuresPartial struct {
+	Stats  []ColumnStats
+	Counts Counts
+}
+
+func (p *featuresPartial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*featuresPartial)
+	if !ok || len(n.Stats) != len(p.Stats) {
+		return errors.New("merge mismatched feature statistics")
+	}
+	for i := range p.Stats {
+		p.Stats[i].Merge(&n.Stats[i])
+	}
+	p.Counts.Merge(n.Counts)
+	return nil
+}
+
+func (p *featuresPartial) MarshalBinary() ([]byte, error) {
+	stats, err := marshalStats(p.Stats)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(featuresWire{Stats: stats, Counts: p.Counts})
+}
+
+type featuresWire struct {
+	Stats  json.RawMessage `json:"stats"`
+	Counts Counts          `json:"counts"`
+}
+
+// statsWire is ColumnStats on the wire: JSON, with the sketch as its bytes
+// and the extremes left out where there are none (no values, or text),
+// where they are ±Inf, which JSON cannot hold.
+type statsWire struct {
+	Count      int64            `json:"count"`
+	Missing    int64            `json:"missing"`
+	Mean       float64          `json:"mean"`
+	M2         float64          `json:"m2"`
+	Min        *float64         `json:"min,omitempty"`
+	Max        *float64         `json:"max,omitempty"`
+	Sketch     []byte           `json:"sketch"`
+	Categories map[string]int64 `json:"categories,omitempty"`
+	Many       bool             `json:"many,omitempty"`
+}
+
+func marshalStats(cols []ColumnStats) ([]byte, error) {
+	out := make([]statsWire, len(cols))
+	for i := range cols {
+		c := &cols[i]
+		sk, err := c.Sketch.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = statsWire{Count: c.Count, Missing: c.Missing, Mean: c.Mean, M2: c.M2, Sketch: sk, Categories: c.Categories, Many: c.Many}
+		if !math.IsInf(c.Min, 0) && !math.IsInf(c.Max, 0) {
+			out[i].Min, out[i].Max = &c.Min, &c.Max
+		}
+	}
+	return json.Marshal(out)
+}
+
+func unmarshalStats(data []byte) ([]ColumnStats, error) {
+	var in []statsWire
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, err
+	}
+	out := make([]ColumnStats, len(in))
+	for i, w := range in {
+		c := &out[i]
+		if w.Count < 0 || w.Missing < 0 || math.IsNaN(w.Mean) || math.IsNaN(w.M2) {
+			return nil, fmt.Errorf("column %d: counts %d and %d, mean %v", i, w.Count, w.Missing, w.Mean)
+		}
+		if err := c.Sketch.UnmarshalBinary(w.Sketch); err != nil {
+			return nil, fmt.Errorf("column %d: %w", i, err)
+		}
+		c.Count, c.Missing, c.Mean, c.M2, c.Categories, c.Many = w.Count, w.Missing, w.Mean, w.M2, w.Categories, w.Many
+		c.Min, c.Max = math.Inf(1), math.Inf(-1)
+		if w.Min != nil && w.Max != nil {
+			c.Min, c.Max = *w.Min, *w.Max
+		}
+	}
+	return out, nil
+}
+
+// Codec decodes the preparation's steps and partials.
+type Codec struct{}
+
+// DecodeStep implements algorithms.Codec.
+func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
+	switch kind {
+	case kindStats:
+		return statsStep{}, nil
+	case kindFeatures:
+		s := &featuresStep{}
+		if err := json.Unmarshal(params, &s.Encoder); err != nil || s.Encoder == nil {
+			return nil, fmt.Errorf("decode %s: %v", kind, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("unknown preparation step %q", kind)
+}
+
+// DecodePartial implements algorithms.Codec.
+func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error) {
+	switch kind {
+	case kindStats:
+		cols, err := unmarshalStats(data)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		return &statsPartial{Cols: cols}, nil
+	case kindFeatures:
+		var w featuresWire
+		if err := json.Unmarshal(data, &w); err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		stats, err := unmarshalStats(w.Stats)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		return &featuresPartial{Stats: stats, Counts: w.Counts}, nil
+	}
+	return nil, fmt.Errorf("unknown preparation partial %q", kind)
+}
+
+// Program fits a preparation over a dataset's partitions in two passes:
+// the statistics of the raw columns, from which the Encoder is fitted, then
+// those of the encoded features, from which the Scaling is.
+type Program struct{ s programState }
+
+type programState struct {
+	Config   Config            `json:"config"`
+	Exclude  []string          `json:"exclude,omitempty"`
+	Scale    string            `json:"scale"`
+	Fields   []partition.Field `json:"fields"`
+	Phase    string            `json:"phase"` // stats, features, done
+	Pipeline Pipeline          `json:"pipeline"`
+}
+
+var _ algorithms.Program = (*Program)(nil)
+
+// NewProgram fits cfg and a scaling method to data with the given columns.
+func NewProgram(cfg Config, scale string, fields []partition.Field) *Program {
+	return &Program{s: programState{Config: cfg, Exclude: cfg.Exclude, Scale: scale, Fields: fields, Phase: "stats"}}
+}
+
+// Resume continues a program from its checkpoint.
+func Resume(checkpoint []byte) (*Program, error) {
+	p := &Program{}
+	if err := json.Unmarshal(checkpoint, &p.s); err != nil {
+		return nil, fmt.Errorf("resume preparation: %w", err)
+	}
+	p.s.Config.Exclude = p.s.Exclude
+	switch p.s.Phase {
+	case "stats", "done":
+	case "features":
+		if p.s.Pipeline.Encoder == nil {
+			return nil, errors.New("resume preparation: features phase without an encoder")
+		}
+	default:
+		return nil, fmt.Errorf("resume preparation: unknown phase %q", p.s.Phase)
+	}
+	return p, nil
+}
+
+// Next implements algorithms.Program.
+func (p *Program) Next() (algorithms.Step, bool, error) {
+	switch p.s.Phase {
+	case "stats":
+		return statsStep{}, false, nil
+	case "features":
+		return &featuresStep{Encoder: p.s.Pipeline.Encoder}, false, nil
+	}
+	return nil, true, nil
+}
+
+// Update implements algorithms.Program.
+func (p *Program) Update(merged algorithms.Partial) error {
+	switch p.s.Phase {
+	case "stats":
+		m, ok := merged.(*statsPartial)
+		if !ok || len(m.Cols) != len(p.s.Fields) {
+			return fmt.Errorf("preparation: got %T for %d columns", merged, len(p.s.Fields))
+		}
+		enc, err := FitEncoder(p.s.Fields, m.Cols, p.s.Config)
+		if err != nil {
+			return err
+		}
+		p.s.Pipeline.Encoder, p.s.Phase = enc, "features"
+	case "features":
+		m, ok := merged.(*featuresPartial)
+		if !ok || len(m.Stats) != len(p.s.Pipeline.Encoder.Names) {
+			return fmt.Errorf("preparation: got %T for %d features", merged, len(p.s.Pipeline.Encoder.Names))
+		}
+		if m.Counts.Rows == m.Counts.Dropped {
+			return fmt.Errorf("preparation: every one of the %d rows was dropped for a missing value (%s)", m.Counts.Rows, dropSummary(p.s.Pipeline.Encoder, m.Counts))
+		}
+		sc, err := FitScaling(p.s.Scale, m.Stats)
+		if err != nil {
+			return err
+		}
+		p.s.Pipeline.Scaling, p.s.Pipeline.Counts, p.s.Phase = sc, m.Counts, "done"
+	default:
+		return errors.New("preparation: update after it finished")
+	}
+	return nil
+}
+
+func dropSummary(enc *Encoder, c Counts) string {
+	s := ""
+	for i, n := range c.DropBy {
+		if n > 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += fmt.Sprintf("%d for %s", n, enc.Inputs[i].Column)
+		}
+	}
+	return s
+}
+
+// Checkpoint implements algorithms.Program.
+func (p *Program) Checkpoint() ([]byte, error) { return json.Marshal(p.s) }
+
+// Progress implements algorithms.Program.
+func (p *Program) Progress() algorithms.Progress {
+	return algorithms.Progress{Phase: "prepare " + p.s.Phase}
+}
+
+// Result is the fitted pipeline, once the program is done.
+func (p *Program) Result() (*Pipeline, error) {
+	if p.s.Phase != "done" {
+		return nil, fmt.Errorf("preparation not finished (phase %s)", p.s.Phase)
+	}
+	pl := p.s.Pipeline
+	return &pl, nil
+}
