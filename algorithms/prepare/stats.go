@@ -1,6 +1,7 @@
 package prepare
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -172,4 +173,75 @@ func (s *ColumnStats) Top(n int) []Category {
 		return strings.Compare(a.Value, b.Value)
 	})
 	return out[:min(n, len(out))]
+}
+
+// StatsBy computes the statistics of every column of t for each of groups
+// groups of rows: group[i] is row i's group, and a row with a group below
+// 0 is left out (a row dropped before clustering, say). It is Stats per
+// segment, in one pass, for profiles.
+func StatsBy(t *partition.Table, group []int32, groups int) ([][]ColumnStats, error) {
+	if len(group) != t.Rows {
+		return nil, fmt.Errorf("stats by group: %d groups for %d rows", len(group), t.Rows)
+	}
+	out := make([][]ColumnStats, groups)
+	for g := range out {
+		out[g] = make([]ColumnStats, len(t.Columns))
+		for i := range out[g] {
+			out[g][i].Min, out[g][i].Max = math.Inf(1), math.Inf(-1)
+		}
+	}
+	for _, g := range group {
+		if int(g) >= groups {
+			return nil, fmt.Errorf("stats by group: group %d of %d", g, groups)
+		}
+	}
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		switch c.Type {
+		case partition.Number:
+			for r, v := range c.Num {
+				if g := group[r]; g >= 0 {
+					out[g][i].add(v)
+				}
+			}
+		case partition.Time:
+			for r, ms := range c.Times {
+				if g := group[r]; g >= 0 {
+					v := math.NaN()
+					if ms != partition.MissingTime {
+						v = float64(ms)
+					}
+					out[g][i].add(v)
+				}
+			}
+		case partition.Text:
+			counts := make([][]int64, groups)
+			for r, code := range c.Codes {
+				g := group[r]
+				if g < 0 {
+					continue
+				}
+				s := &out[g][i]
+				if code < 0 {
+					s.Missing++
+					continue
+				}
+				if counts[g] == nil {
+					counts[g] = make([]int64, len(c.Dict))
+				}
+				counts[g][code]++
+				s.Count++
+			}
+			for g := range groups {
+				s := &out[g][i]
+				s.Categories = map[string]int64{}
+				for code, n := range counts[g] {
+					if n > 0 {
+						s.addCategory(c.Dict[code], n)
+					}
+				}
+			}
+		}
+	}
+	return out, nil
 }
