@@ -88,7 +88,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 	if err != nil {
 		return nil, err
 	}
-	src, err := partition.Open(spec.Dataset())
+	src, err := partition.Open(spec.Dataset(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}

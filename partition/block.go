@@ -26,6 +26,12 @@ type Block struct {
 	// prepared into Data (nil for synthetic data): what a preparation's
 	// statistics are computed from.
 	Table *Table
+	// File is the file Table was read from; Rejects are the rows of its
+	// piece that could not be read, and Lines the lines the piece spans
+	// (CSV), for line numbers in the whole file.
+	File    string
+	Rejects []Reject
+	Lines   int64
 
 	// scratch is what an algorithm keeps beside the block between passes
 	// (k-means distance bounds). It is only ever an accelerator: a pass

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -42,6 +43,11 @@ const MaxDims = 1 << 16
 type Spec struct {
 	Synthetic     *SyntheticSpec `json:"synthetic,omitempty" yaml:"synthetic"`
 	PartitionRows int            `json:"partition_rows,omitempty" yaml:"partition_rows"`
+	// Files is a file dataset planned into pieces (PlanFiles), one a
+	// partition. Without Prepare its blocks hold the raw tables; with it,
+	// the features a fitted preparation makes of them.
+	Files   *FileSet        `json:"files,omitempty" yaml:"-"`
+	Prepare json.RawMessage `json:"prepare,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a
@@ -75,8 +81,17 @@ func (s Spec) Validate() error {
 	if s.PartitionRows < 0 {
 		return fmt.Errorf("data.partition_rows must be positive (got %d)", s.PartitionRows)
 	}
+	if s.Files != nil {
+		if s.Synthetic != nil {
+			return errors.New("data: give data.path or data.synthetic, not both")
+		}
+		if len(s.Files.Pieces) == 0 {
+			return errors.New("data: the file dataset has no pieces")
+		}
+		return nil
+	}
 	if s.Synthetic == nil {
-		return errors.New("data: no source given; set data.synthetic")
+		return errors.New("data: no source given; set data.path or data.synthetic")
 	}
 	return s.Synthetic.Validate()
 }
@@ -104,12 +119,28 @@ func (s *SyntheticSpec) Validate() error {
 	return nil
 }
 
-// Open validates the spec and returns its source.
-func Open(s Spec) (Source, error) {
+// Open validates the spec and returns its source. prepared turns a file
+// dataset's fitted preparation into a Preparer; it may be nil when the
+// spec has none.
+func Open(s Spec, prepared Opener) (Source, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	return NewBlobs(*s.Synthetic, s.partitionRows())
+	if s.Files == nil {
+		return NewBlobs(*s.Synthetic, s.partitionRows())
+	}
+	src := &fileSource{files: s.Files}
+	if len(s.Prepare) > 0 {
+		if prepared == nil {
+			return nil, errors.New("data: a prepared file dataset, and no way to open its preparation")
+		}
+		p, err := prepared(s.Prepare)
+		if err != nil {
+			return nil, fmt.Errorf("data: open the preparation: %w", err)
+		}
+		src.prep = p
+	}
+	return src, nil
 }
 
 // Split cuts rows into fixed-size partitions: partition id covers rows

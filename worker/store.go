@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -40,7 +41,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	ds, ok := s.datasets[name]
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec)
+		src, err := partition.Open(spec, prepare.Open)
 		if err != nil {
 			return fmt.Errorf("open dataset %s: %w", name, err)
 		}

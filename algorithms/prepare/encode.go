@@ -32,6 +32,16 @@ type Config struct {
 	// Log1p names skewed columns (money, counts) that take log(1+x) after
 	// clipping; their values must not fall below −1 once clipped.
 	Log1p []string `json:"log1p,omitempty" yaml:"log1p"`
+	// MaxRejects is the share of rows that may fail to be read (a ragged
+	// row, a number that is not one) before the job fails; nil means 1%.
+	MaxRejects *float64 `json:"max_rejects,omitempty" yaml:"-"`
+}
+
+func (c Config) maxRejects() float64 {
+	if c.MaxRejects == nil {
+		return 0.01
+	}
+	return *c.MaxRejects
 }
 
 // Outliers says what to do with extreme numbers.

@@ -17,6 +17,10 @@ type Pipeline struct {
 	Scaling *Scaling `json:"scaling"`
 	// Counts are what encoding did to the training rows.
 	Counts Counts `json:"counts"`
+	// Rejected rows of the training data could not be read at all; Rejects
+	// are the first of them.
+	Rejected int64              `json:"rejected"`
+	Rejects  []partition.Reject `json:"rejects,omitempty"`
 }
 
 // Features encodes and scales the rows of t, appending len(Encoder.Names)
@@ -50,10 +54,27 @@ func (statsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Table == nil {
 		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
 	}
-	return &statsPartial{Cols: Stats(b.Table)}, nil
+	sp := &statsPartial{Cols: Stats(b.Table), Read: int64(b.Table.Rows), Rejected: int64(len(b.Rejects)),
+		Rejects: b.Rejects[:min(len(b.Rejects), maxRejectsKept)]}
+	if b.Lines > 0 {
+		sp.Lines = map[string]int64{b.File: b.Lines}
+	}
+	return sp, nil
 }
 
-type statsPartial struct{ Cols []ColumnStats }
+// maxRejectsKept bounds the rows that could not be read which are kept to
+// show (the count is always exact).
+const maxRejectsKept = 1000
+
+type statsPartial struct {
+	Cols     []ColumnStats
+	Read     int64              // rows read
+	Rejected int64              // rows that could not be read
+	Rejects  []partition.Reject // the first of them, lines numbered in their file
+	// Lines counts the lines of each file's pieces merged so far, to
+	// number the next piece's rejects in the file.
+	Lines map[string]int64
+}
 
 func (p *statsPartial) Merge(next algorithms.Partial) error {
 	n, ok := next.(*statsPartial)
@@ -63,10 +84,39 @@ func (p *statsPartial) Merge(next algorithms.Partial) error {
 	for i := range p.Cols {
 		p.Cols[i].Merge(&n.Cols[i])
 	}
+	p.Read += n.Read
+	p.Rejected += n.Rejected
+	for _, r := range n.Rejects {
+		if len(p.Rejects) == maxRejectsKept {
+			break
+		}
+		r.Line += p.Lines[r.File]
+		p.Rejects = append(p.Rejects, r)
+	}
+	for f, l := range n.Lines {
+		if p.Lines == nil {
+			p.Lines = map[string]int64{}
+		}
+		p.Lines[f] += l
+	}
 	return nil
 }
 
-func (p *statsPartial) MarshalBinary() ([]byte, error) { return marshalStats(p.Cols) }
+func (p *statsPartial) MarshalBinary() ([]byte, error) {
+	cols, err := marshalStats(p.Cols)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(statsPartialWire{Cols: cols, Read: p.Read, Rejected: p.Rejected, Rejects: p.Rejects, Lines: p.Lines})
+}
+
+type statsPartialWire struct {
+	Cols     json.RawMessage    `json:"cols"`
+	Read     int64              `json:"read"`
+	Rejected int64              `json:"rejected"`
+	Rejects  []partition.Reject `json:"rejects,omitempty"`
+	Lines    map[string]int64   `json:"lines,omitempty"`
+}
 
 // featuresStep encodes a partition's table and computes the statistics of
 // the encoded features, which scaling is fitted to.
@@ -192,11 +242,15 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error) {
 	switch kind {
 	case kindStats:
-		cols, err := unmarshalStats(data)
+		var w statsPartialWire
+		if err := json.Unmarshal(data, &w); err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		cols, err := unmarshalStats(w.Cols)
 		if err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
-		return &statsPartial{Cols: cols}, nil
+		return &statsPartial{Cols: cols, Read: w.Read, Rejected: w.Rejected, Rejects: w.Rejects, Lines: w.Lines}, nil
 	case kindFeatures:
 		var w featuresWire
 		if err := json.Unmarshal(data, &w); err != nil {
@@ -270,11 +324,15 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if !ok || len(m.Cols) != len(p.s.Fields) {
 			return fmt.Errorf("preparation: got %T for %d columns", merged, len(p.s.Fields))
 		}
+		if err := p.checkRejects(m); err != nil {
+			return err
+		}
 		enc, err := FitEncoder(p.s.Fields, m.Cols, p.s.Config)
 		if err != nil {
 			return err
 		}
 		p.s.Pipeline.Encoder, p.s.Phase = enc, "features"
+		p.s.Pipeline.Rejected, p.s.Pipeline.Rejects = m.Rejected, m.Rejects
 	case "features":
 		m, ok := merged.(*featuresPartial)
 		if !ok || len(m.Stats) != len(p.s.Pipeline.Encoder.Names) {
@@ -292,6 +350,22 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		return errors.New("preparation: update after it finished")
 	}
 	return nil
+}
+
+// checkRejects fails the preparation when more of the rows could not be
+// read than the config allows.
+func (p *Program) checkRejects(m *statsPartial) error {
+	total := m.Read + m.Rejected
+	if total == 0 {
+		return errors.New("preparation: the data has no rows")
+	}
+	share := float64(m.Rejected) / float64(total)
+	if m.Rejected == 0 || share <= p.s.Config.maxRejects() {
+		return nil
+	}
+	first := m.Rejects[0]
+	return fmt.Errorf("%d of %d rows (%.2f%%) could not be read, more than data.max_rejects allows (%.2f%%); the first, %s line %d: %s",
+		m.Rejected, total, 100*share, 100*p.s.Config.maxRejects(), first.File, first.Line, first.Reason)
 }
 
 func dropSummary(enc *Encoder, c Counts) string {
@@ -323,3 +397,28 @@ func (p *Program) Result() (*Pipeline, error) {
 	pl := p.s.Pipeline
 	return &pl, nil
 }
+
+// Open decodes a fitted Pipeline from a dataset spec, for partition.Open:
+// how a worker prepares the file partitions it loads.
+func Open(data json.RawMessage) (partition.Preparer, error) {
+	var p Pipeline
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, err
+	}
+	if p.Encoder == nil || p.Scaling == nil || len(p.Scaling.Center) != len(p.Encoder.Names) || len(p.Scaling.Scale) != len(p.Encoder.Names) {
+		return nil, errors.New("the preparation is incomplete")
+	}
+	return &p, nil
+}
+
+// Width implements partition.Preparer: the number of features.
+func (p *Pipeline) Width() int { return len(p.Encoder.Names) }
+
+// Rows implements partition.Preparer.
+func (p *Pipeline) Rows(t *partition.Table) ([]float64, []int, error) {
+	values, kept, _, err := p.Features(t, nil, nil)
+	return values, kept, err
+}
+
+// Total implements partition.Preparer: the training rows kept.
+func (p *Pipeline) Total() int64 { return p.Counts.Rows - p.Counts.Dropped }

@@ -1,0 +1,82 @@
+package partition
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Preparer turns a file partition's table into feature rows: a fitted
+// preparation (algorithms/prepare.Pipeline), which this package cannot
+// name without importing it.
+type Preparer interface {
+	// Width is the number of features a row becomes.
+	Width() int
+	// Rows is the kept rows' features, Width values each, and the indices
+	// of the rows of t they came from.
+	Rows(t *Table) (values []float64, kept []int, err error)
+	// Total is how many rows of the whole dataset are kept.
+	Total() int64
+}
+
+// Opener decodes a spec's fitted preparation.
+type Opener func(prepared json.RawMessage) (Preparer, error)
+
+// fileSource reads a FileSet's pieces: raw tables (with the rows that
+// could not be read), or, with a Preparer, their features.
+type fileSource struct {
+	files *FileSet
+	prep  Preparer
+}
+
+func (s *fileSource) NumPartitions() int { return len(s.files.Pieces) }
+
+// Dims is the features' width, or the raw columns' count.
+func (s *fileSource) Dims() int {
+	if s.prep != nil {
+		return s.prep.Width()
+	}
+	return len(s.files.Schema)
+}
+
+// Rows is the rows kept by the preparation; unknown (0) for raw pieces.
+func (s *fileSource) Rows() int64 {
+	if s.prep != nil {
+		return s.prep.Total()
+	}
+	return 0
+}
+
+func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
+	if id < 0 || id >= len(s.files.Pieces) {
+		return nil, fmt.Errorf("partition %d out of range [0, %d)", id, len(s.files.Pieces))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p := s.files.Pieces[id]
+	t, rng, rejects, err := s.files.Read(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if s.prep == nil {
+		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines}, nil
+	}
+	values, kept, err := s.prep.Rows(t)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", p.File, err)
+	}
+	w := s.prep.Width()
+	if len(values) != len(kept)*w {
+		return nil, fmt.Errorf("prepare %s: %d values for %d rows of %d features", p.File, len(values), len(kept), w)
+	}
+	b := NewBlock(id, len(kept), w)
+	for r, i := range kept {
+		row := b.Data[r*b.Stride : r*b.Stride+w]
+		for j, v := range values[r*w : (r+1)*w] {
+			row[j] = float32(v)
+		}
+		b.IDs[r] = int64(i)
+	}
+	return b, nil
+}
