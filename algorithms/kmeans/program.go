@@ -20,9 +20,6 @@ type Result struct {
 	Iterations int         `json:"iterations"` // Lloyd iterations of the kept restart
 	Restart    int         `json:"restart"`    // which restart was kept
 	Converged  bool        `json:"converged"`
-	// NeedExact: the last Lloyd pass was lazy and left a cluster empty;
-	// it is repeated exactly, for the farthest rows that re-seed it.
-	NeedExact bool `json:"need_exact,omitempty"`
 }
 
 // Phases of one restart, in order.
