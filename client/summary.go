@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
 
@@ -30,6 +32,47 @@ type Summary struct {
 	Sizes      []int64     `json:"sizes"`
 	Seconds    float64     `json:"seconds"`
 	Workers    int         `json:"workers"`
+	// A job over files: the names of the dims, and what reading and
+	// preparing the data did to its rows.
+	Features []string     `json:"features,omitempty"`
+	Data     *DataSummary `json:"data,omitempty"`
+
+	pipeline json.RawMessage // the fitted preparation, for pipeline.json
+}
+
+// DataSummary accounts for every row of a job's files: read into a
+// segment, dropped by a rule, or unreadable (with where and why, for the
+// first ones).
+type DataSummary struct {
+	Read      int64              `json:"read"`
+	Rejected  int64              `json:"rejected"`
+	Dropped   int64              `json:"dropped"`
+	DroppedBy map[string]int64   `json:"dropped_by,omitempty"`
+	Imputed   map[string]int64   `json:"imputed,omitempty"`
+	Outliers  map[string]int64   `json:"outliers,omitempty"`
+	Rejects   []partition.Reject `json:"rejects,omitempty"`
+}
+
+func dataSummary(raw []byte) (*DataSummary, []string, error) {
+	var pl prepare.Pipeline
+	if err := json.Unmarshal(raw, &pl); err != nil || pl.Encoder == nil {
+		return nil, nil, fmt.Errorf("decode the job's preparation: %v", err)
+	}
+	d := &DataSummary{Read: pl.Counts.Rows, Rejected: pl.Rejected, Dropped: pl.Counts.Dropped, Rejects: pl.Rejects}
+	byInput := func(counts []int64) map[string]int64 {
+		var m map[string]int64
+		for i, n := range counts {
+			if n > 0 && i < len(pl.Encoder.Inputs) {
+				if m == nil {
+					m = map[string]int64{}
+				}
+				m[pl.Encoder.Inputs[i].Column] = n
+			}
+		}
+		return m
+	}
+	d.DroppedBy, d.Imputed, d.Outliers = byInput(pl.Counts.DropBy), byInput(pl.Counts.Imputed), byInput(pl.Counts.Outside)
+	return d, pl.Encoder.Names, nil
 }
 
 // SummaryOf flattens a result message.
@@ -44,6 +87,12 @@ func SummaryOf(r *pb.JobResult) Summary {
 	}
 	for _, c := range r.Centroids {
 		s.Centroids = append(s.Centroids, c.Values)
+	}
+	if len(r.PreparedJson) > 0 {
+		s.pipeline = r.PreparedJson
+		// A preparation this client cannot read leaves the summary
+		// without it rather than failing a finished job.
+		s.Data, s.Features, _ = dataSummary(r.PreparedJson)
 	}
 	return s
 }
@@ -62,7 +111,15 @@ func (s Summary) WriteText(w io.Writer) error {
 	if !s.Converged {
 		conv = "stopped at max_iter"
 	}
-	fmt.Fprintf(w, "%d iterations (%s), WCSS %.6g, %.2fs\n\n", s.Iterations, conv, s.WCSS, s.Seconds)
+	fmt.Fprintf(w, "%d iterations (%s), WCSS %.6g, %.2fs\n", s.Iterations, conv, s.WCSS, s.Seconds)
+	if d := s.Data; d != nil {
+		fmt.Fprintf(w, "rows: %d read, %d could not be read, %d dropped for missing values; features: %s\n",
+			d.Read, d.Rejected, d.Dropped, strings.Join(s.Features, ", "))
+		for _, r := range d.Rejects[:min(3, len(d.Rejects))] {
+			fmt.Fprintf(w, "  not read: %s line %d: %s\n", r.File, r.Line, r.Reason)
+		}
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "segment\tsize\tshare\tcentroid\t")
 	for i, c := range s.Centroids {
@@ -110,7 +167,11 @@ func (s Summary) WriteOutputs(dir string) error {
 	var b strings.Builder
 	b.WriteString("segment,size")
 	for j := range s.Dims {
-		fmt.Fprintf(&b, ",x%d", j)
+		if j < len(s.Features) {
+			b.WriteString("," + csvField(s.Features[j]))
+		} else {
+			fmt.Fprintf(&b, ",x%d", j)
+		}
 	}
 	b.WriteString("\n")
 	for i, c := range s.Centroids {
@@ -123,5 +184,21 @@ func (s Summary) WriteOutputs(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "centroids.csv"), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write centroids: %w", err)
 	}
+	if len(s.pipeline) > 0 {
+		// The preparation is part of the model: new customers must be
+		// prepared the same way before they are assigned a segment.
+		if err := os.WriteFile(filepath.Join(dir, "pipeline.json"), s.pipeline, 0o644); err != nil {
+			return fmt.Errorf("write pipeline: %w", err)
+		}
+	}
 	return nil
+}
+
+// csvField quotes a header name that needs it ("Gender=F" does not;
+// "Income, net" does).
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
 }

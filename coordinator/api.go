@@ -28,10 +28,11 @@ func (a *api) SubmitJob(ctx context.Context, req *pb.SubmitJobRequest) (*pb.Job,
 	if err != nil {
 		return nil, a.n.toStatus(fmt.Errorf("%w: %v", ErrInvalidSpec, err))
 	}
-	v, err := a.n.apply(cmdSubmitJob, submitJob{
-		Name: spec.Name, SpecYAML: req.SpecYaml, MaxIter: cfg.MaxIter,
-		Rows: spec.Data.Synthetic.Rows, Dims: spec.Data.Synthetic.Dims, At: time.Now().UnixNano(),
-	})
+	sub := submitJob{Name: spec.Name, SpecYAML: req.SpecYaml, MaxIter: cfg.MaxIter, At: time.Now().UnixNano()}
+	if syn := spec.Data.Synthetic; syn != nil {
+		sub.Rows, sub.Dims = syn.Rows, syn.Dims // a job over files learns them when it reads the data
+	}
+	v, err := a.n.apply(cmdSubmitJob, sub)
 	if err != nil {
 		return nil, a.n.toStatus(err)
 	}
@@ -194,7 +195,7 @@ func resultProto(j *Job) *pb.JobResult {
 	out := &pb.JobResult{
 		Job: jobProto(j), Algorithm: "kmeans", K: int32(len(r.Centroids)), Rows: j.Rows, Dims: int32(j.Dims),
 		Iterations: int32(r.Iterations), Wcss: r.WCSS, Sizes: r.Sizes, Seconds: float64(j.RunNanos) / 1e9,
-		Converged: r.Converged, Restart: int32(r.Restart), Workers: int32(j.Workers),
+		Converged: r.Converged, Restart: int32(r.Restart), Workers: int32(j.Workers), PreparedJson: j.Prepared,
 	}
 	for _, c := range r.Centroids {
 		out.Centroids = append(out.Centroids, &pb.Vector{Values: c})

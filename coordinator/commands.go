@@ -66,6 +66,11 @@ type finishJob struct {
 	Result   *kmeans.Result `json:"result,omitempty"`
 	At       int64          `json:"at"`
 	RunNanos int64          `json:"run_nanos"`
+	// A job over files: the fitted preparation and the rows and features
+	// it made, known only once the data was read.
+	Prepared json.RawMessage `json:"prepared,omitempty"`
+	Rows     int64           `json:"rows,omitempty"`
+	Dims     int             `json:"dims,omitempty"`
 }
 
 type jobRef struct {
@@ -130,6 +135,12 @@ var commands = map[CommandType]applyFunc{
 	}),
 	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {
 		j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
+		if c.Prepared != nil {
+			j.Prepared = c.Prepared
+		}
+		if c.Rows > 0 {
+			j.Rows, j.Dims = c.Rows, c.Dims
+		}
 		if c.State == JobSucceeded {
 			j.Progress.Phase = "done"
 		}

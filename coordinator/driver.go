@@ -2,12 +2,14 @@ package coordinator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kmeans"
+	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
 )
@@ -71,15 +73,25 @@ func (n *Node) runJob(ctx context.Context, id string) {
 		n.log.Printf("job %s failed: %v", id, err)
 		fin.State, fin.Error = JobFailed, err.Error()
 	default:
-		fin.State, fin.Result = JobSucceeded, res
-		n.log.Printf("job %s succeeded: wcss %.6g after %d iterations", id, res.WCSS, res.Iterations)
+		fin.State, fin.Result, fin.Prepared, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Rows, res.Dims
+		n.log.Printf("job %s succeeded: wcss %.6g after %d iterations", id, res.Result.WCSS, res.Result.Iterations)
 	}
 	if _, err := n.apply(cmdFinishJob, fin); err != nil && !errors.Is(err, ErrJobTerminal) {
 		n.log.Printf("record end of job %s: %v", id, err)
 	}
 }
 
-func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*kmeans.Result, error) {
+// jobOutcome is what a finished job leaves besides its k-means result:
+// for a job over files, the fitted preparation and the rows and features
+// it made.
+type jobOutcome struct {
+	Result   *kmeans.Result
+	Prepared json.RawMessage
+	Rows     int64
+	Dims     int
+}
+
+func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jobOutcome, error) {
 	spec, err := jobspec.Parse([]byte(job.SpecYAML))
 	if err != nil {
 		return nil, err
@@ -87,10 +99,6 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 	cfg, err := spec.KMeans()
 	if err != nil {
 		return nil, err
-	}
-	src, err := partition.Open(spec.Dataset(), nil)
-	if err != nil {
-		return nil, fmt.Errorf("open dataset: %w", err)
 	}
 	workers, err := n.awaitWorkers(ctx, job.ID)
 	if err != nil {
@@ -100,32 +108,57 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 		return nil, fmt.Errorf("start job: %w", err)
 	}
 
-	var prog *kmeans.Program
-	if len(job.Checkpoint) > 0 {
-		n.log.Printf("job %s: resuming from checkpoint at step %d (%s, iteration %d)", job.ID, job.Steps, job.Progress.Phase, job.Progress.Iteration)
-		prog, err = kmeans.Resume(job.Checkpoint)
-	} else {
-		prog, err = kmeans.New(cfg, src.Rows(), src.Dims())
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	ex, err := newClusterExecutor(n, job.ID, spec.Dataset(), src.NumPartitions())
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go n.cancelOnUserCancel(jobCtx, cancel, job.ID)
+	// drop releases a dataset's partitions on the workers, unless the node
+	// is stopping (its successor may still use them).
+	drop := func(ex *clusterExecutor) {
 		dropCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if ctx.Err() == nil {
 			ex.drop(dropCtx)
 		}
-	}()
+	}
 
-	jobCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go n.cancelOnUserCancel(jobCtx, cancel, job.ID)
+	out := &jobOutcome{}
+	dataset := spec.Dataset()
+	if spec.Files() {
+		// The preparation is fitted again after a change of leader: it is
+		// deterministic, so the dataset, and the k-means checkpoint taken
+		// on it, are the same.
+		if dataset, out.Prepared, err = n.prepareFiles(jobCtx, job, spec, drop); err != nil {
+			if cause := context.Cause(jobCtx); errors.Is(cause, errCancelled) {
+				return nil, errCancelled
+			}
+			return nil, err
+		}
+	}
+	src, err := partition.Open(dataset, prepare.Open)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset: %w", err)
+	}
+	out.Rows, out.Dims = src.Rows(), src.Dims()
+	if err := cfg.Validate(out.Rows, out.Dims); err != nil {
+		return nil, err
+	}
+
+	var prog *kmeans.Program
+	if len(job.Checkpoint) > 0 {
+		n.log.Printf("job %s: resuming from checkpoint at step %d (%s, iteration %d)", job.ID, job.Steps, job.Progress.Phase, job.Progress.Iteration)
+		prog, err = kmeans.Resume(job.Checkpoint)
+	} else {
+		prog, err = kmeans.New(cfg, out.Rows, out.Dims)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	ex, err := newClusterExecutor(n, job.ID, dataset, src.NumPartitions())
+	if err != nil {
+		return nil, err
+	}
+	defer drop(ex)
 
 	// A checkpoint commits while the next steps run: Raft's log write
 	// overlaps the workers' passes instead of adding to them. At most one
@@ -189,7 +222,45 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*km
 	if err != nil {
 		return nil, err
 	}
-	return &res, nil
+	out.Result = &res
+	return out, nil
+}
+
+// prepareFiles plans a job's files into pieces, fits its preparation over
+// their raw rows on the workers, and returns the dataset of prepared
+// features and the fitted pipeline.
+func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor)) (partition.Spec, json.RawMessage, error) {
+	fs, err := partition.PlanFiles(spec.Data.Path, spec.CSVHints(), 0)
+	if err != nil {
+		return partition.Spec{}, nil, err
+	}
+	ex, err := newClusterExecutor(n, job.ID+"/raw", partition.Spec{Files: fs}, len(fs.Pieces))
+	if err != nil {
+		return partition.Spec{}, nil, err
+	}
+	defer drop(ex)
+	cfg, scale := spec.PrepareConfig()
+	prog := prepare.NewProgram(cfg, scale, fs.Schema)
+	err = algorithms.Drive(ctx, prog, ex, func(p algorithms.Progress, _ []byte) error {
+		if n.cfg.OnStep != nil {
+			n.cfg.OnStep(job.ID, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return partition.Spec{}, nil, fmt.Errorf("prepare %s: %w", spec.Data.Path, err)
+	}
+	pl, err := prog.Result()
+	if err != nil {
+		return partition.Spec{}, nil, err
+	}
+	data, err := json.Marshal(pl)
+	if err != nil {
+		return partition.Spec{}, nil, err
+	}
+	n.log.Printf("job %s: prepared %d features from %d rows of %s (%d could not be read, %d dropped)",
+		job.ID, len(pl.Encoder.Names), pl.Counts.Rows, spec.Data.Path, pl.Rejected, pl.Counts.Dropped)
+	return partition.Spec{Files: fs, Prepare: data}, data, nil
 }
 
 // cancelOnUserCancel stops the job's steps as soon as a cancel is committed,

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"encoding/json"
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/partition"
@@ -28,6 +29,7 @@ type Job struct {
 	Steps      int                 `json:"steps"`
 	Checkpoint []byte              `json:"checkpoint,omitempty"`
 	Result     *kmeans.Result      `json:"result,omitempty"`
+	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
 	Rows       int64               `json:"rows"`
 	Dims       int                 `json:"dims"`
 	Workers    int                 `json:"workers"`

@@ -13,24 +13,49 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kmeans"
+	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
 )
 
 // Spec is a whole job. Only data and cluster are required.
 type Spec struct {
-	Name    string  `yaml:"name"`
-	Seed    *uint64 `yaml:"seed"`
-	Data    Data    `yaml:"data"`
-	Cluster Cluster `yaml:"cluster"`
-	Output  Output  `yaml:"output"`
+	Name    string   `yaml:"name"`
+	Seed    *uint64  `yaml:"seed"`
+	Data    Data     `yaml:"data"`
+	Prepare *Prepare `yaml:"prepare"`
+	Cluster Cluster  `yaml:"cluster"`
+	Output  Output   `yaml:"output"`
 }
 
-// Data names the dataset. Only synthetic sources exist so far.
+// Data names the dataset: files every node can read at Path, or a
+// synthetic one.
 type Data struct {
 	Path          string                   `yaml:"path"`
 	ID            string                   `yaml:"id"`
+	CSV           CSV                      `yaml:"csv"`
+	MaxRejects    *float64                 `yaml:"max_rejects"`
 	Synthetic     *partition.SyntheticSpec `yaml:"synthetic"`
 	PartitionRows int                      `yaml:"partition_rows"`
+}
+
+// CSV says what sniffing a CSV file cannot: zero values mean "find out".
+type CSV struct {
+	Delimiter string            `yaml:"delimiter"`
+	NoHeader  bool              `yaml:"no_header"`
+	Null      []string          `yaml:"null"`
+	Types     map[string]string `yaml:"types"`
+}
+
+// Prepare is the prepare section: how columns become features.
+type Prepare struct {
+	Columns  []string          `yaml:"columns"`
+	Missing  map[string]string `yaml:"missing"`
+	Outliers prepare.Outliers  `yaml:"outliers"`
+	Encode   map[string]string `yaml:"encode"`
+	TopN     int               `yaml:"top_n"`
+	Log1p    []string          `yaml:"log1p"`
+	Scale    string            `yaml:"scale"`
+	PCA      yaml.Node         `yaml:"pca"`
 }
 
 // Cluster chooses the algorithm and its parameters.
@@ -49,7 +74,7 @@ type Output struct {
 
 // later lists top-level sections the design defines that this build cannot
 // run yet; naming them beats the generic unknown-field error.
-var later = []string{"transactions", "prepare", "evaluate"}
+var later = []string{"transactions", "evaluate"}
 
 // Parse decodes and validates a spec. Unknown fields are errors naming their line.
 func Parse(text []byte) (*Spec, error) {
@@ -92,21 +117,10 @@ func Load(path string) (*Spec, []byte, error) {
 
 func (s *Spec) validate() error {
 	if s.Data.Path != "" {
-		return fmt.Errorf("data.path %q: file sources are not supported by this build yet; use data.synthetic", s.Data.Path)
-	}
-	if s.Data.Synthetic == nil {
-		return errors.New("data: give data.synthetic (kind, rows, dims, clusters, spread)")
-	}
-	if s.Data.Synthetic.Kind == "" {
-		s.Data.Synthetic.Kind = "blobs"
-	}
-	if s.Data.Synthetic.Spread == 0 {
-		s.Data.Synthetic.Spread = 1
-	}
-	if s.Data.Synthetic.Seed == 0 {
-		s.Data.Synthetic.Seed = s.JobSeed()
-	}
-	if err := s.Dataset().Validate(); err != nil {
+		if err := s.validateFiles(); err != nil {
+			return err
+		}
+	} else if err := s.validateSynthetic(); err != nil {
 		return err
 	}
 	switch strings.ToLower(s.Cluster.Algorithm) {
@@ -133,7 +147,84 @@ func (s *Spec) validate() error {
 	if err != nil {
 		return err
 	}
+	if s.Data.Path != "" {
+		// The rows and features are known once the data is read; the rest
+		// of the configuration can be checked now.
+		return cfg.Validate(int64(max(cfg.K, 1)), 1)
+	}
 	return cfg.Validate(s.Data.Synthetic.Rows, s.Data.Synthetic.Dims)
+}
+
+func (s *Spec) validateSynthetic() error {
+	if s.Prepare != nil {
+		return errors.New("prepare applies to data read from files: give data.path")
+	}
+	if s.Data.Synthetic == nil {
+		return errors.New("data: give data.path (a .csv, .csv.gz, .parquet or .arrow file or folder) or data.synthetic (kind, rows, dims, clusters, spread)")
+	}
+	if s.Data.Synthetic.Kind == "" {
+		s.Data.Synthetic.Kind = "blobs"
+	}
+	if s.Data.Synthetic.Spread == 0 {
+		s.Data.Synthetic.Spread = 1
+	}
+	if s.Data.Synthetic.Seed == 0 {
+		s.Data.Synthetic.Seed = s.JobSeed()
+	}
+	return s.Dataset().Validate()
+}
+
+// validateFiles checks the data section of a spec over files as far as it
+// can without reading them; the columns it names are checked against the
+// data when the job runs.
+func (s *Spec) validateFiles() error {
+	if s.Data.Synthetic != nil {
+		return errors.New("data: give data.path or data.synthetic, not both")
+	}
+	if s.Data.PartitionRows != 0 {
+		return errors.New("data.partition_rows applies to synthetic data; files are cut into pieces of about 64 MiB")
+	}
+	if r := s.Data.MaxRejects; r != nil && !(*r >= 0 && *r <= 1) {
+		return fmt.Errorf("data.max_rejects is a share of the rows, 0 to 1; got %v", *r)
+	}
+	if len([]rune(s.Data.CSV.Delimiter)) > 1 {
+		return fmt.Errorf("data.csv.delimiter must be one character, got %q", s.Data.CSV.Delimiter)
+	}
+	if s.Prepare != nil && s.Prepare.PCA.Kind != 0 {
+		return fmt.Errorf("job spec line %d: prepare.pca is not supported by this build yet", s.Prepare.PCA.Line)
+	}
+	if s.Prepare != nil {
+		switch s.Prepare.Scale {
+		case "", prepare.ScaleStandard, prepare.ScaleMinMax, prepare.ScaleRobust, prepare.ScaleNone:
+		default:
+			return fmt.Errorf("prepare.scale %q is unknown (use standard, minmax, robust or none)", s.Prepare.Scale)
+		}
+	}
+	return nil
+}
+
+// Files says whether the job reads files (data.path).
+func (s *Spec) Files() bool { return s.Data.Path != "" }
+
+// CSVHints are the data.csv section for partition.PlanFiles.
+func (s *Spec) CSVHints() partition.CSVHints {
+	c := s.Data.CSV
+	return partition.CSVHints{Delimiter: c.Delimiter, NoHeader: c.NoHeader, Null: c.Null, Types: c.Types}
+}
+
+// PrepareConfig is the prepare section as prepare.NewProgram takes it, with
+// the id column left out of the features, and the scaling method.
+func (s *Spec) PrepareConfig() (prepare.Config, string) {
+	p := s.Prepare
+	if p == nil {
+		p = &Prepare{}
+	}
+	cfg := prepare.Config{Columns: p.Columns, Missing: p.Missing, Outliers: p.Outliers, Encode: p.Encode, TopN: p.TopN,
+		Log1p: p.Log1p, MaxRejects: s.Data.MaxRejects}
+	if s.Data.ID != "" {
+		cfg.Exclude = []string{s.Data.ID}
+	}
+	return cfg, p.Scale
 }
 
 func (s *Spec) k() (int, error) {
@@ -153,7 +244,8 @@ func (s *Spec) JobSeed() uint64 {
 	return *s.Seed
 }
 
-// Dataset is the partitioned source the job reads.
+// Dataset is the partitioned source a synthetic job reads; a job over
+// files plans its pieces when it runs (partition.PlanFiles).
 func (s *Spec) Dataset() partition.Spec {
 	return partition.Spec{Synthetic: s.Data.Synthetic, PartitionRows: s.Data.PartitionRows}
 }
@@ -177,4 +269,6 @@ func (s *Spec) KMeans() (kmeans.Config, error) {
 
 // Codec decodes the steps and partials of every algorithm a spec can name.
 // Coordinators and workers must be built with the same one.
-func Codec() algorithms.Codec { return algorithms.Codecs{"kmeans": kmeans.Codec{}} }
+func Codec() algorithms.Codec {
+	return algorithms.Codecs{"kmeans": kmeans.Codec{}, "prepare": prepare.Codec{}}
+}

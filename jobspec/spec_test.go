@@ -42,18 +42,24 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 	cases := map[string]string{
 		"":        "empty",
 		"data: [": "job spec",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n": "line 5",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                "k must be at least 1",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":               "k (11) exceeds the number of rows (10)",
-		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                "dims must be at least 1",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":              "cluster.k must be a whole number",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":           "not supported by this build yet",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                  "cluster.k is required",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":     "cluster.tol",
-		"data:\n  path: x.csv\ncluster:\n  k: 2\n":                                                "file sources are not supported",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: dbscan\n":   "not supported by this build yet",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":    "unknown",
-		"transactions: {customer: id}\ndata:\n  synthetic: {rows: 10}\n":                          "\"transactions\" is not supported",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n":          "line 5",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                         "k must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":                        "k (11) exceeds the number of rows (10)",
+		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                         "dims must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":                       "cluster.k must be a whole number",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":                    "not supported by this build yet",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                           "cluster.k is required",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":              "cluster.tol",
+		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":          "not both",
+		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                       "data.max_rejects is a share",
+		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                               "one character",
+		"data:\n  path: x.csv\nprepare:\n  pca: {components: 0.9}\ncluster:\n  k: 2\n":                     "line 4: prepare.pca is not supported",
+		"data:\n  path: x.csv\nprepare:\n  scale: zscore\ncluster:\n  k: 2\n":                              `prepare.scale "zscore" is unknown`,
+		"data:\n  path: x.csv\nprepare:\n  colour: red\ncluster:\n  k: 2\n":                                "line 4",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\nprepare: {scale: none}\ncluster:\n  k: 2\n": "prepare applies to data read from files",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: dbscan\n":            "not supported by this build yet",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":             "unknown",
+		"transactions: {customer: id}\ndata:\n  synthetic: {rows: 10}\n":                                   "\"transactions\" is not supported",
 		"cluster:\n  k: 2\n": "data.synthetic",
 	}
 	for text, want := range cases {
@@ -61,5 +67,35 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("spec %q: error %v, want it to mention %q", text, err, want)
 		}
+	}
+}
+
+func TestParseFileSpec(t *testing.T) {
+	s, err := Parse([]byte(`
+data:
+  path: customers.csv
+  id: CustomerID
+  csv: {delimiter: ";", types: {Income: number}}
+  max_rejects: 0.05
+prepare:
+  columns: [Age, Income, Gender]
+  missing: {default: median, Gender: mode}
+  outliers: {method: clip, quantiles: [0.01, 0.99]}
+  encode: {Gender: onehot}
+  log1p: [Income]
+  scale: robust
+cluster:
+  k: 4
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Files() || s.CSVHints().Delimiter != ";" || s.CSVHints().Types["Income"] != "number" {
+		t.Fatalf("data %+v", s.Data)
+	}
+	cfg, scale := s.PrepareConfig()
+	if scale != "robust" || len(cfg.Columns) != 3 || cfg.Missing["Gender"] != "mode" || cfg.Outliers.Quantiles[1] != 0.99 ||
+		cfg.Log1p[0] != "Income" || *cfg.MaxRejects != 0.05 || cfg.Exclude[0] != "CustomerID" {
+		t.Fatalf("prepare config %+v, scale %q", cfg, scale)
 	}
 }

@@ -453,20 +453,22 @@ func (x *Vector) GetValues() []float64 {
 }
 
 type JobResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Job           *Job                   `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
-	Algorithm     string                 `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
-	K             int32                  `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"`
-	Rows          int64                  `protobuf:"varint,4,opt,name=rows,proto3" json:"rows,omitempty"`
-	Dims          int32                  `protobuf:"varint,5,opt,name=dims,proto3" json:"dims,omitempty"`
-	Iterations    int32                  `protobuf:"varint,6,opt,name=iterations,proto3" json:"iterations,omitempty"`
-	Wcss          float64                `protobuf:"fixed64,7,opt,name=wcss,proto3" json:"wcss,omitempty"`
-	Centroids     []*Vector              `protobuf:"bytes,8,rep,name=centroids,proto3" json:"centroids,omitempty"`
-	Sizes         []int64                `protobuf:"varint,9,rep,packed,name=sizes,proto3" json:"sizes,omitempty"`
-	Seconds       float64                `protobuf:"fixed64,10,opt,name=seconds,proto3" json:"seconds,omitempty"`
-	Converged     bool                   `protobuf:"varint,11,opt,name=converged,proto3" json:"converged,omitempty"`
-	Restart       int32                  `protobuf:"varint,12,opt,name=restart,proto3" json:"restart,omitempty"`
-	Workers       int32                  `protobuf:"varint,13,opt,name=workers,proto3" json:"workers,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Job        *Job                   `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	Algorithm  string                 `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	K          int32                  `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"`
+	Rows       int64                  `protobuf:"varint,4,opt,name=rows,proto3" json:"rows,omitempty"`
+	Dims       int32                  `protobuf:"varint,5,opt,name=dims,proto3" json:"dims,omitempty"`
+	Iterations int32                  `protobuf:"varint,6,opt,name=iterations,proto3" json:"iterations,omitempty"`
+	Wcss       float64                `protobuf:"fixed64,7,opt,name=wcss,proto3" json:"wcss,omitempty"`
+	Centroids  []*Vector              `protobuf:"bytes,8,rep,name=centroids,proto3" json:"centroids,omitempty"`
+	Sizes      []int64                `protobuf:"varint,9,rep,packed,name=sizes,proto3" json:"sizes,omitempty"`
+	Seconds    float64                `protobuf:"fixed64,10,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	Converged  bool                   `protobuf:"varint,11,opt,name=converged,proto3" json:"converged,omitempty"`
+	Restart    int32                  `protobuf:"varint,12,opt,name=restart,proto3" json:"restart,omitempty"`
+	Workers    int32                  `protobuf:"varint,13,opt,name=workers,proto3" json:"workers,omitempty"`
+	// A job over files: its fitted preparation (algorithms/prepare.Pipeline) as JSON.
+	PreparedJson  []byte `protobuf:"bytes,14,opt,name=prepared_json,json=preparedJson,proto3" json:"prepared_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -590,6 +592,13 @@ func (x *JobResult) GetWorkers() int32 {
 		return x.Workers
 	}
 	return 0
+}
+
+func (x *JobResult) GetPreparedJson() []byte {
+	if x != nil {
+		return x.PreparedJson
+	}
+	return nil
 }
 
 type ClusterStatusRequest struct {
@@ -1493,7 +1502,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\xe8\x02\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\x8d\x03\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -1510,7 +1519,8 @@ const file_cohort_proto_rawDesc = "" +
 	" \x01(\x01R\aseconds\x12\x1c\n" +
 	"\tconverged\x18\v \x01(\bR\tconverged\x12\x18\n" +
 	"\arestart\x18\f \x01(\x05R\arestart\x12\x18\n" +
-	"\aworkers\x18\r \x01(\x05R\aworkers\"\x16\n" +
+	"\aworkers\x18\r \x01(\x05R\aworkers\x12#\n" +
+	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\"\x16\n" +
 	"\x14ClusterStatusRequest\"\x96\x01\n" +
 	"\n" +
 	"WorkerInfo\x12\x12\n" +

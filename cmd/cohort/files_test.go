@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cohort/cohort/client"
+)
+
+// messyCustomers writes a customers file like customer_personality: a BOM,
+// `;` separators, CRLF, blank incomes, a ragged row, a non-numeric income,
+// two groups of customers far apart.
+func messyCustomers(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("\xEF\xBB\xBFID;Age;Income;Status;Joined\r\n")
+	for i := range 600 {
+		age, income, status := 25+i%10, 20000+10*i, "Single"
+		if i%2 == 1 {
+			age, income, status = 60+i%10, 90000+10*i, "Married"
+		}
+		switch {
+		case i == 100:
+			fmt.Fprintf(&b, "%d;%d;%d\r\n", i, age, income) // ragged
+		case i == 200:
+			fmt.Fprintf(&b, "%d;%d;lots;%s;2014-01-01\r\n", i, age, status) // not a number
+		case i%50 == 7:
+			fmt.Fprintf(&b, "%d;%d;;%s;2014-01-01\r\n", i, age, status) // blank income
+		default:
+			fmt.Fprintf(&b, "%d;%d;%d;%s;2014-01-01\r\n", i, age, income, status)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cohort run on a messy customers file: read, cleaned, encoded, scaled and
+// clustered; every row accounted for in the summary; the preparation kept
+// beside the centroids.
+func TestRunOnAMessyCustomersFile(t *testing.T) {
+	data, out := messyCustomers(t), t.TempDir()
+	spec := writeSpec(t, fmt.Sprintf(`name: messy
+data:
+  path: %s
+  id: ID
+  csv: {types: {Income: number}}
+  max_rejects: 0.01
+prepare:
+  columns: [Age, Income, Status]
+  log1p: [Income]
+cluster:
+  k: 2
+output:
+  dir: %s
+`, data, out))
+	stdout, stderr, err := cli(t, "run", spec, "--workers", "2", "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	var s client.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if s.Rows != 598 || s.Dims != 4 || s.Data == nil || s.Data.Read != 598 || s.Data.Rejected != 2 || s.Data.Imputed["Income"] != 12 {
+		t.Fatalf("rows %d × %d, data %+v", s.Rows, s.Dims, s.Data)
+	}
+	if len(s.Data.Rejects) != 2 || s.Data.Rejects[0].Line != 102 || !strings.Contains(s.Data.Rejects[1].Reason, `"lots" is not a number`) {
+		t.Fatalf("rejects %+v", s.Data.Rejects)
+	}
+	if want := []string{"Age", "Income", "Status=Married", "Status=Single"}; strings.Join(s.Features, ",") != strings.Join(want, ",") {
+		t.Fatalf("features %v", s.Features)
+	}
+	if min(s.Sizes[0], s.Sizes[1]) != 298 || max(s.Sizes[0], s.Sizes[1]) != 300 { // the Single rows lost two to rejects
+		t.Fatalf("sizes %v: the two groups are far apart", s.Sizes)
+	}
+	for _, f := range []string{"summary.json", "centroids.csv", "pipeline.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("output %s: %v", f, err)
+		}
+	}
+	head, _ := os.ReadFile(filepath.Join(out, "centroids.csv"))
+	if !strings.HasPrefix(string(head), "segment,size,Age,Income,Status=Married,Status=Single\n") {
+		t.Errorf("centroids.csv starts %q", string(head)[:60])
+	}
+}
+
+// Past max_rejects, or naming a column the file does not have, the job
+// fails and says why.
+func TestRunOnFilesFailsWithTheProblemNamed(t *testing.T) {
+	data := messyCustomers(t)
+	for _, c := range []struct{ extra, want string }{
+		{"  max_rejects: 0\nprepare:\n  columns: [Age]\n", "2 of 600 rows (0.33%) could not be read, more than data.max_rejects allows"},
+		{"prepare:\n  columns: [Age, Salary]\n", `prepare.columns names column "Salary", which the data does not have`},
+		{"prepare:\n  columns: [Age]\n  missing: {Age: average}\n", `unknown rule "average"`},
+	} {
+		spec := writeSpec(t, fmt.Sprintf("data:\n  path: %s\n  id: ID\n  csv: {types: {Income: number}}\n%scluster:\n  k: 2\n", data, c.extra))
+		_, stderr, err := cli(t, "run", spec)
+		if err == nil || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: %v, stderr %q", c.extra, err, stderr)
+		}
+	}
+}
