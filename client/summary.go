@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/algorithms/profile"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
@@ -34,8 +36,9 @@ type Summary struct {
 	Workers    int         `json:"workers"`
 	// A job over files: the names of the dims, and what reading and
 	// preparing the data did to its rows.
-	Features []string     `json:"features,omitempty"`
-	Data     *DataSummary `json:"data,omitempty"`
+	Features []string          `json:"features,omitempty"`
+	Data     *DataSummary      `json:"data,omitempty"`
+	Profiles []profile.Profile `json:"profiles,omitempty"`
 
 	pipeline json.RawMessage // the fitted preparation, for pipeline.json
 }
@@ -94,6 +97,9 @@ func SummaryOf(r *pb.JobResult) Summary {
 		// without it rather than failing a finished job.
 		s.Data, s.Features, _ = dataSummary(r.PreparedJson)
 	}
+	if len(r.ProfilesJson) > 0 {
+		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
+	}
 	return s
 }
 
@@ -133,8 +139,45 @@ func (s Summary) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%s\t\n", i, size, share, vector(c, 6))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return s.writeProfiles(w)
 }
+
+// writeProfiles prints each segment's profile in the data's own units:
+// label, then each number's median (and mean) against all rows' median,
+// then the top categories with their share against the overall share.
+func (s Summary) writeProfiles(w io.Writer) error {
+	if len(s.Profiles) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nsegment profiles (medians in the data's units; all rows' median in brackets):")
+	for _, p := range s.Profiles {
+		fmt.Fprintf(w, "\n%d  %s — %d customers (%.1f%%)\n", p.Segment, p.Label, p.Size, 100*p.Share)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, n := range p.Numbers {
+			if n.Time {
+				fmt.Fprintf(tw, "   %s\t%s\t[%s]\t\n", n.Column, day(n.Median), day(n.Overall))
+				continue
+			}
+			fmt.Fprintf(tw, "   %s\t%.6g (mean %.4g)\t[%.6g]\t\n", n.Column, n.Median, n.Mean, n.Overall)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, t := range p.Texts {
+			var parts []string
+			for _, c := range t.Top {
+				parts = append(parts, fmt.Sprintf("%s %.0f%% [%.0f%%]", c.Value, 100*c.Share, 100*c.Overall))
+			}
+			fmt.Fprintf(w, "   %s: %s\n", t.Column, strings.Join(parts, ", "))
+		}
+	}
+	return nil
+}
+
+func day(ms float64) string { return time.UnixMilli(int64(ms)).UTC().Format(time.DateOnly) }
 
 func vector(v []float64, limit int) string {
 	parts := make([]string, 0, min(len(v), limit)+1)
@@ -183,6 +226,15 @@ func (s Summary) WriteOutputs(dir string) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "centroids.csv"), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write centroids: %w", err)
+	}
+	if len(s.Profiles) > 0 {
+		data, err := json.MarshalIndent(s.Profiles, "", "  ")
+		if err != nil {
+			return fmt.Errorf("write profiles: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "profiles.json"), append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write profiles: %w", err)
+		}
 	}
 	if len(s.pipeline) > 0 {
 		// The preparation is part of the model: new customers must be

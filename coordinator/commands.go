@@ -69,6 +69,7 @@ type finishJob struct {
 	// A job over files: the fitted preparation and the rows and features
 	// it made, known only once the data was read.
 	Prepared json.RawMessage `json:"prepared,omitempty"`
+	Profiles json.RawMessage `json:"profiles,omitempty"`
 	Rows     int64           `json:"rows,omitempty"`
 	Dims     int             `json:"dims,omitempty"`
 }
@@ -136,7 +137,7 @@ var commands = map[CommandType]applyFunc{
 	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {
 		j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
 		if c.Prepared != nil {
-			j.Prepared = c.Prepared
+			j.Prepared, j.Profiles = c.Prepared, c.Profiles
 		}
 		if c.Rows > 0 {
 			j.Rows, j.Dims = c.Rows, c.Dims

@@ -10,8 +10,10 @@ import (
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/algorithms/profile"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
+	"github.com/cohort/cohort/results"
 )
 
 // errCancelled stops a job's drive loop when the user cancels it.
@@ -73,7 +75,7 @@ func (n *Node) runJob(ctx context.Context, id string) {
 		n.log.Printf("job %s failed: %v", id, err)
 		fin.State, fin.Error = JobFailed, err.Error()
 	default:
-		fin.State, fin.Result, fin.Prepared, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Rows, res.Dims
+		fin.State, fin.Result, fin.Prepared, fin.Profiles, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Profiles, res.Rows, res.Dims
 		n.log.Printf("job %s succeeded: wcss %.6g after %d iterations", id, res.Result.WCSS, res.Result.Iterations)
 	}
 	if _, err := n.apply(cmdFinishJob, fin); err != nil && !errors.Is(err, ErrJobTerminal) {
@@ -87,6 +89,7 @@ func (n *Node) runJob(ctx context.Context, id string) {
 type jobOutcome struct {
 	Result   *kmeans.Result
 	Prepared json.RawMessage
+	Profiles json.RawMessage
 	Rows     int64
 	Dims     int
 }
@@ -223,6 +226,32 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		return nil, err
 	}
 	out.Result = &res
+	if spec.Files() {
+		// Every customer's segment, written where the partitions are, and
+		// the segments' statistics in the data's units.
+		var pl prepare.Pipeline
+		if err := json.Unmarshal(out.Prepared, &pl); err != nil {
+			return nil, err
+		}
+		step := &results.AssignStep{Cent: res.Centroids, Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID}
+		for _, in := range pl.Encoder.Inputs {
+			step.Columns = append(step.Columns, in.Column)
+		}
+		merged, err := ex.Run(jobCtx, step)
+		if err != nil {
+			return nil, fmt.Errorf("assign segments: %w", err)
+		}
+		m, ok := merged.(*results.Partial)
+		if !ok {
+			return nil, fmt.Errorf("assign segments: got %T", merged)
+		}
+		if m.Rows != out.Rows {
+			return nil, fmt.Errorf("assign segments: %d rows assigned of %d", m.Rows, out.Rows)
+		}
+		if out.Profiles, err = json.Marshal(profile.Build(m.Stats, 5)); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 

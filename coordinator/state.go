@@ -30,6 +30,7 @@ type Job struct {
 	Checkpoint []byte              `json:"checkpoint,omitempty"`
 	Result     *kmeans.Result      `json:"result,omitempty"`
 	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
+	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
 	Rows       int64               `json:"rows"`
 	Dims       int                 `json:"dims"`
 	Workers    int                 `json:"workers"`

@@ -15,6 +15,7 @@ import (
 	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
+	"github.com/cohort/cohort/results"
 )
 
 // Spec is a whole job. Only data and cluster are required.
@@ -67,9 +68,13 @@ type Cluster struct {
 	Restarts  int       `yaml:"restarts"`
 }
 
-// Output is where results are written on the node that runs the client.
+// Output is where results are written: the summary, centroids and
+// pipeline by the client, and, for a job over files, every customer's
+// segment by the workers (Dir/assignments), so for those Dir must be a
+// path the workers can write, as data.path is one they can read.
 type Output struct {
-	Dir string `yaml:"dir"`
+	Dir    string `yaml:"dir"`
+	Format string `yaml:"format"` // assignments as parquet (default) or csv
 }
 
 // later lists top-level sections the design defines that this build cannot
@@ -181,6 +186,11 @@ func (s *Spec) validateFiles() error {
 	if s.Data.Synthetic != nil {
 		return errors.New("data: give data.path or data.synthetic, not both")
 	}
+	switch s.Output.Format {
+	case "", "parquet", "csv":
+	default:
+		return fmt.Errorf("output.format %q is unknown (use parquet or csv)", s.Output.Format)
+	}
 	if s.Data.PartitionRows != 0 {
 		return errors.New("data.partition_rows applies to synthetic data; files are cut into pieces of about 64 MiB")
 	}
@@ -270,5 +280,5 @@ func (s *Spec) KMeans() (kmeans.Config, error) {
 // Codec decodes the steps and partials of every algorithm a spec can name.
 // Coordinators and workers must be built with the same one.
 func Codec() algorithms.Codec {
-	return algorithms.Codecs{"kmeans": kmeans.Codec{}, "prepare": prepare.Codec{}}
+	return algorithms.Codecs{"kmeans": kmeans.Codec{}, "prepare": prepare.Codec{}, "results": results.Codec{}}
 }

@@ -32,6 +32,11 @@ type Block struct {
 	File    string
 	Rejects []Reject
 	Lines   int64
+	// Files and Piece say where a file partition's rows come from, so that
+	// a step can read them again in their own units (a prepared block's IDs
+	// are the indices of its rows in that table).
+	Files *FileSet
+	Piece int
 
 	// scratch is what an algorithm keeps beside the block between passes
 	// (k-means distance bounds). It is only ever an accelerator: a pass

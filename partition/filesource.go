@@ -60,7 +60,7 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 		return nil, err
 	}
 	if s.prep == nil {
-		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines}, nil
+		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines, Files: s.files, Piece: id}, nil
 	}
 	values, kept, err := s.prep.Rows(t)
 	if err != nil {
@@ -71,6 +71,7 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 		return nil, fmt.Errorf("prepare %s: %d values for %d rows of %d features", p.File, len(values), len(kept), w)
 	}
 	b := NewBlock(id, len(kept), w)
+	b.File, b.Files, b.Piece = p.File, s.files, id
 	for r, i := range kept {
 		row := b.Data[r*b.Stride : r*b.Stride+w]
 		for j, v := range values[r*w : (r+1)*w] {

@@ -468,7 +468,9 @@ type JobResult struct {
 	Restart    int32                  `protobuf:"varint,12,opt,name=restart,proto3" json:"restart,omitempty"`
 	Workers    int32                  `protobuf:"varint,13,opt,name=workers,proto3" json:"workers,omitempty"`
 	// A job over files: its fitted preparation (algorithms/prepare.Pipeline) as JSON.
-	PreparedJson  []byte `protobuf:"bytes,14,opt,name=prepared_json,json=preparedJson,proto3" json:"prepared_json,omitempty"`
+	PreparedJson []byte `protobuf:"bytes,14,opt,name=prepared_json,json=preparedJson,proto3" json:"prepared_json,omitempty"`
+	// And its segments' profiles (algorithms/profile.Profile) as JSON.
+	ProfilesJson  []byte `protobuf:"bytes,15,opt,name=profiles_json,json=profilesJson,proto3" json:"profiles_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -597,6 +599,13 @@ func (x *JobResult) GetWorkers() int32 {
 func (x *JobResult) GetPreparedJson() []byte {
 	if x != nil {
 		return x.PreparedJson
+	}
+	return nil
+}
+
+func (x *JobResult) GetProfilesJson() []byte {
+	if x != nil {
+		return x.ProfilesJson
 	}
 	return nil
 }
@@ -1502,7 +1511,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\x8d\x03\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\xb2\x03\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -1520,7 +1529,8 @@ const file_cohort_proto_rawDesc = "" +
 	"\tconverged\x18\v \x01(\bR\tconverged\x12\x18\n" +
 	"\arestart\x18\f \x01(\x05R\arestart\x12\x18\n" +
 	"\aworkers\x18\r \x01(\x05R\aworkers\x12#\n" +
-	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\"\x16\n" +
+	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\x12#\n" +
+	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\"\x16\n" +
 	"\x14ClusterStatusRequest\"\x96\x01\n" +
 	"\n" +
 	"WorkerInfo\x12\x12\n" +

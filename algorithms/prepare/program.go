@@ -103,7 +103,7 @@ func (p *statsPartial) Merge(next algorithms.Partial) error {
 }
 
 func (p *statsPartial) MarshalBinary() ([]byte, error) {
-	cols, err := marshalStats(p.Cols)
+	cols, err := MarshalStats(p.Cols)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (p *featuresPartial) Merge(next algorithms.Partial) error {
 }
 
 func (p *featuresPartial) MarshalBinary() ([]byte, error) {
-	stats, err := marshalStats(p.Stats)
+	stats, err := MarshalStats(p.Stats)
 	if err != nil {
 		return nil, err
 	}
@@ -179,9 +179,11 @@ type statsWire struct {
 	Sketch     []byte           `json:"sketch"`
 	Categories map[string]int64 `json:"categories,omitempty"`
 	Many       bool             `json:"many,omitempty"`
+	Fractional bool             `json:"fractional,omitempty"`
 }
 
-func marshalStats(cols []ColumnStats) ([]byte, error) {
+// MarshalStats encodes column statistics for the wire (JSON).
+func MarshalStats(cols []ColumnStats) ([]byte, error) {
 	out := make([]statsWire, len(cols))
 	for i := range cols {
 		c := &cols[i]
@@ -189,7 +191,7 @@ func marshalStats(cols []ColumnStats) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = statsWire{Count: c.Count, Missing: c.Missing, Mean: c.Mean, M2: c.M2, Sketch: sk, Categories: c.Categories, Many: c.Many}
+		out[i] = statsWire{Count: c.Count, Missing: c.Missing, Mean: c.Mean, M2: c.M2, Sketch: sk, Categories: c.Categories, Many: c.Many, Fractional: c.Fractional}
 		if !math.IsInf(c.Min, 0) && !math.IsInf(c.Max, 0) {
 			out[i].Min, out[i].Max = &c.Min, &c.Max
 		}
@@ -197,7 +199,8 @@ func marshalStats(cols []ColumnStats) ([]byte, error) {
 	return json.Marshal(out)
 }
 
-func unmarshalStats(data []byte) ([]ColumnStats, error) {
+// UnmarshalStats decodes what MarshalStats encoded.
+func UnmarshalStats(data []byte) ([]ColumnStats, error) {
 	var in []statsWire
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, err
@@ -211,7 +214,7 @@ func unmarshalStats(data []byte) ([]ColumnStats, error) {
 		if err := c.Sketch.UnmarshalBinary(w.Sketch); err != nil {
 			return nil, fmt.Errorf("column %d: %w", i, err)
 		}
-		c.Count, c.Missing, c.Mean, c.M2, c.Categories, c.Many = w.Count, w.Missing, w.Mean, w.M2, w.Categories, w.Many
+		c.Count, c.Missing, c.Mean, c.M2, c.Categories, c.Many, c.Fractional = w.Count, w.Missing, w.Mean, w.M2, w.Categories, w.Many, w.Fractional
 		c.Min, c.Max = math.Inf(1), math.Inf(-1)
 		if w.Min != nil && w.Max != nil {
 			c.Min, c.Max = *w.Min, *w.Max
@@ -246,7 +249,7 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 		if err := json.Unmarshal(data, &w); err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
-		cols, err := unmarshalStats(w.Cols)
+		cols, err := UnmarshalStats(w.Cols)
 		if err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
@@ -256,7 +259,7 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 		if err := json.Unmarshal(data, &w); err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
-		stats, err := unmarshalStats(w.Stats)
+		stats, err := UnmarshalStats(w.Stats)
 		if err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}

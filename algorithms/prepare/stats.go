@@ -37,6 +37,10 @@ type ColumnStats struct {
 
 	Categories map[string]int64
 	Many       bool // more than MaxCategories distinct values were seen
+	// Fractional: some value is not a whole number. A column of counts is
+	// not, and its quantiles, which the sketch knows to 0.5%, read best
+	// rounded to whole numbers.
+	Fractional bool
 }
 
 // Stats computes the statistics of every column of t.
@@ -87,6 +91,7 @@ func (s *ColumnStats) add(v float64) {
 		return
 	}
 	s.Count++
+	s.Fractional = s.Fractional || v != math.Trunc(v)
 	d := v - s.Mean
 	s.Mean += d / float64(s.Count)
 	s.M2 += d * (v - s.Mean)
@@ -126,6 +131,7 @@ func (s *ColumnStats) Merge(o *ColumnStats) {
 		s.Sketch.Merge(&o.Sketch)
 	}
 	s.Missing += o.Missing
+	s.Fractional = s.Fractional || o.Fractional
 	if o.Many {
 		s.Many, s.Categories = true, nil
 	}

@@ -111,9 +111,13 @@ func Build(s *Stats, topN int) []Profile {
 				if c.Count == 0 {
 					continue
 				}
-				med := c.Sketch.Quantile(0.5)
+				med, overall := c.Sketch.Quantile(0.5), a.Sketch.Quantile(0.5)
+				r := rank(&a.Sketch, med)
+				if !a.Fractional && f.Type == partition.Number {
+					med, overall = math.Round(med), math.Round(overall)
+				}
 				p.Numbers = append(p.Numbers, Number{Column: f.Name, Time: f.Type == partition.Time, Mean: c.Mean, Median: med,
-					Overall: a.Sketch.Quantile(0.5), Rank: rank(&a.Sketch, med), Missing: c.Missing})
+					Overall: overall, Rank: r, Missing: c.Missing})
 			case partition.Text:
 				// Too many values to count, or mostly unique (an id): no
 				// category says anything about the segment.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cohort/cohort/client"
+	"github.com/cohort/cohort/partition"
 )
 
 // messyCustomers writes a customers file like customer_personality: a BOM,
@@ -80,7 +82,42 @@ output:
 	if min(s.Sizes[0], s.Sizes[1]) != 298 || max(s.Sizes[0], s.Sizes[1]) != 300 { // the Single rows lost two to rejects
 		t.Fatalf("sizes %v: the two groups are far apart", s.Sizes)
 	}
-	for _, f := range []string{"summary.json", "centroids.csv", "pipeline.json"} {
+	// Every kept customer has exactly one segment, in the part files the
+	// workers wrote, with its id from the data.
+	parts, _ := filepath.Glob(filepath.Join(out, "assignments", "part-*.parquet"))
+	if len(parts) == 0 {
+		t.Fatal("no assignment part files")
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		pf, err := partition.InspectParquet(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab, err := partition.ReadParquetGroups(context.Background(), p, 0, len(pf.GroupRows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := range tab.Rows {
+			id, _ := tab.Column("id").Text(r)
+			if seen[id] || tab.Column("segment").Num[r] < 0 || tab.Column("segment").Num[r] > 1 || !(tab.Column("distance").Num[r] >= 0) {
+				t.Fatalf("assignment %s: row %d of %s", id, r, p)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 598 || seen["100"] || seen["200"] || !seen["7"] {
+		t.Fatalf("%d customers assigned (100 and 200 could not be read, 7 had its income imputed)", len(seen))
+	}
+	if len(s.Profiles) != 2 || s.Profiles[0].Size+s.Profiles[1].Size != 598 {
+		t.Fatalf("profiles %+v", s.Profiles)
+	}
+	for _, p := range s.Profiles {
+		if !strings.Contains(p.Label, "Age") || !strings.Contains(p.Label, "mostly Status") {
+			t.Errorf("segment %d label %q", p.Segment, p.Label)
+		}
+	}
+	for _, f := range []string{"summary.json", "centroids.csv", "pipeline.json", "profiles.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("output %s: %v", f, err)
 		}

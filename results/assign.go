@@ -1,0 +1,236 @@
+package results
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kernels"
+	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/algorithms/profile"
+	"github.com/cohort/cohort/partition"
+)
+
+// Kind names the assignment step on the wire.
+const Kind = "results/assign"
+
+// AssignStep labels every prepared row with its nearest centroid, writes
+// the partition's assignments (when Dir is set) and returns its segments'
+// statistics.
+type AssignStep struct {
+	Cent [][]float64 `json:"cent"`
+	// Dir is the job's output directory: assignments go to
+	// Dir/assignments/part-NNNNN.parquet (or .csv). Empty writes nothing.
+	Dir    string `json:"dir,omitempty"`
+	Format string `json:"format,omitempty"` // parquet (default) or csv
+	// ID is the id column, written as each customer's id; without one, the
+	// row's number in its file piece is written.
+	ID string `json:"id,omitempty"`
+	// Columns are the columns profiled: the ones the segments were made
+	// from. Empty profiles every column.
+	Columns []string `json:"columns,omitempty"`
+}
+
+func (s *AssignStep) Kind() string                   { return Kind }
+func (s *AssignStep) MarshalBinary() ([]byte, error) { return json.Marshal(s) }
+
+// Path is where partition id's assignments go.
+func (s *AssignStep) Path(id int) string {
+	ext := ".parquet"
+	if s.Format == "csv" {
+		ext = ".csv"
+	}
+	return filepath.Join(s.Dir, "assignments", fmt.Sprintf("part-%05d%s", id, ext))
+}
+
+func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
+	if b.Files == nil {
+		return nil, fmt.Errorf("partition %d is not read from files: nothing to assign", b.ID)
+	}
+	k := len(s.Cent)
+	if k == 0 || len(s.Cent[0]) != b.Dims {
+		return nil, fmt.Errorf("partition %d: %d centroids for %d features", b.ID, k, b.Dims)
+	}
+	flat := make([]float32, k*b.Dims)
+	for c, row := range s.Cent {
+		for j, v := range row {
+			flat[c*b.Dims+j] = float32(v)
+		}
+	}
+	var kc kernels.Centroids
+	kc.Set(flat, k, b.Dims)
+	label, dist, second := make([]int32, b.Rows), make([]float32, b.Rows), make([]float32, b.Rows)
+	if b.Rows > 0 {
+		kernels.Nearest(b.Data, b.Rows, b.Stride, &kc, label, dist, second)
+	}
+	raw, _, _, err := b.Files.Read(context.Background(), b.Files.Pieces[b.Piece])
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: read again for profiles: %w", b.ID, err)
+	}
+	rowLabel := make([]int32, raw.Rows)
+	for i := range rowLabel {
+		rowLabel[i] = -1 // dropped by the preparation
+	}
+	for r, i := range b.IDs {
+		if i < 0 || int(i) >= raw.Rows {
+			return nil, fmt.Errorf("partition %d: row %d of a piece of %d rows", b.ID, i, raw.Rows)
+		}
+		rowLabel[i] = label[r]
+	}
+	stats, err := profile.Compute(s.profiled(raw), rowLabel, k)
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
+	}
+	if s.Dir != "" {
+		if err := s.write(b, raw, label, dist); err != nil {
+			return nil, fmt.Errorf("partition %d: write assignments: %w", b.ID, err)
+		}
+	}
+	return &Partial{Stats: stats, Rows: int64(b.Rows)}, nil
+}
+
+// profiled is the table of the columns to profile (sharing t's values).
+func (s *AssignStep) profiled(t *partition.Table) *partition.Table {
+	if len(s.Columns) == 0 {
+		return t
+	}
+	out := &partition.Table{Rows: t.Rows}
+	for _, name := range s.Columns {
+		if c := t.Column(name); c != nil {
+			out.Columns = append(out.Columns, *c)
+		}
+	}
+	return out
+}
+
+// write writes the partition's part file: one row per kept customer.
+func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, dist []float32) error {
+	var ids *partition.Column
+	if s.ID != "" {
+		if ids = raw.Column(s.ID); ids == nil {
+			return fmt.Errorf("data.id %q is not a column of the data", s.ID)
+		}
+	}
+	out := partition.NewTable([]partition.Field{{Name: "id", Type: partition.Text}, {Name: "segment", Type: partition.Number}, {Name: "distance", Type: partition.Number}})
+	for r, i := range b.IDs {
+		id, ok := fmt.Sprint(i), true
+		if ids != nil {
+			id, ok = cell(ids, int(i))
+		}
+		out.AppendText(0, id, !ok)
+		out.Columns[1].Num = append(out.Columns[1].Num, float64(label[r]))
+		out.Columns[2].Num = append(out.Columns[2].Num, math.Sqrt(float64(dist[r])))
+		out.Rows++
+	}
+	path := s.Path(b.ID)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	// Written aside and renamed, so a part file is whole or absent.
+	tmp := path + ".tmp" + filepath.Ext(path)
+	w, err := partition.CreateTable(tmp, out.Schema())
+	if err != nil {
+		return err
+	}
+	if err := w.Write(out); err != nil {
+		w.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := w.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// cell is a column's value as text, as an id is written.
+func cell(c *partition.Column, i int) (string, bool) {
+	switch c.Type {
+	case partition.Text:
+		return c.Text(i)
+	case partition.Number:
+		v := c.Num[i]
+		if math.IsNaN(v) {
+			return "", false
+		}
+		return fmt.Sprint(v), true
+	}
+	ms := c.Times[i]
+	return fmt.Sprint(ms), ms != partition.MissingTime
+}
+
+// Partial is the segments' statistics over some partitions and the rows
+// they assigned.
+type Partial struct {
+	Stats *profile.Stats
+	Rows  int64
+}
+
+func (p *Partial) Merge(next algorithms.Partial) error {
+	n, ok := next.(*Partial)
+	if !ok {
+		return errors.New("merge mismatched assignment partials")
+	}
+	p.Rows += n.Rows
+	return p.Stats.Merge(n.Stats)
+}
+
+type wire struct {
+	Fields   []partition.Field `json:"fields"`
+	Segments []json.RawMessage `json:"segments"`
+	Rows     int64             `json:"rows"`
+}
+
+func (p *Partial) MarshalBinary() ([]byte, error) {
+	w := wire{Fields: p.Stats.Fields, Rows: p.Rows}
+	for _, seg := range p.Stats.Segments {
+		data, err := prepare.MarshalStats(seg)
+		if err != nil {
+			return nil, err
+		}
+		w.Segments = append(w.Segments, data)
+	}
+	return json.Marshal(w)
+}
+
+// Codec decodes the assignment step and its partials.
+type Codec struct{}
+
+func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
+	if kind != Kind {
+		return nil, fmt.Errorf("unknown results step %q", kind)
+	}
+	s := &AssignStep{}
+	if err := json.Unmarshal(params, s); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", kind, err)
+	}
+	return s, nil
+}
+
+func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error) {
+	if kind != Kind {
+		return nil, fmt.Errorf("unknown results partial %q", kind)
+	}
+	var w wire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+	}
+	st := &profile.Stats{Fields: w.Fields}
+	for i, seg := range w.Segments {
+		cols, err := prepare.UnmarshalStats(seg)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s partial, segment %d: %w", kind, i, err)
+		}
+		if len(cols) != len(w.Fields) {
+			return nil, fmt.Errorf("decode %s partial, segment %d: %d columns of %d", kind, i, len(cols), len(w.Fields))
+		}
+		st.Segments = append(st.Segments, cols)
+	}
+	return &Partial{Stats: st, Rows: w.Rows}, nil
+}

@@ -1,0 +1,115 @@
+package results
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/partition"
+)
+
+// A prepared file dataset assigned to two centroids: CSV part files with
+// the data's numeric ids, and profiles merged through the wire equal to
+// the segments' sizes.
+func TestAssignWritesPartsAndProfiles(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "c.csv")
+	var b strings.Builder
+	b.WriteString("cid,spend\n")
+	for i := range 400 {
+		spend := "10"
+		if i%2 == 1 {
+			spend = "1000"
+		}
+		if i == 3 {
+			spend = "" // dropped by the rule below
+		}
+		b.WriteString(strconv.Itoa(5000+i) + "," + spend + "\n")
+	}
+	os.WriteFile(data, []byte(b.String()), 0o644)
+	fs, err := partition.PlanFiles(data, partition.CSVHints{}, 2<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := load(t, partition.Spec{Files: fs})
+	p := prepare.NewProgram(prepare.Config{Exclude: []string{"cid"}, Missing: map[string]string{"spend": "drop"}}, "none", fs.Schema)
+	if err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: raw}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := p.Result()
+	pj, _ := json.Marshal(pl)
+	blocks := load(t, partition.Spec{Files: fs, Prepare: pj})
+
+	step := &AssignStep{Cent: [][]float64{{10}, {1000}}, Dir: filepath.Join(dir, "out"), Format: "csv", ID: "cid", Columns: []string{"spend"}}
+	params, _ := step.MarshalBinary()
+	s, err := Codec{}.DecodeStep(Kind, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var merged *Partial
+	for _, blk := range blocks {
+		part, err := s.Map(blk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := part.MarshalBinary()
+		back, err := Codec{}.DecodePartial(Kind, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if merged == nil {
+			merged = back.(*Partial)
+		} else if err := merged.Merge(back); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if merged.Rows != 399 || len(merged.Stats.Fields) != 1 {
+		t.Fatalf("%d rows, fields %v", merged.Rows, merged.Stats.Fields)
+	}
+	lines := 0
+	for id := range blocks {
+		text, err := os.ReadFile(step.Path(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := strings.Split(strings.TrimSpace(string(text)), "\n")
+		if rows[0] != "id,segment,distance" {
+			t.Fatalf("header %q", rows[0])
+		}
+		for _, r := range rows[1:] {
+			f := strings.Split(r, ",")
+			id, _ := strconv.Atoi(f[0])
+			n := id - 5000
+			if want := []string{"0", "1"}[n%2]; f[1] != want || f[2] != "0" || n == 3 {
+				t.Fatalf("row %q", r)
+			}
+			lines++
+		}
+	}
+	if lines != 399 {
+		t.Fatalf("%d assignments written", lines)
+	}
+}
+
+func load(t *testing.T, spec partition.Spec) []*partition.Block {
+	t.Helper()
+	src, err := partition.Open(spec, prepare.Open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*partition.Block
+	for id := range src.NumPartitions() {
+		b, err := src.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
