@@ -19,7 +19,9 @@ type Config struct {
 	Columns []string `json:"columns,omitempty" yaml:"columns"`
 	Exclude []string `json:"-" yaml:"-"`
 	// Missing maps a column (or "default") to a rule: mean, median, mode,
-	// drop (the row is dropped and counted), or constant:VALUE.
+	// drop (the row is dropped and counted), or constant:VALUE. A default
+	// of mean or median gives text columns their mode, and one of mode
+	// gives numbers their median.
 	Missing map[string]string `json:"missing,omitempty" yaml:"missing"`
 	// Outliers are clipped or flagged at quantiles or z-scores.
 	Outliers Outliers `json:"outliers" yaml:"outliers"`
@@ -175,7 +177,15 @@ func FitEncoder(fields []partition.Field, stats []ColumnStats, cfg Config) (*Enc
 		in := Input{Column: name, Type: f.Type}
 		rule := cfg.Missing[name]
 		if rule == "" {
+			// The default applies where it can: a median default leaves
+			// text columns their mode, a mode default numbers their median.
 			rule = cfg.Missing["default"]
+			switch {
+			case f.Type == partition.Text && (rule == MissingMean || rule == MissingMedian):
+				rule = MissingMode
+			case f.Type != partition.Text && rule == MissingMode:
+				rule = MissingMedian
+			}
 		}
 		if rule == "" {
 			rule = MissingMedian

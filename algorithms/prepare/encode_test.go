@@ -102,6 +102,12 @@ func TestEncodeRules(t *testing.T) {
 		}
 	}
 
+	// A median default leaves text its mode.
+	enc = fit(t, rows, Config{Columns: []string{"Age", "Gender"}, Missing: map[string]string{"default": "median"}})
+	if enc.Inputs[1].FillText != "unknown" || enc.Inputs[0].Fill != stats[0].Sketch.Quantile(0.5) {
+		t.Fatalf("median default: %+v", enc.Inputs)
+	}
+
 	// constant fill, and clipping at quantiles: every value inside, and
 	// exactly those outside counted.
 	enc = fit(t, rows, Config{Columns: []string{"Balance"}, Missing: map[string]string{"Balance": "constant:-7.5"},
