@@ -263,13 +263,23 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 	if err != nil {
 		return partition.Spec{}, nil, err
 	}
-	ex, err := newClusterExecutor(n, job.ID+"/raw", partition.Spec{Files: fs}, len(fs.Pieces))
+	cfg, scale := spec.PrepareConfig()
+	// The workers read only the columns the preparation uses.
+	used, err := prepare.Select(fs.Schema, cfg)
+	if err != nil {
+		return partition.Spec{}, nil, err
+	}
+	var names []string
+	for _, f := range used {
+		names = append(names, f.Name)
+	}
+	cfg.Columns = names
+	ex, err := newClusterExecutor(n, job.ID+"/raw", partition.Spec{Files: fs, Columns: names}, len(fs.Pieces))
 	if err != nil {
 		return partition.Spec{}, nil, err
 	}
 	defer drop(ex)
-	cfg, scale := spec.PrepareConfig()
-	prog := prepare.NewProgram(cfg, scale, fs.Schema)
+	prog := prepare.NewProgram(cfg, scale, used)
 	err = algorithms.Drive(ctx, prog, ex, func(p algorithms.Progress, _ []byte) error {
 		if n.cfg.OnStep != nil {
 			n.cfg.OnStep(job.ID, p)

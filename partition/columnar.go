@@ -204,6 +204,13 @@ func InspectParquet(path string) (ParquetFile, error) {
 
 // ReadParquetGroups reads row groups [first, last) of a Parquet file.
 func ReadParquetGroups(ctx context.Context, path string, first, last int) (*Table, error) {
+	return ReadParquetColumns(ctx, path, first, last, nil)
+}
+
+// ReadParquetColumns reads the named columns (nil: every one) of row
+// groups [first, last): Parquet stores columns apart, so the others are
+// not even decompressed.
+func ReadParquetColumns(ctx context.Context, path string, first, last int, columns []string) (*Table, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -224,6 +231,18 @@ func ReadParquetGroups(ctx context.Context, path string, first, last int) (*Tabl
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	var cols []int // leaf columns, which for flat files are the fields
+	if columns != nil {
+		fields := make([]Field, len(columns))
+		for i, name := range columns {
+			j := fieldIndex(schema, name)
+			if j < 0 {
+				return nil, fmt.Errorf("%s: no column %q", path, name)
+			}
+			fields[i], cols = schema[j], append(cols, j)
+		}
+		schema = fields
+	}
 	t := NewTable(schema)
 	if first == last {
 		return t, nil
@@ -232,7 +251,7 @@ func ReadParquetGroups(ctx context.Context, path string, first, last int) (*Tabl
 	for i := range groups {
 		groups[i] = first + i
 	}
-	rr, err := fr.GetRecordReader(ctx, nil, groups)
+	rr, err := fr.GetRecordReader(ctx, cols, groups)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

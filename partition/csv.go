@@ -319,6 +319,23 @@ type CSVRange struct {
 // it (FixLines). A split inside a quoted field that spans lines would
 // misalign; such fields should stay in one range.
 func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int64) (*Table, CSVRange, []Reject, error) {
+	return readCSVRange(path, format, schema, nil, start, end)
+}
+
+// ReadCSVColumns is ReadCSVRange keeping only the named columns (every
+// field is still checked, so a row rejected by one is rejected by the
+// other): a pass that needs few columns holds only those.
+func ReadCSVColumns(path string, format CSVFormat, schema []Field, columns []string, start, end int64) (*Table, CSVRange, []Reject, error) {
+	keep := make([]int, len(columns))
+	for i, name := range columns {
+		if keep[i] = fieldIndex(schema, name); keep[i] < 0 {
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: no column %q", path, name)
+		}
+	}
+	return readCSVRange(path, format, schema, keep, start, end)
+}
+
+func readCSVRange(path string, format CSVFormat, schema []Field, keep []int, start, end int64) (*Table, CSVRange, []Reject, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, CSVRange{}, nil, err
@@ -365,7 +382,19 @@ func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int6
 		}
 	}
 	r := newCSVReader(lc, format.Delimiter)
-	t := NewTable(schema)
+	fields := schema
+	if keep != nil {
+		fields = make([]Field, len(keep))
+		for i, k := range keep {
+			fields[i] = schema[k]
+		}
+	} else {
+		keep = make([]int, len(schema))
+		for i := range keep {
+			keep[i] = i
+		}
+	}
+	t := NewTable(fields)
 	vals := make([]uint64, len(schema))
 	var rejects []Reject
 	header := format.Header && rng.Start == 0
@@ -395,7 +424,7 @@ func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int6
 			reject(fmt.Sprintf("%d fields, want %d", len(rec), len(schema)))
 			continue
 		}
-		if reason := t.appendRecord(rec, format.Null, vals); reason != "" {
+		if reason := t.appendRecord(rec, format.Null, vals, schema, keep); reason != "" {
 			reject(reason)
 		}
 	}
@@ -416,15 +445,17 @@ func FixLines(rejects []Reject, linesBefore int64) {
 }
 
 // appendRecord adds one record, or adds nothing and says why it cannot.
-// vals is scratch of one value per column, so each cell is parsed once.
-func (t *Table) appendRecord(rec []string, null []string, vals []uint64) string {
+// Every field of schema is checked; the table's columns are the fields
+// keep names. vals is scratch of one value per field, so each cell is
+// parsed once.
+func (t *Table) appendRecord(rec []string, null []string, vals []uint64, schema []Field, keep []int) string {
 	// Check every cell before appending any, so a rejected row leaves no
 	// partial values behind.
-	for i := range t.Columns {
-		c := &t.Columns[i]
+	for i := range schema {
+		f := &schema[i]
 		v := strings.TrimSpace(rec[i])
 		if isNull(v, null) {
-			switch c.Type {
+			switch f.Type {
 			case Number:
 				vals[i] = math.Float64bits(math.NaN())
 			case Time:
@@ -432,23 +463,23 @@ func (t *Table) appendRecord(rec []string, null []string, vals []uint64) string 
 			}
 			continue
 		}
-		switch c.Type {
+		switch f.Type {
 		case Number:
 			x, ok := parseNumber(v)
 			if !ok {
-				return fmt.Sprintf("column %s: %q is not a number", c.Name, cut(v))
+				return fmt.Sprintf("column %s: %q is not a number", f.Name, cut(v))
 			}
 			vals[i] = math.Float64bits(x)
 		case Time:
-			ms, ok := parseTime(c.Layout, v)
+			ms, ok := parseTime(f.Layout, v)
 			if !ok {
-				return fmt.Sprintf("column %s: %q is not a time like %s", c.Name, cut(v), c.Layout)
+				return fmt.Sprintf("column %s: %q is not a time like %s", f.Name, cut(v), f.Layout)
 			}
 			vals[i] = uint64(ms)
 		}
 	}
-	for i := range t.Columns {
-		c := &t.Columns[i]
+	for j := range t.Columns {
+		c, i := &t.Columns[j], keep[j]
 		switch c.Type {
 		case Number:
 			c.Num = append(c.Num, math.Float64frombits(vals[i]))

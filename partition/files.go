@@ -200,20 +200,40 @@ func sameSchema(a, b []Field) error {
 	return nil
 }
 
-// Read reads piece p of the set: its table, how many lines it spans (CSV;
-// for line numbers of rejects) and the rows that could not be read.
-func (fs *FileSet) Read(ctx context.Context, p Piece) (*Table, CSVRange, []Reject, error) {
+// Read reads piece p of the set: its table (only the named columns, or
+// every one for nil), how many lines it spans (CSV; for line numbers of
+// rejects) and the rows that could not be read.
+func (fs *FileSet) Read(ctx context.Context, p Piece, columns []string) (*Table, CSVRange, []Reject, error) {
 	switch fs.Format {
 	case FormatCSV:
 		format := fs.CSV
 		format.Gzip = p.Gzip
-		return ReadCSVRange(p.File, format, fs.Schema, p.Start, p.End)
+		if columns == nil {
+			return ReadCSVRange(p.File, format, fs.Schema, p.Start, p.End)
+		}
+		return ReadCSVColumns(p.File, format, fs.Schema, columns, p.Start, p.End)
 	case FormatParquet:
-		t, err := ReadParquetGroups(ctx, p.File, p.First, p.Last)
+		t, err := ReadParquetColumns(ctx, p.File, p.First, p.Last, columns)
 		return t, CSVRange{}, nil, err
 	case FormatArrow:
 		t, err := ReadArrowFile(p.File)
+		if err == nil && columns != nil {
+			t, err = t.Project(columns)
+		}
 		return t, CSVRange{}, nil, err
 	}
 	return nil, CSVRange{}, nil, fmt.Errorf("unknown file format %q", fs.Format)
+}
+
+// Project is the table of the named columns, sharing t's values.
+func (t *Table) Project(columns []string) (*Table, error) {
+	out := &Table{Rows: t.Rows}
+	for _, name := range columns {
+		c := t.Column(name)
+		if c == nil {
+			return nil, fmt.Errorf("no column %q", name)
+		}
+		out.Columns = append(out.Columns, *c)
+	}
+	return out, nil
 }

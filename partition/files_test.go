@@ -32,7 +32,7 @@ func readAll(t *testing.T, fs *FileSet) *Table {
 	t.Helper()
 	all := NewTable(fs.Schema)
 	for _, p := range fs.Pieces {
-		tab, _, rejects, err := fs.Read(context.Background(), p)
+		tab, _, rejects, err := fs.Read(context.Background(), p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,5 +131,38 @@ func TestPlanFilesErrorsNameTheFile(t *testing.T) {
 		if _, err := PlanFiles(path, CSVHints{}, 0); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", path, err, want)
 		}
+	}
+}
+
+// Reading some columns gives those columns of the full read, in the order
+// asked, and still rejects a row for a bad value in a column left out.
+func TestReadOnlySomeColumns(t *testing.T) {
+	dir := t.TempDir()
+	want := sampleTable(3000, 0)
+	for _, name := range []string{"a.csv", "a.parquet"} {
+		path := writeTable(t, dir, name, want)
+		fs, err := PlanFiles(path, CSVHints{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, _, err := fs.Read(context.Background(), fs.Pieces[0], []string{"at", "id"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, _, _, _ := fs.Read(context.Background(), fs.Pieces[0], nil)
+		sub, _ := full.Project([]string{"at", "id"})
+		sameRows(t, got, sub)
+		if _, _, _, err := fs.Read(context.Background(), fs.Pieces[0], []string{"nope"}); err == nil || !strings.Contains(err.Error(), `no column "nope"`) {
+			t.Errorf("%s: unknown column: %v", name, err)
+		}
+	}
+	bad := writeFile(t, "b.csv", "id,amount,at\nx,1,2011-01-01 00:00:00\ny,oops,2011-01-01 00:00:00\n")
+	fs, err := PlanFiles(bad, CSVHints{Types: map[string]string{"amount": "number"}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, rejects, err := fs.Read(context.Background(), fs.Pieces[0], []string{"id"})
+	if err != nil || got.Rows != 1 || len(got.Columns) != 1 || len(rejects) != 1 || rejects[0].Line != 3 {
+		t.Fatalf("%d rows of %d columns, rejects %+v, %v", got.Rows, len(got.Columns), rejects, err)
 	}
 }

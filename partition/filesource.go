@@ -17,6 +17,8 @@ type Preparer interface {
 	Rows(t *Table) (values []float64, kept []int, err error)
 	// Total is how many rows of the whole dataset are kept.
 	Total() int64
+	// Columns are the columns Rows reads: the only ones loaded.
+	Columns() []string
 }
 
 // Opener decodes a spec's fitted preparation.
@@ -25,8 +27,9 @@ type Opener func(prepared json.RawMessage) (Preparer, error)
 // fileSource reads a FileSet's pieces: raw tables (with the rows that
 // could not be read), or, with a Preparer, their features.
 type fileSource struct {
-	files *FileSet
-	prep  Preparer
+	files   *FileSet
+	columns []string // of raw tables; nil for every column
+	prep    Preparer
 }
 
 func (s *fileSource) NumPartitions() int { return len(s.files.Pieces) }
@@ -55,7 +58,11 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 		return nil, err
 	}
 	p := s.files.Pieces[id]
-	t, rng, rejects, err := s.files.Read(ctx, p)
+	columns := s.columns
+	if s.prep != nil {
+		columns = s.prep.Columns()
+	}
+	t, rng, rejects, err := s.files.Read(ctx, p, columns)
 	if err != nil {
 		return nil, err
 	}

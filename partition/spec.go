@@ -48,6 +48,9 @@ type Spec struct {
 	// the features a fitted preparation makes of them.
 	Files   *FileSet        `json:"files,omitempty" yaml:"-"`
 	Prepare json.RawMessage `json:"prepare,omitempty" yaml:"-"`
+	// Columns are the columns raw file blocks hold (nil: every one): a
+	// pass reads only what it needs.
+	Columns []string `json:"columns,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a
@@ -129,7 +132,7 @@ func Open(s Spec, prepared Opener) (Source, error) {
 	if s.Files == nil {
 		return NewBlobs(*s.Synthetic, s.partitionRows())
 	}
-	src := &fileSource{files: s.Files}
+	src := &fileSource{files: s.Files, columns: s.Columns}
 	if len(s.Prepare) > 0 {
 		if prepared == nil {
 			return nil, errors.New("data: a prepared file dataset, and no way to open its preparation")

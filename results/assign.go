@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kernels"
@@ -68,7 +69,14 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Rows > 0 {
 		kernels.Nearest(b.Data, b.Rows, b.Stride, &kc, label, dist, second)
 	}
-	raw, _, _, err := b.Files.Read(context.Background(), b.Files.Pieces[b.Piece])
+	var columns []string // what is profiled and written, nothing else
+	if len(s.Columns) > 0 {
+		columns = slices.Clone(s.Columns)
+		if s.ID != "" && !slices.Contains(columns, s.ID) {
+			columns = append(columns, s.ID)
+		}
+	}
+	raw, _, _, err := b.Files.Read(context.Background(), b.Files.Pieces[b.Piece], columns)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: read again for profiles: %w", b.ID, err)
 	}

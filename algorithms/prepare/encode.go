@@ -112,6 +112,35 @@ type Encoder struct {
 
 const msPerDay = 86_400_000
 
+// Select returns the fields cfg's columns name (every field but those in
+// Exclude when it names none), in cfg's order: the columns a preparation
+// reads, so a pass can read only those. Errors name a column the data does
+// not have, or one named twice.
+func Select(fields []partition.Field, cfg Config) ([]partition.Field, error) {
+	var out []partition.Field
+	if len(cfg.Columns) == 0 {
+		for _, f := range fields {
+			if !slices.Contains(cfg.Exclude, f.Name) {
+				out = append(out, f)
+			}
+		}
+	}
+	for i, name := range cfg.Columns {
+		j := slices.IndexFunc(fields, func(f partition.Field) bool { return f.Name == name })
+		if j < 0 {
+			return nil, fmt.Errorf("prepare.columns names column %q, which the data does not have (columns: %s)", name, strings.Join(fieldNames(fields), ", "))
+		}
+		if slices.Contains(cfg.Columns[:i], name) {
+			return nil, fmt.Errorf("prepare.columns names %q twice", name)
+		}
+		out = append(out, fields[j])
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("prepare: no columns to use")
+	}
+	return out, nil
+}
+
 // FitEncoder fits the encoding of cfg's columns of a table with schema
 // fields from their merged statistics (one ColumnStats per field, as Stats
 // returns). Errors name the column and the problem.
@@ -123,17 +152,11 @@ func FitEncoder(fields []partition.Field, stats []ColumnStats, cfg Config) (*Enc
 	for i, f := range fields {
 		index[f.Name] = i
 	}
-	cols := cfg.Columns
-	if len(cols) == 0 {
-		for _, f := range fields {
-			if !slices.Contains(cfg.Exclude, f.Name) {
-				cols = append(cols, f.Name)
-			}
-		}
+	used, err := Select(fields, cfg)
+	if err != nil {
+		return nil, err
 	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("prepare: no columns to use")
-	}
+	cols := fieldNames(used)
 	known := func(what string, names []string) error {
 		for _, name := range names {
 			if _, ok := index[name]; !ok && name != "default" {
@@ -141,9 +164,6 @@ func FitEncoder(fields []partition.Field, stats []ColumnStats, cfg Config) (*Enc
 			}
 		}
 		return nil
-	}
-	if err := known("columns", cols); err != nil {
-		return nil, err
 	}
 	if err := known("missing", mapKeys(cfg.Missing)); err != nil {
 		return nil, err
@@ -167,12 +187,7 @@ func FitEncoder(fields []partition.Field, stats []ColumnStats, cfg Config) (*Enc
 	}
 
 	enc := &Encoder{}
-	seen := map[string]bool{}
 	for _, name := range cols {
-		if seen[name] {
-			return nil, fmt.Errorf("prepare.columns names %q twice", name)
-		}
-		seen[name] = true
 		f, s := fields[index[name]], stats[index[name]]
 		in := Input{Column: name, Type: f.Type}
 		rule := cfg.Missing[name]

@@ -423,5 +423,14 @@ func (p *Pipeline) Rows(t *partition.Table) ([]float64, []int, error) {
 	return values, kept, err
 }
 
+// Columns implements partition.Preparer: the columns the pipeline reads.
+func (p *Pipeline) Columns() []string {
+	out := make([]string, len(p.Encoder.Inputs))
+	for i, in := range p.Encoder.Inputs {
+		out[i] = in.Column
+	}
+	return out
+}
+
 // Total implements partition.Preparer: the training rows kept.
 func (p *Pipeline) Total() int64 { return p.Counts.Rows - p.Counts.Dropped }
