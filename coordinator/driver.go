@@ -293,6 +293,13 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 	if err != nil {
 		return partition.Spec{}, nil, err
 	}
+	if pl.Rejected > 0 && spec.Output.Dir != "" {
+		// Every unreadable row, not only the first ones the summary shows.
+		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: prog.LineOffsets()}
+		if _, err := ex.Run(ctx, step); err != nil {
+			return partition.Spec{}, nil, fmt.Errorf("write rejects: %w", err)
+		}
+	}
 	data, err := json.Marshal(pl)
 	if err != nil {
 		return partition.Spec{}, nil, err

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kernels"
@@ -135,26 +135,7 @@ func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int
 		out.Columns[2].Num = append(out.Columns[2].Num, math.Sqrt(float64(dist[r])))
 		out.Rows++
 	}
-	path := s.Path(b.ID)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	// Written aside and renamed, so a part file is whole or absent.
-	tmp := path + ".tmp" + filepath.Ext(path)
-	w, err := partition.CreateTable(tmp, out.Schema())
-	if err != nil {
-		return err
-	}
-	if err := w.Write(out); err != nil {
-		w.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := w.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeWhole(s.Path(b.ID), out)
 }
 
 // cell is a column's value as text, as an id is written.
@@ -211,10 +192,15 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 type Codec struct{}
 
 func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
-	if kind != Kind {
+	var s algorithms.Step
+	switch kind {
+	case Kind:
+		s = &AssignStep{}
+	case RejectsKind:
+		s = &RejectsStep{}
+	default:
 		return nil, fmt.Errorf("unknown results step %q", kind)
 	}
-	s := &AssignStep{}
 	if err := json.Unmarshal(params, s); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", kind, err)
 	}
@@ -222,6 +208,13 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 }
 
 func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error) {
+	if kind == RejectsKind {
+		n, err := strconv.ParseInt(string(data), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		return &RejectsPartial{Rows: n}, nil
+	}
 	if kind != Kind {
 		return nil, fmt.Errorf("unknown results partial %q", kind)
 	}

@@ -113,3 +113,56 @@ func load(t *testing.T, spec partition.Spec) []*partition.Block {
 	}
 	return out
 }
+
+// Rejects of a CSV cut into pieces are written with their lines in the
+// whole file.
+func TestRejectsAreNumberedInTheFile(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "c.csv")
+	var b strings.Builder
+	b.WriteString("cid,spend\n")
+	bad := map[string]bool{}
+	for i := range 3000 {
+		if i%400 == 7 {
+			b.WriteString(strconv.Itoa(i) + ",lots\n")
+			bad[strconv.Itoa(i+2)] = true
+			continue
+		}
+		b.WriteString(strconv.Itoa(i) + "," + strconv.Itoa(i%97) + "\n")
+	}
+	os.WriteFile(data, []byte(b.String()), 0o644)
+	fs, err := partition.PlanFiles(data, partition.CSVHints{Types: map[string]string{"spend": "number"}}, 4<<10)
+	if err != nil || len(fs.Pieces) < 4 {
+		t.Fatalf("%v, %d pieces", err, len(fs.Pieces))
+	}
+	raw := load(t, partition.Spec{Files: fs})
+	p := prepare.NewProgram(prepare.Config{Exclude: []string{"cid"}}, "none", fs.Schema)
+	if err := algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: raw}, nil); err != nil {
+		t.Fatal(err)
+	}
+	step := &RejectsStep{Dir: dir, Offsets: p.LineOffsets()}
+	var written int64
+	for _, blk := range raw {
+		part, err := step.Map(blk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written += part.(*RejectsPartial).Rows
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "rejects", "*.csv"))
+	got := map[string]bool{}
+	for _, f := range files {
+		text, _ := os.ReadFile(f)
+		for _, row := range strings.Split(strings.TrimSpace(string(text)), "\n")[1:] {
+			got[strings.Split(row, ",")[1]] = true
+		}
+	}
+	if written != int64(len(bad)) || len(got) != len(bad) {
+		t.Fatalf("%d written, lines %v, want %v", written, got, bad)
+	}
+	for line := range bad {
+		if !got[line] {
+			t.Errorf("line %s missing from the rejects", line)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
@@ -58,6 +59,7 @@ func (statsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		Rejects: b.Rejects[:min(len(b.Rejects), maxRejectsKept)]}
 	if b.Lines > 0 {
 		sp.Lines = map[string]int64{b.File: b.Lines}
+		sp.Pieces = map[int]PieceLines{b.ID: {File: b.File, Lines: b.Lines}}
 	}
 	return sp, nil
 }
@@ -74,6 +76,14 @@ type statsPartial struct {
 	// Lines counts the lines of each file's pieces merged so far, to
 	// number the next piece's rejects in the file.
 	Lines map[string]int64
+	// Pieces are the lines of each CSV partition, by partition id.
+	Pieces map[int]PieceLines
+}
+
+// PieceLines is how many lines of which file a CSV partition spans.
+type PieceLines struct {
+	File  string `json:"file"`
+	Lines int64  `json:"lines"`
 }
 
 func (p *statsPartial) Merge(next algorithms.Partial) error {
@@ -93,6 +103,12 @@ func (p *statsPartial) Merge(next algorithms.Partial) error {
 		r.Line += p.Lines[r.File]
 		p.Rejects = append(p.Rejects, r)
 	}
+	for id, pl := range n.Pieces {
+		if p.Pieces == nil {
+			p.Pieces = map[int]PieceLines{}
+		}
+		p.Pieces[id] = pl
+	}
 	for f, l := range n.Lines {
 		if p.Lines == nil {
 			p.Lines = map[string]int64{}
@@ -107,7 +123,7 @@ func (p *statsPartial) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(statsPartialWire{Cols: cols, Read: p.Read, Rejected: p.Rejected, Rejects: p.Rejects, Lines: p.Lines})
+	return json.Marshal(statsPartialWire{Cols: cols, Read: p.Read, Rejected: p.Rejected, Rejects: p.Rejects, Lines: p.Lines, Pieces: p.Pieces})
 }
 
 type statsPartialWire struct {
@@ -116,6 +132,7 @@ type statsPartialWire struct {
 	Rejected int64              `json:"rejected"`
 	Rejects  []partition.Reject `json:"rejects,omitempty"`
 	Lines    map[string]int64   `json:"lines,omitempty"`
+	Pieces   map[int]PieceLines `json:"pieces,omitempty"`
 }
 
 // featuresStep encodes a partition's table and computes the statistics of
@@ -253,7 +270,7 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 		if err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
-		return &statsPartial{Cols: cols, Read: w.Read, Rejected: w.Rejected, Rejects: w.Rejects, Lines: w.Lines}, nil
+		return &statsPartial{Cols: cols, Read: w.Read, Rejected: w.Rejected, Rejects: w.Rejects, Lines: w.Lines, Pieces: w.Pieces}, nil
 	case kindFeatures:
 		var w featuresWire
 		if err := json.Unmarshal(data, &w); err != nil {
@@ -280,6 +297,9 @@ type programState struct {
 	Fields   []partition.Field `json:"fields"`
 	Phase    string            `json:"phase"` // stats, features, done
 	Pipeline Pipeline          `json:"pipeline"`
+	// Offsets are, by partition id, the lines of its file before a CSV
+	// partition: what turns its rejects' line numbers into the file's.
+	Offsets map[int]int64 `json:"offsets,omitempty"`
 }
 
 var _ algorithms.Program = (*Program)(nil)
@@ -336,6 +356,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		}
 		p.s.Pipeline.Encoder, p.s.Phase = enc, "features"
 		p.s.Pipeline.Rejected, p.s.Pipeline.Rejects = m.Rejected, m.Rejects
+		p.s.Offsets = lineOffsets(m.Pieces)
 	case "features":
 		m, ok := merged.(*featuresPartial)
 		if !ok || len(m.Stats) != len(p.s.Pipeline.Encoder.Names) {
@@ -354,6 +375,28 @@ func (p *Program) Update(merged algorithms.Partial) error {
 	}
 	return nil
 }
+
+// lineOffsets adds up, for each partition, the lines of the partitions of
+// its file before it (partitions of a file are consecutive ids).
+func lineOffsets(pieces map[int]PieceLines) map[int]int64 {
+	ids := make([]int, 0, len(pieces))
+	for id := range pieces {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make(map[int]int64, len(ids))
+	seen := map[string]int64{}
+	for _, id := range ids {
+		pl := pieces[id]
+		out[id] = seen[pl.File]
+		seen[pl.File] += pl.Lines
+	}
+	return out
+}
+
+// LineOffsets are the lines before each CSV partition in its file, known
+// once the statistics pass has run.
+func (p *Program) LineOffsets() map[int]int64 { return p.s.Offsets }
 
 // checkRejects fails the preparation when more of the rows could not be
 // read than the config allows.

@@ -117,6 +117,20 @@ output:
 			t.Errorf("segment %d label %q", p.Segment, p.Label)
 		}
 	}
+	// Every unreadable row is in the rejects files, numbered in the file.
+	rejects, _ := filepath.Glob(filepath.Join(out, "rejects", "part-*.csv"))
+	var lines []string
+	for _, p := range rejects {
+		text, _ := os.ReadFile(p)
+		rows := strings.Split(strings.TrimSpace(string(text)), "\n")
+		if rows[0] != "file,line,offset,reason,text" {
+			t.Fatalf("%s header %q", p, rows[0])
+		}
+		lines = append(lines, rows[1:]...)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], ",102,") || !strings.Contains(lines[1], ",202,") || !strings.Contains(lines[1], "is not a number") {
+		t.Fatalf("rejects %q", lines)
+	}
 	for _, f := range []string{"summary.json", "centroids.csv", "pipeline.json", "profiles.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("output %s: %v", f, err)
