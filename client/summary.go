@@ -54,6 +54,8 @@ type DataSummary struct {
 	Imputed   map[string]int64   `json:"imputed,omitempty"`
 	Outliers  map[string]int64   `json:"outliers,omitempty"`
 	Rejects   []partition.Reject `json:"rejects,omitempty"`
+	// With PCA, the share of the variance each component explains.
+	Explained []float64 `json:"pca_explained,omitempty"`
 }
 
 func dataSummary(raw []byte) (*DataSummary, []string, error) {
@@ -75,7 +77,10 @@ func dataSummary(raw []byte) (*DataSummary, []string, error) {
 		return m
 	}
 	d.DroppedBy, d.Imputed, d.Outliers = byInput(pl.Counts.DropBy), byInput(pl.Counts.Imputed), byInput(pl.Counts.Outside)
-	return d, pl.Encoder.Names, nil
+	if pl.PCA != nil {
+		d.Explained = pl.PCA.Explained
+	}
+	return d, pl.Names(), nil
 }
 
 // SummaryOf flattens a result message.
@@ -121,6 +126,13 @@ func (s Summary) WriteText(w io.Writer) error {
 	if d := s.Data; d != nil {
 		fmt.Fprintf(w, "rows: %d read, %d could not be read, %d dropped for missing values; features: %s\n",
 			d.Read, d.Rejected, d.Dropped, strings.Join(s.Features, ", "))
+		if len(d.Explained) > 0 {
+			var total float64
+			for _, e := range d.Explained {
+				total += e
+			}
+			fmt.Fprintf(w, "PCA: %d components explain %.1f%% of the variance\n", len(d.Explained), 100*total)
+		}
 		for _, r := range d.Rejects[:min(3, len(d.Rejects))] {
 			fmt.Fprintf(w, "  not read: %s line %d: %s\n", r.File, r.Line, r.Reason)
 		}

@@ -201,7 +201,9 @@ func (s *Spec) validateFiles() error {
 		return fmt.Errorf("data.csv.delimiter must be one character, got %q", s.Data.CSV.Delimiter)
 	}
 	if s.Prepare != nil && s.Prepare.PCA.Kind != 0 {
-		return fmt.Errorf("job spec line %d: prepare.pca is not supported by this build yet", s.Prepare.PCA.Line)
+		if _, err := s.pca(); err != nil {
+			return err
+		}
 	}
 	if s.Prepare != nil {
 		switch s.Prepare.Scale {
@@ -211,6 +213,25 @@ func (s *Spec) validateFiles() error {
 		}
 	}
 	return nil
+}
+
+// pca reads prepare.pca: {components: N} for N components, or a share of
+// the variance below 1 to keep.
+func (s *Spec) pca() (*prepare.PCA, error) {
+	n := &s.Prepare.PCA
+	var v struct {
+		Components float64 `yaml:"components"`
+	}
+	if err := n.Decode(&v); err != nil {
+		return nil, fmt.Errorf("job spec line %d: prepare.pca: %v", n.Line, err)
+	}
+	switch c := v.Components; {
+	case c >= 1 && c == math.Trunc(c):
+		return &prepare.PCA{Components: int(c)}, nil
+	case c > 0 && c < 1:
+		return &prepare.PCA{Variance: c}, nil
+	}
+	return nil, fmt.Errorf("job spec line %d: prepare.pca.components must be a whole number of components or a share of the variance between 0 and 1, got %v", n.Line, v.Components)
 }
 
 // Files says whether the job reads files (data.path).
@@ -233,6 +254,9 @@ func (s *Spec) PrepareConfig() (prepare.Config, string) {
 		Log1p: p.Log1p, MaxRejects: s.Data.MaxRejects}
 	if s.Data.ID != "" {
 		cfg.Exclude = []string{s.Data.ID}
+	}
+	if p.PCA.Kind != 0 {
+		cfg.PCA, _ = s.pca() // checked by Parse
 	}
 	return cfg, p.Scale
 }

@@ -53,7 +53,8 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":          "not both",
 		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                       "data.max_rejects is a share",
 		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                               "one character",
-		"data:\n  path: x.csv\nprepare:\n  pca: {components: 0.9}\ncluster:\n  k: 2\n":                     "line 4: prepare.pca is not supported",
+		"data:\n  path: x.csv\nprepare:\n  pca: {components: 2.5}\ncluster:\n  k: 2\n":                     "line 4: prepare.pca.components must be a whole number",
+		"data:\n  path: x.csv\nprepare:\n  pca: {share: 0.9}\ncluster:\n  k: 2\n":                          "line 4: prepare.pca",
 		"data:\n  path: x.csv\nprepare:\n  scale: zscore\ncluster:\n  k: 2\n":                              `prepare.scale "zscore" is unknown`,
 		"data:\n  path: x.csv\nprepare:\n  colour: red\ncluster:\n  k: 2\n":                                "line 4",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\nprepare: {scale: none}\ncluster:\n  k: 2\n": "prepare applies to data read from files",
@@ -84,6 +85,7 @@ prepare:
   encode: {Gender: onehot}
   log1p: [Income]
   scale: robust
+  pca: {components: 0.95}
 cluster:
   k: 4
 `))
@@ -95,7 +97,7 @@ cluster:
 	}
 	cfg, scale := s.PrepareConfig()
 	if scale != "robust" || len(cfg.Columns) != 3 || cfg.Missing["Gender"] != "mode" || cfg.Outliers.Quantiles[1] != 0.99 ||
-		cfg.Log1p[0] != "Income" || *cfg.MaxRejects != 0.05 || cfg.Exclude[0] != "CustomerID" {
+		cfg.Log1p[0] != "Income" || *cfg.MaxRejects != 0.05 || cfg.Exclude[0] != "CustomerID" || cfg.PCA.Variance != 0.95 {
 		t.Fatalf("prepare config %+v, scale %q", cfg, scale)
 	}
 }

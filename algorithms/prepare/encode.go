@@ -37,6 +37,9 @@ type Config struct {
 	// MaxRejects is the share of rows that may fail to be read (a ragged
 	// row, a number that is not one) before the job fails; nil means 1%.
 	MaxRejects *float64 `json:"max_rejects,omitempty" yaml:"-"`
+	// PCA, if set, projects the scaled features on their principal
+	// components.
+	PCA *PCA `json:"pca,omitempty" yaml:"-"`
 }
 
 func (c Config) maxRejects() float64 {

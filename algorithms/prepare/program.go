@@ -14,8 +14,9 @@ import (
 // Pipeline is a fitted preparation, kept with the model: rows of a table in,
 // scaled features out, the same for training data and new customers.
 type Pipeline struct {
-	Encoder *Encoder `json:"encoder"`
-	Scaling *Scaling `json:"scaling"`
+	Encoder *Encoder    `json:"encoder"`
+	Scaling *Scaling    `json:"scaling"`
+	PCA     *Projection `json:"pca,omitempty"`
 	// Counts are what encoding did to the training rows.
 	Counts Counts `json:"counts"`
 	// Rejected rows of the training data could not be read at all; Rejects
@@ -24,8 +25,9 @@ type Pipeline struct {
 	Rejects  []partition.Reject `json:"rejects,omitempty"`
 }
 
-// Features encodes and scales the rows of t, appending len(Encoder.Names)
-// values per kept row to out and the indices of kept rows to kept.
+// Features encodes, scales and (with PCA) projects the rows of t,
+// appending Width values per kept row to out and the indices of kept rows
+// to kept.
 func (p *Pipeline) Features(t *partition.Table, out []float64, kept []int) ([]float64, []int, Counts, error) {
 	base := len(out)
 	out, kept, cnt, err := p.Encoder.Encode(t, out, kept)
@@ -36,7 +38,32 @@ func (p *Pipeline) Features(t *partition.Table, out []float64, kept []int) ([]fl
 	for lo := base; lo < len(out); lo += w {
 		p.Scaling.Apply(out[lo : lo+w])
 	}
-	return out, kept, cnt, nil
+	if p.PCA == nil {
+		return out, kept, cnt, nil
+	}
+	// Projected in place: a row's m components overwrite the start of its
+	// own w features, never a later row's (m ≤ w).
+	m := len(p.PCA.Components)
+	proj := make([]float64, m)
+	rows := (len(out) - base) / w
+	for r := range rows {
+		p.PCA.Apply(out[base+r*w:base+(r+1)*w], proj)
+		copy(out[base+r*m:], proj)
+	}
+	return out[:base+rows*m], kept, cnt, nil
+}
+
+// Names are the features a row becomes: the encoded columns, or pc1, pc2,
+// ... with PCA.
+func (p *Pipeline) Names() []string {
+	if p.PCA == nil {
+		return p.Encoder.Names
+	}
+	out := make([]string, len(p.PCA.Components))
+	for i := range out {
+		out[i] = fmt.Sprintf("pc%d", i+1)
+	}
+	return out
 }
 
 // The steps of fitting a preparation. Their names are part of the wire.
@@ -254,6 +281,12 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 			return nil, fmt.Errorf("decode %s: %v", kind, err)
 		}
 		return s, nil
+	case kindCovariance:
+		s := &covStep{}
+		if err := json.Unmarshal(params, s); err != nil || s.Encoder == nil || s.Scaling == nil {
+			return nil, fmt.Errorf("decode %s: %v", kind, err)
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("unknown preparation step %q", kind)
 }
@@ -281,6 +314,15 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
 		return &featuresPartial{Stats: stats, Counts: w.Counts}, nil
+	case kindCovariance:
+		p := &covPartial{}
+		if err := json.Unmarshal(data, p); err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		if len(p.Prod) != len(p.Sum)*len(p.Sum) || p.N < 0 {
+			return nil, fmt.Errorf("decode %s partial: %d sums and %d products", kind, len(p.Sum), len(p.Prod))
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("unknown preparation partial %q", kind)
 }
@@ -322,6 +364,10 @@ func Resume(checkpoint []byte) (*Program, error) {
 		if p.s.Pipeline.Encoder == nil {
 			return nil, errors.New("resume preparation: features phase without an encoder")
 		}
+	case "covariance":
+		if p.s.Pipeline.Encoder == nil || p.s.Pipeline.Scaling == nil || p.s.Config.PCA == nil {
+			return nil, errors.New("resume preparation: covariance phase without an encoder, a scaling or a PCA request")
+		}
 	default:
 		return nil, fmt.Errorf("resume preparation: unknown phase %q", p.s.Phase)
 	}
@@ -335,6 +381,8 @@ func (p *Program) Next() (algorithms.Step, bool, error) {
 		return statsStep{}, false, nil
 	case "features":
 		return &featuresStep{Encoder: p.s.Pipeline.Encoder}, false, nil
+	case "covariance":
+		return &covStep{Encoder: p.s.Pipeline.Encoder, Scaling: p.s.Pipeline.Scaling}, false, nil
 	}
 	return nil, true, nil
 }
@@ -370,6 +418,22 @@ func (p *Program) Update(merged algorithms.Partial) error {
 			return err
 		}
 		p.s.Pipeline.Scaling, p.s.Pipeline.Counts, p.s.Phase = sc, m.Counts, "done"
+		if p.s.Config.PCA != nil {
+			if err := p.s.Config.PCA.check(); err != nil {
+				return err
+			}
+			p.s.Phase = "covariance"
+		}
+	case "covariance":
+		m, ok := merged.(*covPartial)
+		if !ok || len(m.Sum) != len(p.s.Pipeline.Encoder.Names) {
+			return fmt.Errorf("preparation: got %T for %d features", merged, len(p.s.Pipeline.Encoder.Names))
+		}
+		proj, err := fitPCA(m, *p.s.Config.PCA)
+		if err != nil {
+			return err
+		}
+		p.s.Pipeline.PCA, p.s.Phase = proj, "done"
 	default:
 		return errors.New("preparation: update after it finished")
 	}
@@ -454,11 +518,18 @@ func Open(data json.RawMessage) (partition.Preparer, error) {
 	if p.Encoder == nil || p.Scaling == nil || len(p.Scaling.Center) != len(p.Encoder.Names) || len(p.Scaling.Scale) != len(p.Encoder.Names) {
 		return nil, errors.New("the preparation is incomplete")
 	}
+	if p.PCA != nil {
+		for _, c := range p.PCA.Components {
+			if len(c) != len(p.Encoder.Names) || len(p.PCA.Mean) != len(c) {
+				return nil, errors.New("the preparation's PCA does not fit its features")
+			}
+		}
+	}
 	return &p, nil
 }
 
 // Width implements partition.Preparer: the number of features.
-func (p *Pipeline) Width() int { return len(p.Encoder.Names) }
+func (p *Pipeline) Width() int { return len(p.Names()) }
 
 // Rows implements partition.Preparer.
 func (p *Pipeline) Rows(t *partition.Table) ([]float64, []int, error) {

@@ -158,3 +158,25 @@ func TestRunOnFilesFailsWithTheProblemNamed(t *testing.T) {
 		}
 	}
 }
+
+// With prepare.pca the segments are found on principal components, the
+// summary reports the variance they explain, and profiles are still in
+// the data's own columns.
+func TestRunWithPCA(t *testing.T) {
+	data, out := messyCustomers(t), t.TempDir()
+	spec := writeSpec(t, fmt.Sprintf("data:\n  path: %s\n  id: ID\n  csv: {types: {Income: number}}\nprepare:\n  columns: [Age, Income, Status]\n  pca: {components: 2}\ncluster:\n  k: 2\noutput:\n  dir: %s\n", data, out))
+	stdout, stderr, err := cli(t, "run", spec, "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	var s client.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Dims != 2 || strings.Join(s.Features, ",") != "pc1,pc2" || len(s.Data.Explained) != 2 || s.Data.Explained[0] < s.Data.Explained[1] {
+		t.Fatalf("%d dims %v, explained %v", s.Dims, s.Features, s.Data.Explained)
+	}
+	if min(s.Sizes[0], s.Sizes[1]) != 298 || len(s.Profiles) != 2 || s.Profiles[0].Numbers[0].Column != "Age" {
+		t.Fatalf("sizes %v, profiles %+v", s.Sizes, s.Profiles)
+	}
+}
