@@ -39,8 +39,16 @@ type Summary struct {
 	Features []string          `json:"features,omitempty"`
 	Data     *DataSummary      `json:"data,omitempty"`
 	Profiles []profile.Profile `json:"profiles,omitempty"`
+	// Phases is the job's wall time by phase, in order.
+	Phases []Phase `json:"phases,omitempty"`
 
 	pipeline json.RawMessage // the fitted preparation, for pipeline.json
+}
+
+// Phase is the wall time a job spent in one phase.
+type Phase struct {
+	Phase   string  `json:"phase"`
+	Seconds float64 `json:"seconds"`
 }
 
 // DataSummary accounts for every row of a job's files: read into a
@@ -102,6 +110,9 @@ func SummaryOf(r *pb.JobResult) Summary {
 		// without it rather than failing a finished job.
 		s.Data, s.Features, _ = dataSummary(r.PreparedJson)
 	}
+	for _, p := range r.Phases {
+		s.Phases = append(s.Phases, Phase{p.Phase, p.Seconds})
+	}
 	if len(r.ProfilesJson) > 0 {
 		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
 	}
@@ -123,6 +134,13 @@ func (s Summary) WriteText(w io.Writer) error {
 		conv = "stopped at max_iter"
 	}
 	fmt.Fprintf(w, "%d iterations (%s), WCSS %.6g, %.2fs\n", s.Iterations, conv, s.WCSS, s.Seconds)
+	if len(s.Phases) > 0 {
+		var parts []string
+		for _, p := range s.Phases {
+			parts = append(parts, fmt.Sprintf("%s %.2fs", p.Phase, p.Seconds))
+		}
+		fmt.Fprintf(w, "phases: %s\n", strings.Join(parts, ", "))
+	}
 	if d := s.Data; d != nil {
 		fmt.Fprintf(w, "rows: %d read, %d could not be read, %d dropped for missing values; features: %s\n",
 			d.Read, d.Rejected, d.Dropped, strings.Join(s.Features, ", "))

@@ -200,5 +200,8 @@ func resultProto(j *Job) *pb.JobResult {
 	for _, c := range r.Centroids {
 		out.Centroids = append(out.Centroids, &pb.Vector{Values: c})
 	}
+	for _, p := range j.Phases {
+		out.Phases = append(out.Phases, &pb.PhaseTime{Phase: p.Phase, Seconds: p.Seconds})
+	}
 	return out
 }

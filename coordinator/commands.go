@@ -70,6 +70,7 @@ type finishJob struct {
 	// it made, known only once the data was read.
 	Prepared json.RawMessage `json:"prepared,omitempty"`
 	Profiles json.RawMessage `json:"profiles,omitempty"`
+	Phases   []PhaseTime     `json:"phases,omitempty"`
 	Rows     int64           `json:"rows,omitempty"`
 	Dims     int             `json:"dims,omitempty"`
 }
@@ -139,6 +140,7 @@ var commands = map[CommandType]applyFunc{
 		if c.Prepared != nil {
 			j.Prepared, j.Profiles = c.Prepared, c.Profiles
 		}
+		j.Phases = c.Phases
 		if c.Rows > 0 {
 			j.Rows, j.Dims = c.Rows, c.Dims
 		}

@@ -76,6 +76,7 @@ func (n *Node) runJob(ctx context.Context, id string) {
 		fin.State, fin.Error = JobFailed, err.Error()
 	default:
 		fin.State, fin.Result, fin.Prepared, fin.Profiles, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Profiles, res.Rows, res.Dims
+		fin.Phases = res.Phases.times
 		n.log.Printf("job %s succeeded: wcss %.6g after %d iterations", id, res.Result.WCSS, res.Result.Iterations)
 	}
 	if _, err := n.apply(cmdFinishJob, fin); err != nil && !errors.Is(err, ErrJobTerminal) {
@@ -92,6 +93,51 @@ type jobOutcome struct {
 	Profiles json.RawMessage
 	Rows     int64
 	Dims     int
+	Phases   phaseClock
+}
+
+// PhaseTime is the wall time a job spent in one phase.
+type PhaseTime struct {
+	Phase   string  `json:"phase"`
+	Seconds float64 `json:"seconds"`
+}
+
+// phaseClock adds up wall time by phase, in the order phases first ran.
+// A step's time goes to the phase the program was in when it started.
+type phaseClock struct {
+	times []PhaseTime
+	last  time.Time
+}
+
+// start begins timing phase.
+func (c *phaseClock) start() { c.last = time.Now() }
+
+// add gives the time since the last call (or start) to phase.
+func (c *phaseClock) add(phase string) {
+	now := time.Now()
+	d := now.Sub(c.last).Seconds()
+	c.last = now
+	for i := range c.times {
+		if c.times[i].Phase == phase {
+			c.times[i].Seconds += d
+			return
+		}
+	}
+	c.times = append(c.times, PhaseTime{Phase: phase, Seconds: d})
+}
+
+// driveTimed is algorithms.Drive that also gives each step's time to the
+// phase the program was in when the step started.
+func driveTimed(ctx context.Context, p algorithms.Program, ex algorithms.Executor, clock *phaseClock, after func(algorithms.Progress, []byte) error) error {
+	phase := p.Progress().Phase
+	return algorithms.Drive(ctx, p, ex, func(pr algorithms.Progress, cp []byte) error {
+		clock.add(phase)
+		phase = pr.Phase
+		if after == nil {
+			return nil
+		}
+		return after(pr, cp)
+	})
 }
 
 func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jobOutcome, error) {
@@ -125,12 +171,13 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	}
 
 	out := &jobOutcome{}
+	out.Phases.start()
 	dataset := spec.Dataset()
 	if spec.Files() {
 		// The preparation is fitted again after a change of leader: it is
 		// deterministic, so the dataset, and the k-means checkpoint taken
 		// on it, are the same.
-		if dataset, out.Prepared, err = n.prepareFiles(jobCtx, job, spec, drop); err != nil {
+		if dataset, out.Prepared, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases); err != nil {
 			if cause := context.Cause(jobCtx); errors.Is(cause, errCancelled) {
 				return nil, errCancelled
 			}
@@ -162,6 +209,12 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		return nil, err
 	}
 	defer drop(ex)
+	// Loading (reading, preparing) the partitions is a phase of its own;
+	// the first step would otherwise pay it.
+	if err := ex.place(jobCtx); err != nil {
+		return nil, err
+	}
+	out.Phases.add("load")
 
 	// A checkpoint commits while the next steps run: Raft's log write
 	// overlaps the workers' passes instead of adding to them. At most one
@@ -196,7 +249,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		pending = n.applyAsync(cmdJobProgress, p)
 		return nil
 	}
-	err = algorithms.Drive(jobCtx, prog, ex, func(p algorithms.Progress, checkpoint []byte) error {
+	err = driveTimed(jobCtx, prog, ex, &out.Phases, func(p algorithms.Progress, checkpoint []byte) error {
 		steps++
 		if n.cfg.OnStep != nil {
 			n.cfg.OnStep(job.ID, p)
@@ -241,6 +294,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		if err != nil {
 			return nil, fmt.Errorf("assign segments: %w", err)
 		}
+		out.Phases.add("assign")
 		m, ok := merged.(*results.Partial)
 		if !ok {
 			return nil, fmt.Errorf("assign segments: got %T", merged)
@@ -258,11 +312,12 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 // prepareFiles plans a job's files into pieces, fits its preparation over
 // their raw rows on the workers, and returns the dataset of prepared
 // features and the fitted pipeline.
-func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor)) (partition.Spec, json.RawMessage, error) {
+func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (partition.Spec, json.RawMessage, error) {
 	fs, err := partition.PlanFiles(spec.Data.Path, spec.CSVHints(), 0)
 	if err != nil {
 		return partition.Spec{}, nil, err
 	}
+	clock.add("plan")
 	cfg, scale := spec.PrepareConfig()
 	// The workers read only the columns the preparation uses.
 	used, err := prepare.Select(fs.Schema, cfg)
@@ -279,8 +334,12 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		return partition.Spec{}, nil, err
 	}
 	defer drop(ex)
+	if err := ex.place(ctx); err != nil {
+		return partition.Spec{}, nil, err
+	}
+	clock.add("read")
 	prog := prepare.NewProgram(cfg, scale, used)
-	err = algorithms.Drive(ctx, prog, ex, func(p algorithms.Progress, _ []byte) error {
+	err = driveTimed(ctx, prog, ex, clock, func(p algorithms.Progress, _ []byte) error {
 		if n.cfg.OnStep != nil {
 			n.cfg.OnStep(job.ID, p)
 		}
@@ -299,6 +358,7 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		if _, err := ex.Run(ctx, step); err != nil {
 			return partition.Spec{}, nil, fmt.Errorf("write rejects: %w", err)
 		}
+		clock.add("rejects")
 	}
 	data, err := json.Marshal(pl)
 	if err != nil {

@@ -31,6 +31,7 @@ type Job struct {
 	Result     *kmeans.Result      `json:"result,omitempty"`
 	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
 	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
+	Phases     []PhaseTime         `json:"phases,omitempty"`   // wall time by phase, of the last run
 	Rows       int64               `json:"rows"`
 	Dims       int                 `json:"dims"`
 	Workers    int                 `json:"workers"`

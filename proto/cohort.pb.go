@@ -470,7 +470,9 @@ type JobResult struct {
 	// A job over files: its fitted preparation (algorithms/prepare.Pipeline) as JSON.
 	PreparedJson []byte `protobuf:"bytes,14,opt,name=prepared_json,json=preparedJson,proto3" json:"prepared_json,omitempty"`
 	// And its segments' profiles (algorithms/profile.Profile) as JSON.
-	ProfilesJson  []byte `protobuf:"bytes,15,opt,name=profiles_json,json=profilesJson,proto3" json:"profiles_json,omitempty"`
+	ProfilesJson []byte `protobuf:"bytes,15,opt,name=profiles_json,json=profilesJson,proto3" json:"profiles_json,omitempty"`
+	// Wall time by phase of the run that finished the job, in order.
+	Phases        []*PhaseTime `protobuf:"bytes,16,rep,name=phases,proto3" json:"phases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -610,6 +612,65 @@ func (x *JobResult) GetProfilesJson() []byte {
 	return nil
 }
 
+func (x *JobResult) GetPhases() []*PhaseTime {
+	if x != nil {
+		return x.Phases
+	}
+	return nil
+}
+
+type PhaseTime struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PhaseTime) Reset() {
+	*x = PhaseTime{}
+	mi := &file_cohort_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PhaseTime) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PhaseTime) ProtoMessage() {}
+
+func (x *PhaseTime) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PhaseTime.ProtoReflect.Descriptor instead.
+func (*PhaseTime) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PhaseTime) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *PhaseTime) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
 type ClusterStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -618,7 +679,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_cohort_proto_msgTypes[7]
+	mi := &file_cohort_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +691,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[7]
+	mi := &file_cohort_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +704,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{7}
+	return file_cohort_proto_rawDescGZIP(), []int{8}
 }
 
 type WorkerInfo struct {
@@ -659,7 +720,7 @@ type WorkerInfo struct {
 
 func (x *WorkerInfo) Reset() {
 	*x = WorkerInfo{}
-	mi := &file_cohort_proto_msgTypes[8]
+	mi := &file_cohort_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +732,7 @@ func (x *WorkerInfo) String() string {
 func (*WorkerInfo) ProtoMessage() {}
 
 func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[8]
+	mi := &file_cohort_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +745,7 @@ func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerInfo.ProtoReflect.Descriptor instead.
 func (*WorkerInfo) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{8}
+	return file_cohort_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WorkerInfo) GetName() string {
@@ -736,7 +797,7 @@ type ServerInfo struct {
 
 func (x *ServerInfo) Reset() {
 	*x = ServerInfo{}
-	mi := &file_cohort_proto_msgTypes[9]
+	mi := &file_cohort_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +809,7 @@ func (x *ServerInfo) String() string {
 func (*ServerInfo) ProtoMessage() {}
 
 func (x *ServerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[9]
+	mi := &file_cohort_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +822,7 @@ func (x *ServerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerInfo.ProtoReflect.Descriptor instead.
 func (*ServerInfo) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{9}
+	return file_cohort_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ServerInfo) GetId() string {
@@ -820,7 +881,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_cohort_proto_msgTypes[10]
+	mi := &file_cohort_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +893,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[10]
+	mi := &file_cohort_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +906,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{10}
+	return file_cohort_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ClusterStatusResponse) GetLeaderId() string {
@@ -895,7 +956,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_cohort_proto_msgTypes[11]
+	mi := &file_cohort_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +968,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[11]
+	mi := &file_cohort_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +981,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{11}
+	return file_cohort_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JoinClusterRequest) GetId() string {
@@ -960,7 +1021,7 @@ type JoinClusterResponse struct {
 
 func (x *JoinClusterResponse) Reset() {
 	*x = JoinClusterResponse{}
-	mi := &file_cohort_proto_msgTypes[12]
+	mi := &file_cohort_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1033,7 @@ func (x *JoinClusterResponse) String() string {
 func (*JoinClusterResponse) ProtoMessage() {}
 
 func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[12]
+	mi := &file_cohort_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1046,7 @@ func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
 func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{12}
+	return file_cohort_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *JoinClusterResponse) GetGossipAddrs() []string {
@@ -1009,7 +1070,7 @@ type LoadPartitionsRequest struct {
 
 func (x *LoadPartitionsRequest) Reset() {
 	*x = LoadPartitionsRequest{}
-	mi := &file_cohort_proto_msgTypes[13]
+	mi := &file_cohort_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1082,7 @@ func (x *LoadPartitionsRequest) String() string {
 func (*LoadPartitionsRequest) ProtoMessage() {}
 
 func (x *LoadPartitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[13]
+	mi := &file_cohort_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1095,7 @@ func (x *LoadPartitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadPartitionsRequest.ProtoReflect.Descriptor instead.
 func (*LoadPartitionsRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{13}
+	return file_cohort_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LoadPartitionsRequest) GetDataset() string {
@@ -1075,7 +1136,7 @@ type LoadPartitionsResponse struct {
 
 func (x *LoadPartitionsResponse) Reset() {
 	*x = LoadPartitionsResponse{}
-	mi := &file_cohort_proto_msgTypes[14]
+	mi := &file_cohort_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1148,7 @@ func (x *LoadPartitionsResponse) String() string {
 func (*LoadPartitionsResponse) ProtoMessage() {}
 
 func (x *LoadPartitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[14]
+	mi := &file_cohort_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1161,7 @@ func (x *LoadPartitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadPartitionsResponse.ProtoReflect.Descriptor instead.
 func (*LoadPartitionsResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{14}
+	return file_cohort_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LoadPartitionsResponse) GetRows() int64 {
@@ -1129,7 +1190,7 @@ type RunStepRequest struct {
 
 func (x *RunStepRequest) Reset() {
 	*x = RunStepRequest{}
-	mi := &file_cohort_proto_msgTypes[15]
+	mi := &file_cohort_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1202,7 @@ func (x *RunStepRequest) String() string {
 func (*RunStepRequest) ProtoMessage() {}
 
 func (x *RunStepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[15]
+	mi := &file_cohort_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1215,7 @@ func (x *RunStepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepRequest.ProtoReflect.Descriptor instead.
 func (*RunStepRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{15}
+	return file_cohort_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunStepRequest) GetDataset() string {
@@ -1195,7 +1256,7 @@ type PartitionPartial struct {
 
 func (x *PartitionPartial) Reset() {
 	*x = PartitionPartial{}
-	mi := &file_cohort_proto_msgTypes[16]
+	mi := &file_cohort_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1268,7 @@ func (x *PartitionPartial) String() string {
 func (*PartitionPartial) ProtoMessage() {}
 
 func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[16]
+	mi := &file_cohort_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1281,7 @@ func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionPartial.ProtoReflect.Descriptor instead.
 func (*PartitionPartial) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{16}
+	return file_cohort_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PartitionPartial) GetPartition() int32 {
@@ -1246,7 +1307,7 @@ type RunStepResponse struct {
 
 func (x *RunStepResponse) Reset() {
 	*x = RunStepResponse{}
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1319,7 @@ func (x *RunStepResponse) String() string {
 func (*RunStepResponse) ProtoMessage() {}
 
 func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1332,7 @@ func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepResponse.ProtoReflect.Descriptor instead.
 func (*RunStepResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{17}
+	return file_cohort_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RunStepResponse) GetPartials() []*PartitionPartial {
@@ -1290,7 +1351,7 @@ type DropDatasetRequest struct {
 
 func (x *DropDatasetRequest) Reset() {
 	*x = DropDatasetRequest{}
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1363,7 @@ func (x *DropDatasetRequest) String() string {
 func (*DropDatasetRequest) ProtoMessage() {}
 
 func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1376,7 @@ func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetRequest.ProtoReflect.Descriptor instead.
 func (*DropDatasetRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{18}
+	return file_cohort_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DropDatasetRequest) GetDataset() string {
@@ -1333,7 +1394,7 @@ type DropDatasetResponse struct {
 
 func (x *DropDatasetResponse) Reset() {
 	*x = DropDatasetResponse{}
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1406,7 @@ func (x *DropDatasetResponse) String() string {
 func (*DropDatasetResponse) ProtoMessage() {}
 
 func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1419,7 @@ func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetResponse.ProtoReflect.Descriptor instead.
 func (*DropDatasetResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{19}
+	return file_cohort_proto_rawDescGZIP(), []int{20}
 }
 
 type HealthRequest struct {
@@ -1369,7 +1430,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1442,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1455,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{20}
+	return file_cohort_proto_rawDescGZIP(), []int{21}
 }
 
 type HealthResponse struct {
@@ -1411,7 +1472,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1484,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1497,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{21}
+	return file_cohort_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *HealthResponse) GetName() string {
@@ -1511,7 +1572,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\xb2\x03\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\xe0\x03\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -1530,7 +1591,11 @@ const file_cohort_proto_rawDesc = "" +
 	"\arestart\x18\f \x01(\x05R\arestart\x12\x18\n" +
 	"\aworkers\x18\r \x01(\x05R\aworkers\x12#\n" +
 	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\x12#\n" +
-	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\"\x16\n" +
+	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\x12,\n" +
+	"\x06phases\x18\x10 \x03(\v2\x14.cohort.v1.PhaseTimeR\x06phases\";\n" +
+	"\tPhaseTime\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
+	"\aseconds\x18\x02 \x01(\x01R\aseconds\"\x16\n" +
 	"\x14ClusterStatusRequest\"\x96\x01\n" +
 	"\n" +
 	"WorkerInfo\x12\x12\n" +
@@ -1634,7 +1699,7 @@ func file_cohort_proto_rawDescGZIP() []byte {
 }
 
 var file_cohort_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_cohort_proto_goTypes = []any{
 	(JobState)(0),                  // 0: cohort.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: cohort.v1.SubmitJobRequest
@@ -1644,59 +1709,61 @@ var file_cohort_proto_goTypes = []any{
 	(*ListJobsResponse)(nil),       // 5: cohort.v1.ListJobsResponse
 	(*Vector)(nil),                 // 6: cohort.v1.Vector
 	(*JobResult)(nil),              // 7: cohort.v1.JobResult
-	(*ClusterStatusRequest)(nil),   // 8: cohort.v1.ClusterStatusRequest
-	(*WorkerInfo)(nil),             // 9: cohort.v1.WorkerInfo
-	(*ServerInfo)(nil),             // 10: cohort.v1.ServerInfo
-	(*ClusterStatusResponse)(nil),  // 11: cohort.v1.ClusterStatusResponse
-	(*JoinClusterRequest)(nil),     // 12: cohort.v1.JoinClusterRequest
-	(*JoinClusterResponse)(nil),    // 13: cohort.v1.JoinClusterResponse
-	(*LoadPartitionsRequest)(nil),  // 14: cohort.v1.LoadPartitionsRequest
-	(*LoadPartitionsResponse)(nil), // 15: cohort.v1.LoadPartitionsResponse
-	(*RunStepRequest)(nil),         // 16: cohort.v1.RunStepRequest
-	(*PartitionPartial)(nil),       // 17: cohort.v1.PartitionPartial
-	(*RunStepResponse)(nil),        // 18: cohort.v1.RunStepResponse
-	(*DropDatasetRequest)(nil),     // 19: cohort.v1.DropDatasetRequest
-	(*DropDatasetResponse)(nil),    // 20: cohort.v1.DropDatasetResponse
-	(*HealthRequest)(nil),          // 21: cohort.v1.HealthRequest
-	(*HealthResponse)(nil),         // 22: cohort.v1.HealthResponse
+	(*PhaseTime)(nil),              // 8: cohort.v1.PhaseTime
+	(*ClusterStatusRequest)(nil),   // 9: cohort.v1.ClusterStatusRequest
+	(*WorkerInfo)(nil),             // 10: cohort.v1.WorkerInfo
+	(*ServerInfo)(nil),             // 11: cohort.v1.ServerInfo
+	(*ClusterStatusResponse)(nil),  // 12: cohort.v1.ClusterStatusResponse
+	(*JoinClusterRequest)(nil),     // 13: cohort.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),    // 14: cohort.v1.JoinClusterResponse
+	(*LoadPartitionsRequest)(nil),  // 15: cohort.v1.LoadPartitionsRequest
+	(*LoadPartitionsResponse)(nil), // 16: cohort.v1.LoadPartitionsResponse
+	(*RunStepRequest)(nil),         // 17: cohort.v1.RunStepRequest
+	(*PartitionPartial)(nil),       // 18: cohort.v1.PartitionPartial
+	(*RunStepResponse)(nil),        // 19: cohort.v1.RunStepResponse
+	(*DropDatasetRequest)(nil),     // 20: cohort.v1.DropDatasetRequest
+	(*DropDatasetResponse)(nil),    // 21: cohort.v1.DropDatasetResponse
+	(*HealthRequest)(nil),          // 22: cohort.v1.HealthRequest
+	(*HealthResponse)(nil),         // 23: cohort.v1.HealthResponse
 }
 var file_cohort_proto_depIdxs = []int32{
 	0,  // 0: cohort.v1.Job.state:type_name -> cohort.v1.JobState
 	3,  // 1: cohort.v1.ListJobsResponse.jobs:type_name -> cohort.v1.Job
 	3,  // 2: cohort.v1.JobResult.job:type_name -> cohort.v1.Job
 	6,  // 3: cohort.v1.JobResult.centroids:type_name -> cohort.v1.Vector
-	10, // 4: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
-	9,  // 5: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
-	17, // 6: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
-	1,  // 7: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
-	2,  // 8: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
-	2,  // 9: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
-	4,  // 10: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
-	2,  // 11: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
-	2,  // 12: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
-	8,  // 13: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
-	12, // 14: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
-	14, // 15: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
-	16, // 16: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
-	19, // 17: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
-	21, // 18: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
-	3,  // 19: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
-	3,  // 20: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
-	3,  // 21: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
-	5,  // 22: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
-	3,  // 23: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
-	7,  // 24: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
-	11, // 25: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
-	13, // 26: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
-	15, // 27: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
-	18, // 28: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
-	20, // 29: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
-	22, // 30: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
-	19, // [19:31] is the sub-list for method output_type
-	7,  // [7:19] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	8,  // 4: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
+	11, // 5: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
+	10, // 6: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
+	18, // 7: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
+	1,  // 8: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
+	2,  // 9: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
+	2,  // 10: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
+	4,  // 11: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
+	2,  // 12: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
+	2,  // 13: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
+	9,  // 14: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
+	13, // 15: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
+	15, // 16: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
+	17, // 17: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
+	20, // 18: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
+	22, // 19: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
+	3,  // 20: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
+	3,  // 21: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
+	3,  // 22: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
+	5,  // 23: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
+	3,  // 24: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
+	7,  // 25: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
+	12, // 26: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
+	14, // 27: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
+	16, // 28: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
+	19, // 29: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
+	21, // 30: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
+	23, // 31: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
+	20, // [20:32] is the sub-list for method output_type
+	8,  // [8:20] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_cohort_proto_init() }
@@ -1710,7 +1777,7 @@ func file_cohort_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cohort_proto_rawDesc), len(file_cohort_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -76,6 +76,13 @@ output:
 	if len(s.Data.Rejects) != 2 || s.Data.Rejects[0].Line != 102 || !strings.Contains(s.Data.Rejects[1].Reason, `"lots" is not a number`) {
 		t.Fatalf("rejects %+v", s.Data.Rejects)
 	}
+	var phases []string
+	for _, p := range s.Phases {
+		phases = append(phases, p.Phase)
+	}
+	if got := strings.Join(phases, ","); got != "plan,read,prepare stats,prepare features,rejects,load,init,lloyd,final,assign" {
+		t.Errorf("phases %s", got)
+	}
 	if want := []string{"Age", "Income", "Status=Married", "Status=Single"}; strings.Join(s.Features, ",") != strings.Join(want, ",") {
 		t.Fatalf("features %v", s.Features)
 	}
