@@ -405,6 +405,10 @@ func (e *Encoder) Encode(t *partition.Table, out []float64, kept []int) ([]float
 	n := len(e.Inputs)
 	cnt := Counts{Rows: int64(t.Rows), Imputed: make([]int64, n), Outside: make([]int64, n), DropBy: make([]int64, n)}
 	width := len(e.Names)
+	// Room for every row at once: grown row by row, the slice was copied
+	// again at each doubling, onto fresh pages each time.
+	out = slices.Grow(out, t.Rows*width)
+	kept = slices.Grow(kept, t.Rows)
 	fillCode := make([]int, n)
 	for i := range e.Inputs {
 		if in := &e.Inputs[i]; in.Type == partition.Text {

@@ -164,10 +164,13 @@ type statsPartialWire struct {
 
 // featuresStep encodes a partition's table and computes the statistics of
 // the encoded features, which scaling is fitted to.
-type featuresStep struct{ Encoder *Encoder }
+type featuresStep struct {
+	Encoder   *Encoder `json:"encoder"`
+	Quantiles bool     `json:"quantiles,omitempty"` // robust scaling needs the features' quantiles
+}
 
 func (s *featuresStep) Kind() string                   { return kindFeatures }
-func (s *featuresStep) MarshalBinary() ([]byte, error) { return json.Marshal(s.Encoder) }
+func (s *featuresStep) MarshalBinary() ([]byte, error) { return json.Marshal(s) }
 
 func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Table == nil {
@@ -177,7 +180,7 @@ func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
-	return &featuresPartial{Stats: FeatureStats(rows, len(s.Encoder.Names)), Counts: cnt}, nil
+	return &featuresPartial{Stats: featureStats(rows, len(s.Encoder.Names), s.Quantiles), Counts: cnt}, nil
 }
 
 type featuresPartial struct {
@@ -277,7 +280,7 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 		return statsStep{}, nil
 	case kindFeatures:
 		s := &featuresStep{}
-		if err := json.Unmarshal(params, &s.Encoder); err != nil || s.Encoder == nil {
+		if err := json.Unmarshal(params, s); err != nil || s.Encoder == nil {
 			return nil, fmt.Errorf("decode %s: %v", kind, err)
 		}
 		return s, nil
@@ -380,7 +383,7 @@ func (p *Program) Next() (algorithms.Step, bool, error) {
 	case "stats":
 		return statsStep{}, false, nil
 	case "features":
-		return &featuresStep{Encoder: p.s.Pipeline.Encoder}, false, nil
+		return &featuresStep{Encoder: p.s.Pipeline.Encoder, Quantiles: p.s.Scale == ScaleRobust}, false, nil
 	case "covariance":
 		return &covStep{Encoder: p.s.Pipeline.Encoder, Scaling: p.s.Pipeline.Scaling}, false, nil
 	}

@@ -75,13 +75,25 @@ func (s *Scaling) Invert(row []float64) {
 // of encoded features (as Encoder.Encode writes them), to be merged across
 // partitions and fitted by FitScaling.
 func FeatureStats(rows []float64, width int) []ColumnStats {
+	return featureStats(rows, width, true)
+}
+
+// featureStats is FeatureStats with the quantile sketches left empty
+// unless quantiles is set: only robust scaling needs them, and adding
+// every value of every feature to a sketch (a logarithm each) was most of
+// the pass's time.
+func featureStats(rows []float64, width int, quantiles bool) []ColumnStats {
 	out := make([]ColumnStats, width)
 	for i := range out {
 		out[i].Min, out[i].Max = math.Inf(1), math.Inf(-1)
 	}
 	for lo := 0; lo+width <= len(rows); lo += width {
 		for j, v := range rows[lo : lo+width] {
-			out[j].add(v)
+			if quantiles {
+				out[j].add(v)
+			} else {
+				out[j].addMoments(v)
+			}
 		}
 	}
 	return out

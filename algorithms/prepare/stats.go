@@ -86,9 +86,16 @@ func Stats(t *partition.Table) []ColumnStats {
 
 // add counts one value, Welford's update; NaN and ±Inf are missing.
 func (s *ColumnStats) add(v float64) {
+	if s.addMoments(v) {
+		s.Sketch.Add(v)
+	}
+}
+
+// addMoments is add without the sketch; it reports whether v was present.
+func (s *ColumnStats) addMoments(v float64) bool {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		s.Missing++
-		return
+		return false
 	}
 	s.Count++
 	s.Fractional = s.Fractional || v != math.Trunc(v)
@@ -96,7 +103,7 @@ func (s *ColumnStats) add(v float64) {
 	s.Mean += d / float64(s.Count)
 	s.M2 += d * (v - s.Mean)
 	s.Min, s.Max = math.Min(s.Min, v), math.Max(s.Max, v)
-	s.Sketch.Add(v)
+	return true
 }
 
 func (s *ColumnStats) addCategory(v string, n int64) {
