@@ -125,15 +125,31 @@ func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int
 		}
 	}
 	out := partition.NewTable([]partition.Field{{Name: "id", Type: partition.Text}, {Name: "segment", Type: partition.Number}, {Name: "distance", Type: partition.Number}})
-	for r, i := range b.IDs {
+	n := len(b.IDs)
+	out.Rows = n
+	out.Columns[1].Num = make([]float64, n)
+	out.Columns[2].Num = make([]float64, n)
+	for r := range n {
+		out.Columns[1].Num[r] = float64(label[r])
+		out.Columns[2].Num[r] = math.Sqrt(float64(dist[r]))
+	}
+	if ids != nil && ids.Type == partition.Text {
+		// The data's own dictionary and the kept rows' codes: ids are
+		// mostly unique, and looking each up again in a new dictionary was
+		// most of the step's time.
+		codes := make([]int32, n)
+		for r, i := range b.IDs {
+			codes[r] = ids.Codes[i]
+		}
+		out.Columns[0].Dict, out.Columns[0].Codes = ids.Dict, codes
+		return writeWhole(s.Path(b.ID), out)
+	}
+	for _, i := range b.IDs {
 		id, ok := fmt.Sprint(i), true
 		if ids != nil {
 			id, ok = cell(ids, int(i))
 		}
 		out.AppendText(0, id, !ok)
-		out.Columns[1].Num = append(out.Columns[1].Num, float64(label[r]))
-		out.Columns[2].Num = append(out.Columns[2].Num, math.Sqrt(float64(dist[r])))
-		out.Rows++
 	}
 	return writeWhole(s.Path(b.ID), out)
 }
