@@ -420,6 +420,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if err != nil {
 			return err
 		}
+		balanceOneHot(sc, p.s.Pipeline.Encoder)
 		p.s.Pipeline.Scaling, p.s.Pipeline.Counts, p.s.Phase = sc, m.Counts, "done"
 		if p.s.Config.PCA != nil {
 			if err := p.s.Config.PCA.check(); err != nil {

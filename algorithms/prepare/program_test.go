@@ -76,6 +76,7 @@ func TestProgramFitsAsTheWholeTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	balanceOneHot(scaling, enc)
 	check := func(name string, pl *Pipeline) {
 		t.Helper()
 		a, _ := json.Marshal(pl.Encoder)
@@ -148,11 +149,23 @@ func TestPipelineFeatures(t *testing.T) {
 	if int64(len(kept)) != cnt.Rows-cnt.Dropped || len(feats) != len(kept)*len(pl.Encoder.Names) {
 		t.Fatalf("%d kept, %d values, counts %+v", len(kept), len(feats), cnt)
 	}
+	// Standard scaling: every number feature has variance 1, and a text
+	// column's L one-hot features have variance 1/L each, 1 together.
 	st := FeatureStats(feats, len(pl.Encoder.Names))
-	for i, s := range st {
-		if math.Abs(s.Mean) > 1e-9 || math.Abs(s.Variance()-1) > 1e-9 {
-			t.Errorf("feature %s: mean %v, variance %v", pl.Encoder.Names[i], s.Mean, s.Variance())
+	at := 0
+	for _, in := range pl.Encoder.Inputs {
+		n := in.Features()
+		var total float64
+		for j := at; j < at+n; j++ {
+			if math.Abs(st[j].Mean) > 1e-9 {
+				t.Errorf("feature %s: mean %v", pl.Encoder.Names[j], st[j].Mean)
+			}
+			total += st[j].Variance()
 		}
+		if math.Abs(total-1) > 1e-9 {
+			t.Errorf("column %s: its %d features' variances add to %v", in.Column, n, total)
+		}
+		at += n
 	}
 }
 

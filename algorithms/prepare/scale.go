@@ -3,6 +3,8 @@ package prepare
 import (
 	"fmt"
 	"math"
+
+	"github.com/cohort/cohort/partition"
 )
 
 // Scaling methods.
@@ -97,4 +99,28 @@ func featureStats(rows []float64, width int, quantiles bool) []ColumnStats {
 		}
 	}
 	return out
+}
+
+// balanceOneHot makes a text column weigh in distances like one number
+// column, not like as many columns as it has categories: each of a
+// column's L one-hot features is scaled down by √L more, so together they
+// carry the variance one scaled feature does. Without it, a column of 9
+// categories outweighed every number column, and segments split by it
+// alone. Scaling "none" is left as asked.
+func balanceOneHot(s *Scaling, enc *Encoder) {
+	if s.Method == ScaleNone {
+		return
+	}
+	at := 0
+	for i := range enc.Inputs {
+		in := &enc.Inputs[i]
+		n := in.Features()
+		if in.Type == partition.Text && n > 1 {
+			w := math.Sqrt(float64(n))
+			for j := at; j < at+n; j++ {
+				s.Scale[j] *= w
+			}
+		}
+		at += n
+	}
 }
