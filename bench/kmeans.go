@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/localcluster"
@@ -167,7 +165,7 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 		// step or two). Regenerate the same blocks here: the workers' copies
 		// are garbage now, so this reuses their memory rather than adding to
 		// the peak.
-		if blocks, err = loadAll(ctx, blobs); err != nil {
+		if blocks, err = partition.LoadAll(ctx, blobs); err != nil {
 			return nil, err
 		}
 	}
@@ -282,23 +280,6 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
-}
-
-// loadAll generates every partition of src, a core per partition at a time.
-func loadAll(ctx context.Context, src partition.Source) ([]*partition.Block, error) {
-	blocks := make([]*partition.Block, src.NumPartitions())
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for id := range blocks {
-		g.Go(func() (err error) {
-			blocks[id], err = src.Load(gctx, id)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return blocks, nil
 }
 
 // iterTimer times each Lloyd iteration as the coordinator's driver finishes

@@ -73,7 +73,7 @@ func TestJobRunKeepsTheWorkersBlocks(t *testing.T) {
 	if len(run.blocks) != src.NumPartitions() {
 		t.Fatalf("kept %d blocks of %d", len(run.blocks), src.NumPartitions())
 	}
-	want, err := loadAll(context.Background(), src)
+	want, err := partition.LoadAll(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func npyBlocks(t *testing.T) ([]*partition.Block, int64, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks, err := loadAll(context.Background(), src)
+	blocks, err := partition.LoadAll(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}

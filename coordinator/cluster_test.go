@@ -199,13 +199,9 @@ func localResult(t *testing.T, specYAML string) kmeans.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []*partition.Block
-	for id := range src.NumPartitions() {
-		b, err := src.Load(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks = append(blocks, b)
+	blocks, err := partition.LoadAll(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
 	}
 	prog, err := kmeans.New(cfg, src.Rows(), src.Dims())
 	if err != nil {

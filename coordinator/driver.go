@@ -173,17 +173,19 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	out := &jobOutcome{}
 	out.Phases.start()
 	dataset := spec.Dataset()
+	var pipeline *prepare.Pipeline
 	if spec.Files() {
 		// The preparation is fitted again after a change of leader: it is
 		// deterministic, so the dataset, and the k-means checkpoint taken
 		// on it, are the same.
-		if dataset, out.Prepared, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases); err != nil {
+		if dataset, pipeline, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases); err != nil {
 			if cause := context.Cause(jobCtx); errors.Is(cause, errCancelled) {
 				return nil, errCancelled
 			}
 			return nil, err
 		}
 	}
+	out.Prepared = dataset.Prepare
 	src, err := partition.Open(dataset, prepare.Open)
 	if err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
@@ -279,17 +281,11 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		return nil, err
 	}
 	out.Result = &res
-	if spec.Files() {
+	if pipeline != nil {
 		// Every customer's segment, written where the partitions are, and
 		// the segments' statistics in the data's units.
-		var pl prepare.Pipeline
-		if err := json.Unmarshal(out.Prepared, &pl); err != nil {
-			return nil, err
-		}
-		step := &results.AssignStep{Cent: res.Centroids, Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID}
-		for _, in := range pl.Encoder.Inputs {
-			step.Columns = append(step.Columns, in.Column)
-		}
+		step := &results.AssignStep{Cent: res.Centroids, Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID,
+			Columns: pipeline.Columns()}
 		merged, err := ex.Run(jobCtx, step)
 		if err != nil {
 			return nil, fmt.Errorf("assign segments: %w", err)
@@ -312,7 +308,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 // prepareFiles plans a job's files into pieces, fits its preparation over
 // their raw rows on the workers, and returns the dataset of prepared
 // features and the fitted pipeline.
-func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (partition.Spec, json.RawMessage, error) {
+func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (partition.Spec, *prepare.Pipeline, error) {
 	fs, err := partition.PlanFiles(spec.Data.Path, spec.CSVHints(), 0)
 	if err != nil {
 		return partition.Spec{}, nil, err
@@ -366,7 +362,7 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 	}
 	n.log.Printf("job %s: prepared %d features from %d rows of %s (%d could not be read, %d dropped)",
 		job.ID, len(pl.Encoder.Names), pl.Counts.Rows, spec.Data.Path, pl.Rejected, pl.Counts.Dropped)
-	return partition.Spec{Files: fs, Prepare: data}, data, nil
+	return partition.Spec{Files: fs, Prepare: data}, pl, nil
 }
 
 // cancelOnUserCancel stops the job's steps as soon as a cancel is committed,

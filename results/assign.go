@@ -90,7 +90,13 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		}
 		rowLabel[i] = label[r]
 	}
-	stats, err := profile.Compute(s.profiled(raw), rowLabel, k)
+	profiled := raw
+	if len(s.Columns) > 0 {
+		if profiled, err = raw.Project(s.Columns); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", b.ID, err)
+		}
+	}
+	stats, err := profile.Compute(profiled, rowLabel, k)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
@@ -100,20 +106,6 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		}
 	}
 	return &Partial{Stats: stats, Rows: int64(b.Rows)}, nil
-}
-
-// profiled is the table of the columns to profile (sharing t's values).
-func (s *AssignStep) profiled(t *partition.Table) *partition.Table {
-	if len(s.Columns) == 0 {
-		return t
-	}
-	out := &partition.Table{Rows: t.Rows}
-	for _, name := range s.Columns {
-		if c := t.Column(name); c != nil {
-			out.Columns = append(out.Columns, *c)
-		}
-	}
-	return out
 }
 
 // write writes the partition's part file: one row per kept customer.

@@ -103,13 +103,9 @@ func load(t *testing.T, spec partition.Spec) []*partition.Block {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*partition.Block
-	for id := range src.NumPartitions() {
-		b, err := src.Load(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
+	out, err := partition.LoadAll(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

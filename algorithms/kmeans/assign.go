@@ -124,7 +124,7 @@ func lloydPass(b *partition.Block, cent [][]float64, dims int, tot *kernels.Tota
 // freshPass searches every row; the runner-up distances become lower
 // bounds and the distances upper bounds.
 func freshPass(b *partition.Block, kc *kernels.Centroids, st *bounds, tot *kernels.Totals) int {
-	st.upper = grow(st.upper, b.Rows)
+	st.upper = resize(st.upper, b.Rows)
 	var dist [chunkRows]float32
 	for lo := 0; lo < b.Rows; lo += chunkRows {
 		n := min(chunkRows, b.Rows-lo)
@@ -157,7 +157,7 @@ func exactPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bo
 	clear(st.cm)
 	clear(st.cd)
 	st.haveUpper = false
-	drop := drops(flat, st.cent, k, dims)
+	drop := drops(moves(flat, st.cent, k, dims))
 	var dist [1]float32
 	// The bounded kernel runs until a row it cannot vouch for; that row
 	// is searched and summed here, and the kernel resumes after it.
@@ -178,14 +178,15 @@ func exactPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bo
 // brings the block's sums up to date: see lloydPass.
 func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bounds) (searched int) {
 	k, dims := kc.K, kc.Dims
-	move, drop := moves(flat, st.cent, k, dims), drops(flat, st.cent, k, dims)
+	move := moves(flat, st.cent, k, dims)
+	drop := drops(move)
 	for c := range k {
 		// Rounded up: the totals must not fall short of the movement.
 		st.cm[c] = (st.cm[c] + move[c]) * (1 + 1e-12)
 		st.cd[c] = (st.cd[c] + drop[c]) * (1 + 1e-12)
 	}
 	if !st.haveUpper {
-		st.upper = grow(st.upper, b.Rows)
+		st.upper = resize(st.upper, b.Rows)
 	}
 	changed := false
 	var label [1]int32
@@ -215,8 +216,8 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 	}
 	st.haveUpper = true
 	if changed || !st.haveSums {
-		st.sums = grow(st.sums, k*dims)
-		st.counts = grow(st.counts, k)
+		st.sums = resize(st.sums, k*dims)
+		st.counts = resize(st.counts, k)
 		clear(st.sums)
 		clear(st.counts)
 		kernels.Accumulate(b.Data, b.Rows, b.Stride, dims, st.label, st.sums, st.counts)
@@ -252,12 +253,8 @@ func roundDown32(v float64) float32 {
 	return f
 }
 
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}
+// resize is s with length n, reusing its memory when it can.
+func resize[T any](s []T, n int) []T { return slices.Grow(s[:0], n)[:n] }
 
 // moves returns how far each centroid moved from old to cur, rounded up:
 // how much the upper bound of a row of that cluster may grow.
@@ -275,24 +272,18 @@ func moves(cur, old []float32, k, dims int) []float64 {
 }
 
 // drops returns, per centroid c, how far any centroid other than c moved
-// from old to cur: how much the lower bound of a row of c may shrink
-// (triangle inequality). Movements are rounded up.
-func drops(cur, old []float32, k, dims int) []float64 {
+// (move is each centroid's movement, from moves): how much the lower bound
+// of a row of c may shrink (triangle inequality).
+func drops(move []float64) []float64 {
 	first, second, arg := 0.0, 0.0, -1
-	for c := range k {
-		var s float64
-		for j := range dims {
-			d := float64(cur[c*dims+j]) - float64(old[c*dims+j])
-			s += d * d
-		}
-		s = math.Sqrt(s) * (1 + 1e-9)
+	for c, s := range move {
 		if s > first {
 			first, second, arg = s, first, c
 		} else if s > second {
 			second = s
 		}
 	}
-	drop := make([]float64, k)
+	drop := make([]float64, len(move))
 	for c := range drop {
 		drop[c] = first
 		if c == arg {

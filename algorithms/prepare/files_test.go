@@ -20,13 +20,9 @@ func loadAll(t *testing.T, spec partition.Spec) (partition.Source, []*partition.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []*partition.Block
-	for id := range src.NumPartitions() {
-		b, err := src.Load(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks = append(blocks, b)
+	blocks, err := partition.LoadAll(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return src, blocks
 }

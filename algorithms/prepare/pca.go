@@ -1,6 +1,7 @@
 package prepare
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,7 +144,7 @@ func fitPCA(p *covPartial, cfg PCA) (*Projection, error) {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return -cmpFloat(values[a], values[b]) })
+	slices.SortStableFunc(order, func(a, b int) int { return -cmp.Compare(values[a], values[b]) })
 	var total float64
 	for _, v := range values {
 		total += max(v, 0)
@@ -181,14 +182,4 @@ func fitPCA(p *covPartial, cfg PCA) (*Projection, error) {
 		proj.Explained = append(proj.Explained, max(values[k], 0)/total)
 	}
 	return proj, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

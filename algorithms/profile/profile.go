@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -191,7 +192,7 @@ func label(p Profile) string {
 	}
 	nums := slices.Clone(p.Numbers)
 	slices.SortStableFunc(nums, func(a, b Number) int {
-		return -cmpFloat(math.Abs(a.Rank-0.5), math.Abs(b.Rank-0.5))
+		return -cmp.Compare(math.Abs(a.Rank-0.5), math.Abs(b.Rank-0.5))
 	})
 	for _, n := range nums[:min(3, len(nums))] {
 		switch {
@@ -211,14 +212,4 @@ func label(p Profile) string {
 		return "typical"
 	}
 	return strings.Join(words, ", ")
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
