@@ -201,7 +201,7 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		searched++
 		row := b.Data[i*b.Stride : i*b.Stride+dims]
 		u := kernels.UpperBound(kernels.Dist(row, flat[int(c)*dims:(int(c)+1)*dims]), dims)
-		if kernels.Separated(u, l, dims) {
+		if sep.Holds(u, l) {
 			st.upper[i] = roundUp32(u - st.cm[c])
 			continue
 		}
