@@ -195,7 +195,7 @@ func localResult(t *testing.T, specYAML string) kmeans.Result {
 		t.Fatal(err)
 	}
 	cfg, _ := spec.KMeans()
-	src, err := partition.Open(spec.Dataset(), nil)
+	src, err := partition.Open(spec.Dataset(), partition.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,7 +186,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		}
 	}
 	out.Prepared = dataset.Prepare
-	src, err := partition.Open(dataset, prepare.Open)
+	src, err := partition.Open(dataset, partition.Env{Prepare: prepare.Open})
 	if err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"fmt"
 	"sync"
 )
@@ -32,11 +33,10 @@ type Block struct {
 	File    string
 	Rejects []Reject
 	Lines   int64
-	// Files and Piece say where a file partition's rows come from, so that
-	// a step can read them again in their own units (a prepared block's IDs
-	// are the indices of its rows in that table).
-	Files *FileSet
-	Piece int
+	// Reread reads the partition's rows again, with only the named columns
+	// (nil: every one), in their own units: a prepared block's IDs are the
+	// indices of its rows in that table. Nil for synthetic data.
+	Reread func(ctx context.Context, columns []string) (*Table, error)
 
 	// scratch is what an algorithm keeps beside the block between passes
 	// (k-means distance bounds). It is only ever an accelerator: a pass

@@ -66,19 +66,33 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.prep == nil {
-		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines, Files: s.files, Piece: id}, nil
+	reread := func(ctx context.Context, columns []string) (*Table, error) {
+		t, _, _, err := s.files.Read(ctx, p, columns)
+		return t, err
 	}
-	values, kept, err := s.prep.Rows(t)
+	if s.prep == nil {
+		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines, Reread: reread}, nil
+	}
+	b, err := preparedBlock(id, t, s.prep)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", p.File, err)
 	}
-	w := s.prep.Width()
+	b.File, b.Reread = p.File, reread
+	return b, nil
+}
+
+// preparedBlock is the features of t's rows that prep keeps, as a block
+// whose IDs are the kept rows' indices in t.
+func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
+	values, kept, err := prep.Rows(t)
+	if err != nil {
+		return nil, err
+	}
+	w := prep.Width()
 	if len(values) != len(kept)*w {
-		return nil, fmt.Errorf("prepare %s: %d values for %d rows of %d features", p.File, len(values), len(kept), w)
+		return nil, fmt.Errorf("%d values for %d rows of %d features", len(values), len(kept), w)
 	}
 	b := NewBlock(id, len(kept), w)
-	b.File, b.Files, b.Piece = p.File, s.files, id
 	for r, i := range kept {
 		row := b.Data[r*b.Stride : r*b.Stride+w]
 		for j, v := range values[r*w : (r+1)*w] {

@@ -80,7 +80,7 @@ func TestBlobsRowsNearTheirCentres(t *testing.T) {
 
 func TestPartitionCountIsFixedByDataset(t *testing.T) {
 	s := Spec{Synthetic: &SyntheticSpec{Kind: "blobs", Rows: 1 << 20, Dims: 2, Clusters: 2, Spread: 1}}
-	src, err := Open(s, nil)
+	src, err := Open(s, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSpecErrorsNameTheField(t *testing.T) {
 		syn := ok
 		s := Spec{Synthetic: &syn}
 		c.mut(&s)
-		_, err := Open(s, nil)
+		_, err := Open(s, Env{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %v, want it to mention %q", err, c.want)
 		}

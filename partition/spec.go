@@ -51,6 +51,9 @@ type Spec struct {
 	// Columns are the columns raw file blocks hold (nil: every one): a
 	// pass reads only what it needs.
 	Columns []string `json:"columns,omitempty" yaml:"-"`
+	// Shuffle is a dataset of buckets a shuffle sent to the workers that
+	// hold them; like Files, raw tables, or features with Prepare.
+	Shuffle *ShuffleSpec `json:"shuffle,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a
@@ -83,6 +86,12 @@ func (s Spec) partitionRows() int {
 func (s Spec) Validate() error {
 	if s.PartitionRows < 0 {
 		return fmt.Errorf("data.partition_rows must be positive (got %d)", s.PartitionRows)
+	}
+	if s.Shuffle != nil {
+		if s.Synthetic != nil || s.Files != nil {
+			return errors.New("data: a shuffled dataset has no other source")
+		}
+		return s.Shuffle.Validate()
 	}
 	if s.Files != nil {
 		if s.Synthetic != nil {
@@ -122,28 +131,41 @@ func (s *SyntheticSpec) Validate() error {
 	return nil
 }
 
-// Open validates the spec and returns its source. prepared turns a file
-// dataset's fitted preparation into a Preparer; it may be nil when the
-// spec has none.
-func Open(s Spec, prepared Opener) (Source, error) {
+// Env is what opening a dataset may need besides its spec: a way to
+// decode a fitted preparation into a Preparer (which this package cannot
+// name without importing it), and, on a node that took part in a shuffle,
+// the reader of the buckets it received. Either may be nil when the spec
+// needs neither.
+type Env struct {
+	Prepare Opener
+	Buckets BucketReader
+}
+
+// Open validates the spec and returns its source.
+func Open(s Spec, env Env) (Source, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if s.Files == nil {
-		return NewBlobs(*s.Synthetic, s.partitionRows())
-	}
-	src := &fileSource{files: s.Files, columns: s.Columns}
+	var prep Preparer
 	if len(s.Prepare) > 0 {
-		if prepared == nil {
-			return nil, errors.New("data: a prepared file dataset, and no way to open its preparation")
+		if env.Prepare == nil {
+			return nil, errors.New("data: a prepared dataset, and no way to open its preparation")
 		}
-		p, err := prepared(s.Prepare)
+		p, err := env.Prepare(s.Prepare)
 		if err != nil {
 			return nil, fmt.Errorf("data: open the preparation: %w", err)
 		}
-		src.prep = p
+		prep = p
 	}
-	return src, nil
+	switch {
+	case s.Shuffle != nil:
+		return &bucketSource{spec: s.Shuffle, read: env.Buckets, prep: prep}, nil
+	case s.Files != nil:
+		return &fileSource{files: s.Files, columns: s.Columns, prep: prep}, nil
+	case prep != nil:
+		return nil, errors.New("data: only data from files or a shuffle is prepared")
+	}
+	return NewBlobs(*s.Synthetic, s.partitionRows())
 }
 
 // Split cuts rows into fixed-size partitions: partition id covers rows

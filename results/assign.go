@@ -50,7 +50,7 @@ func (s *AssignStep) Path(id int) string {
 }
 
 func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
-	if b.Files == nil {
+	if b.Reread == nil {
 		return nil, fmt.Errorf("partition %d is not read from files: nothing to assign", b.ID)
 	}
 	k := len(s.Cent)
@@ -76,7 +76,7 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 			columns = append(columns, s.ID)
 		}
 	}
-	raw, _, _, err := b.Files.Read(context.Background(), b.Files.Pieces[b.Piece], columns)
+	raw, err := b.Reread(context.Background(), columns)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: read again for profiles: %w", b.ID, err)
 	}

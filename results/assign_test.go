@@ -99,7 +99,7 @@ func TestAssignWritesPartsAndProfiles(t *testing.T) {
 
 func load(t *testing.T, spec partition.Spec) []*partition.Block {
 	t.Helper()
-	src, err := partition.Open(spec, prepare.Open)
+	src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open})
 	if err != nil {
 		t.Fatal(err)
 	}

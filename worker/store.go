@@ -41,7 +41,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	ds, ok := s.datasets[name]
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec, prepare.Open)
+		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open})
 		if err != nil {
 			return fmt.Errorf("open dataset %s: %w", name, err)
 		}

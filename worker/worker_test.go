@@ -101,7 +101,7 @@ func TestRunStepOverGRPCMatchesALocalMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _ := partition.Open(spec(), nil)
+	src, _ := partition.Open(spec(), partition.Env{})
 	for i, id := range []int{5, 3} {
 		b, _ := src.Load(ctx, id)
 		want, _ := step.Map(b)

@@ -16,7 +16,7 @@ import (
 // loadAll loads every partition of spec.
 func loadAll(t *testing.T, spec partition.Spec) (partition.Source, []*partition.Block) {
 	t.Helper()
-	src, err := partition.Open(spec, Open)
+	src, err := partition.Open(spec, partition.Env{Prepare: Open})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
@@ -82,35 +81,13 @@ func (statsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Table == nil {
 		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
 	}
-	sp := &statsPartial{Cols: Stats(b.Table), Read: int64(b.Table.Rows), Rejected: int64(len(b.Rejects)),
-		Rejects: b.Rejects[:min(len(b.Rejects), maxRejectsKept)]}
-	if b.Lines > 0 {
-		sp.Lines = map[string]int64{b.File: b.Lines}
-		sp.Pieces = map[int]PieceLines{b.ID: {File: b.File, Lines: b.Lines}}
-	}
+	sp := &statsPartial{Cols: Stats(b.Table), Tally: partition.TallyOf(b)}
 	return sp, nil
 }
 
-// maxRejectsKept bounds the rows that could not be read which are kept to
-// show (the count is always exact).
-const maxRejectsKept = 1000
-
 type statsPartial struct {
-	Cols     []ColumnStats
-	Read     int64              // rows read
-	Rejected int64              // rows that could not be read
-	Rejects  []partition.Reject // the first of them, lines numbered in their file
-	// Lines counts the lines of each file's pieces merged so far, to
-	// number the next piece's rejects in the file.
-	Lines map[string]int64
-	// Pieces are the lines of each CSV partition, by partition id.
-	Pieces map[int]PieceLines
-}
-
-// PieceLines is how many lines of which file a CSV partition spans.
-type PieceLines struct {
-	File  string `json:"file"`
-	Lines int64  `json:"lines"`
+	Cols []ColumnStats
+	partition.Tally
 }
 
 func (p *statsPartial) Merge(next algorithms.Partial) error {
@@ -121,27 +98,7 @@ func (p *statsPartial) Merge(next algorithms.Partial) error {
 	for i := range p.Cols {
 		p.Cols[i].Merge(&n.Cols[i])
 	}
-	p.Read += n.Read
-	p.Rejected += n.Rejected
-	for _, r := range n.Rejects {
-		if len(p.Rejects) == maxRejectsKept {
-			break
-		}
-		r.Line += p.Lines[r.File]
-		p.Rejects = append(p.Rejects, r)
-	}
-	for id, pl := range n.Pieces {
-		if p.Pieces == nil {
-			p.Pieces = map[int]PieceLines{}
-		}
-		p.Pieces[id] = pl
-	}
-	for f, l := range n.Lines {
-		if p.Lines == nil {
-			p.Lines = map[string]int64{}
-		}
-		p.Lines[f] += l
-	}
+	p.Tally.Merge(&n.Tally)
 	return nil
 }
 
@@ -150,16 +107,12 @@ func (p *statsPartial) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(statsPartialWire{Cols: cols, Read: p.Read, Rejected: p.Rejected, Rejects: p.Rejects, Lines: p.Lines, Pieces: p.Pieces})
+	return json.Marshal(statsPartialWire{Cols: cols, Tally: p.Tally})
 }
 
 type statsPartialWire struct {
-	Cols     json.RawMessage    `json:"cols"`
-	Read     int64              `json:"read"`
-	Rejected int64              `json:"rejected"`
-	Rejects  []partition.Reject `json:"rejects,omitempty"`
-	Lines    map[string]int64   `json:"lines,omitempty"`
-	Pieces   map[int]PieceLines `json:"pieces,omitempty"`
+	Cols json.RawMessage `json:"cols"`
+	partition.Tally
 }
 
 // featuresStep encodes a partition's table and computes the statistics of
@@ -306,7 +259,7 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 		if err != nil {
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
-		return &statsPartial{Cols: cols, Read: w.Read, Rejected: w.Rejected, Rejects: w.Rejects, Lines: w.Lines, Pieces: w.Pieces}, nil
+		return &statsPartial{Cols: cols, Tally: w.Tally}, nil
 	case kindFeatures:
 		var w featuresWire
 		if err := json.Unmarshal(data, &w); err != nil {
@@ -398,7 +351,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if !ok || len(m.Cols) != len(p.s.Fields) {
 			return fmt.Errorf("preparation: got %T for %d columns", merged, len(p.s.Fields))
 		}
-		if err := p.checkRejects(m); err != nil {
+		if err := m.Tally.Check(p.s.Config.maxRejects()); err != nil {
 			return err
 		}
 		enc, err := FitEncoder(p.s.Fields, m.Cols, p.s.Config)
@@ -407,7 +360,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		}
 		p.s.Pipeline.Encoder, p.s.Phase = enc, "features"
 		p.s.Pipeline.Rejected, p.s.Pipeline.Rejects = m.Rejected, m.Rejects
-		p.s.Offsets = lineOffsets(m.Pieces)
+		p.s.Offsets = m.Tally.LineOffsets()
 	case "features":
 		m, ok := merged.(*featuresPartial)
 		if !ok || len(m.Stats) != len(p.s.Pipeline.Encoder.Names) {
@@ -444,43 +397,9 @@ func (p *Program) Update(merged algorithms.Partial) error {
 	return nil
 }
 
-// lineOffsets adds up, for each partition, the lines of the partitions of
-// its file before it (partitions of a file are consecutive ids).
-func lineOffsets(pieces map[int]PieceLines) map[int]int64 {
-	ids := make([]int, 0, len(pieces))
-	for id := range pieces {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	out := make(map[int]int64, len(ids))
-	seen := map[string]int64{}
-	for _, id := range ids {
-		pl := pieces[id]
-		out[id] = seen[pl.File]
-		seen[pl.File] += pl.Lines
-	}
-	return out
-}
-
 // LineOffsets are the lines before each CSV partition in its file, known
 // once the statistics pass has run.
 func (p *Program) LineOffsets() map[int]int64 { return p.s.Offsets }
-
-// checkRejects fails the preparation when more of the rows could not be
-// read than the config allows.
-func (p *Program) checkRejects(m *statsPartial) error {
-	total := m.Read + m.Rejected
-	if total == 0 {
-		return errors.New("preparation: the data has no rows")
-	}
-	share := float64(m.Rejected) / float64(total)
-	if m.Rejected == 0 || share <= p.s.Config.maxRejects() {
-		return nil
-	}
-	first := m.Rejects[0]
-	return fmt.Errorf("%d of %d rows (%.2f%%) could not be read, more than data.max_rejects allows (%.2f%%); the first, %s line %d: %s",
-		m.Rejected, total, 100*share, 100*p.s.Config.maxRejects(), first.File, first.Line, first.Reason)
-}
 
 func dropSummary(enc *Encoder, c Counts) string {
 	s := ""
