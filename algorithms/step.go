@@ -58,3 +58,16 @@ type Program interface {
 type Executor interface {
 	Run(ctx context.Context, step Step) (Partial, error)
 }
+
+// Scatter is a step whose output goes, besides a partial to the
+// coordinator, to the buckets of another dataset: a shuffle. Scatter
+// returns the block's partial and, for each of Buckets() buckets, the part
+// of its output that belongs there (empty when nothing does); the node
+// that ran it sends each part to the bucket's holder. A bucket is built by
+// merging its parts in source partition order, so it does not depend on
+// placement either. Map is not used for a Scatter.
+type Scatter interface {
+	Step
+	Buckets() int
+	Scatter(b *partition.Block) (Partial, [][]byte, error)
+}

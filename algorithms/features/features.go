@@ -56,45 +56,68 @@ type Log struct {
 	Counts    Counts
 }
 
+// Check reports the first column the log does not have, or not of a type
+// its role needs, naming the spec's field.
+func (cols Columns) Check(schema []partition.Field) error {
+	check := func(role, name string, types ...partition.ColumnType) error {
+		if name == "" {
+			return fmt.Errorf("transactions.%s: name the column", role)
+		}
+		i := slices.IndexFunc(schema, func(f partition.Field) bool { return f.Name == name })
+		if i < 0 {
+			names := make([]string, len(schema))
+			for i, f := range schema {
+				names[i] = f.Name
+			}
+			return fmt.Errorf("transactions.%s: the data has no column %q (columns: %s)", role, name, strings.Join(names, ", "))
+		}
+		if !slices.Contains(types, schema[i].Type) {
+			return fmt.Errorf("transactions.%s: column %s is %s, not %s", role, name, schema[i].Type, types[0])
+		}
+		return nil
+	}
+	if err := check("customer", cols.Customer, partition.Text, partition.Number); err != nil {
+		return err
+	}
+	if err := check("time", cols.Time, partition.Time); err != nil {
+		return err
+	}
+	if err := check("order", cols.Order, partition.Text, partition.Number); err != nil {
+		return err
+	}
+	if cols.Amount != "" {
+		return check("amount", cols.Amount, partition.Number)
+	}
+	if err := check("quantity", cols.Quantity, partition.Number); err != nil {
+		return fmt.Errorf("%w (or name an amount column)", err)
+	}
+	if err := check("price", cols.Price, partition.Number); err != nil {
+		return fmt.Errorf("%w (or name an amount column)", err)
+	}
+	return nil
+}
+
+// Needed are the columns a log's features are made from: the only ones
+// read.
+func (cols Columns) Needed() []string {
+	out := []string{cols.Customer, cols.Time, cols.Order}
+	if cols.Amount != "" {
+		return append(out, cols.Amount)
+	}
+	return append(out, cols.Quantity, cols.Price)
+}
+
 // Aggregate folds a partition's transaction lines into a Log.
 func Aggregate(t *partition.Table, cols Columns) (*Log, error) {
-	get := func(role, name string, types ...partition.ColumnType) (*partition.Column, error) {
-		if name == "" {
-			return nil, fmt.Errorf("transactions.%s: name the column", role)
-		}
-		c := t.Column(name)
-		if c == nil {
-			return nil, fmt.Errorf("transactions.%s: the data has no column %q (columns: %s)", role, name, strings.Join(names(t), ", "))
-		}
-		if !slices.Contains(types, c.Type) {
-			return nil, fmt.Errorf("transactions.%s: column %s is %s, not %s", role, name, c.Type, types[0])
-		}
-		return c, nil
-	}
-	cust, err := get("customer", cols.Customer, partition.Text, partition.Number)
-	if err != nil {
+	if err := cols.Check(t.Schema()); err != nil {
 		return nil, err
 	}
-	tm, err := get("time", cols.Time, partition.Time)
-	if err != nil {
-		return nil, err
-	}
-	order, err := get("order", cols.Order, partition.Text, partition.Number)
-	if err != nil {
-		return nil, err
-	}
+	cust, tm, order := t.Column(cols.Customer), t.Column(cols.Time), t.Column(cols.Order)
 	var amount, qty, price *partition.Column
 	if cols.Amount != "" {
-		if amount, err = get("amount", cols.Amount, partition.Number); err != nil {
-			return nil, err
-		}
+		amount = t.Column(cols.Amount)
 	} else {
-		if qty, err = get("quantity", cols.Quantity, partition.Number); err != nil {
-			return nil, fmt.Errorf("%w (or name an amount column)", err)
-		}
-		if price, err = get("price", cols.Price, partition.Number); err != nil {
-			return nil, fmt.Errorf("%w (or name an amount column)", err)
-		}
+		qty, price = t.Column(cols.Quantity), t.Column(cols.Price)
 	}
 	prefix := cols.CancelPrefix
 	if prefix == "" {
@@ -258,10 +281,7 @@ const day = 86_400_000.0
 
 // AsOf is the date recency and tenure are measured from by default: the
 // start of the day after the latest line.
-func (l *Log) AsOf() int64 {
-	ms := l.Counts.Latest
-	return (ms/int64(day) + 1) * int64(day)
-}
+func (l *Log) AsOf() int64 { return l.Counts.AsOf() }
 
 // Features is the customer table as of asOf (Unix ms):
 //
@@ -307,12 +327,4 @@ func (l *Log) Features(asOf int64) Table {
 		t.Values = append(t.Values, float64(asOf-c.Last)/day, freq, money, tenure, aov, money/max(tenure, 30)*3*365)
 	}
 	return t
-}
-
-func names(t *partition.Table) []string {
-	out := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		out[i] = c.Name
-	}
-	return out
 }
