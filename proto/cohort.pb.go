@@ -472,9 +472,12 @@ type JobResult struct {
 	// And its segments' profiles (algorithms/profile.Profile) as JSON.
 	ProfilesJson []byte `protobuf:"bytes,15,opt,name=profiles_json,json=profilesJson,proto3" json:"profiles_json,omitempty"`
 	// Wall time by phase of the run that finished the job, in order.
-	Phases        []*PhaseTime `protobuf:"bytes,16,rep,name=phases,proto3" json:"phases,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Phases []*PhaseTime `protobuf:"bytes,16,rep,name=phases,proto3" json:"phases,omitempty"`
+	// A job over a transaction log: what became of its lines
+	// (algorithms/features.LogSummary) as JSON.
+	TransactionsJson []byte `protobuf:"bytes,17,opt,name=transactions_json,json=transactionsJson,proto3" json:"transactions_json,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *JobResult) Reset() {
@@ -615,6 +618,13 @@ func (x *JobResult) GetProfilesJson() []byte {
 func (x *JobResult) GetPhases() []*PhaseTime {
 	if x != nil {
 		return x.Phases
+	}
+	return nil
+}
+
+func (x *JobResult) GetTransactionsJson() []byte {
+	if x != nil {
+		return x.TransactionsJson
 	}
 	return nil
 }
@@ -1179,11 +1189,13 @@ func (x *LoadPartitionsResponse) GetBytes() int64 {
 }
 
 type RunStepRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dataset       string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	Partitions    []int32                `protobuf:"varint,2,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
-	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
-	Params        []byte                 `protobuf:"bytes,4,opt,name=params,proto3" json:"params,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Dataset    string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Partitions []int32                `protobuf:"varint,2,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
+	Kind       string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Params     []byte                 `protobuf:"bytes,4,opt,name=params,proto3" json:"params,omitempty"`
+	// For a scatter step: where each bucket's parts go.
+	Shuffle       *ShuffleTargets `protobuf:"bytes,5,opt,name=shuffle,proto3" json:"shuffle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1246,6 +1258,216 @@ func (x *RunStepRequest) GetParams() []byte {
 	return nil
 }
 
+func (x *RunStepRequest) GetShuffle() *ShuffleTargets {
+	if x != nil {
+		return x.Shuffle
+	}
+	return nil
+}
+
+type ShuffleTargets struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shuffle's name on the workers that receive it.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The gRPC address of each bucket's holder, by bucket.
+	Owners        []string `protobuf:"bytes,2,rep,name=owners,proto3" json:"owners,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShuffleTargets) Reset() {
+	*x = ShuffleTargets{}
+	mi := &file_cohort_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShuffleTargets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShuffleTargets) ProtoMessage() {}
+
+func (x *ShuffleTargets) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShuffleTargets.ProtoReflect.Descriptor instead.
+func (*ShuffleTargets) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ShuffleTargets) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ShuffleTargets) GetOwners() []string {
+	if x != nil {
+		return x.Owners
+	}
+	return nil
+}
+
+type PushPartsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Shuffle string                 `protobuf:"bytes,1,opt,name=shuffle,proto3" json:"shuffle,omitempty"`
+	// The source partition the parts come from.
+	Source        int32         `protobuf:"varint,2,opt,name=source,proto3" json:"source,omitempty"`
+	Parts         []*BucketPart `protobuf:"bytes,3,rep,name=parts,proto3" json:"parts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushPartsRequest) Reset() {
+	*x = PushPartsRequest{}
+	mi := &file_cohort_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushPartsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushPartsRequest) ProtoMessage() {}
+
+func (x *PushPartsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushPartsRequest.ProtoReflect.Descriptor instead.
+func (*PushPartsRequest) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PushPartsRequest) GetShuffle() string {
+	if x != nil {
+		return x.Shuffle
+	}
+	return ""
+}
+
+func (x *PushPartsRequest) GetSource() int32 {
+	if x != nil {
+		return x.Source
+	}
+	return 0
+}
+
+func (x *PushPartsRequest) GetParts() []*BucketPart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+type BucketPart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bucket        int32                  `protobuf:"varint,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BucketPart) Reset() {
+	*x = BucketPart{}
+	mi := &file_cohort_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BucketPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BucketPart) ProtoMessage() {}
+
+func (x *BucketPart) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BucketPart.ProtoReflect.Descriptor instead.
+func (*BucketPart) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BucketPart) GetBucket() int32 {
+	if x != nil {
+		return x.Bucket
+	}
+	return 0
+}
+
+func (x *BucketPart) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type PushPartsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushPartsResponse) Reset() {
+	*x = PushPartsResponse{}
+	mi := &file_cohort_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushPartsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushPartsResponse) ProtoMessage() {}
+
+func (x *PushPartsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushPartsResponse.ProtoReflect.Descriptor instead.
+func (*PushPartsResponse) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{20}
+}
+
 type PartitionPartial struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Partition     int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
@@ -1256,7 +1478,7 @@ type PartitionPartial struct {
 
 func (x *PartitionPartial) Reset() {
 	*x = PartitionPartial{}
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1490,7 @@ func (x *PartitionPartial) String() string {
 func (*PartitionPartial) ProtoMessage() {}
 
 func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1503,7 @@ func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionPartial.ProtoReflect.Descriptor instead.
 func (*PartitionPartial) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{17}
+	return file_cohort_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PartitionPartial) GetPartition() int32 {
@@ -1307,7 +1529,7 @@ type RunStepResponse struct {
 
 func (x *RunStepResponse) Reset() {
 	*x = RunStepResponse{}
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1541,7 @@ func (x *RunStepResponse) String() string {
 func (*RunStepResponse) ProtoMessage() {}
 
 func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1554,7 @@ func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepResponse.ProtoReflect.Descriptor instead.
 func (*RunStepResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{18}
+	return file_cohort_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RunStepResponse) GetPartials() []*PartitionPartial {
@@ -1351,7 +1573,7 @@ type DropDatasetRequest struct {
 
 func (x *DropDatasetRequest) Reset() {
 	*x = DropDatasetRequest{}
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1585,7 @@ func (x *DropDatasetRequest) String() string {
 func (*DropDatasetRequest) ProtoMessage() {}
 
 func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1598,7 @@ func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetRequest.ProtoReflect.Descriptor instead.
 func (*DropDatasetRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{19}
+	return file_cohort_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DropDatasetRequest) GetDataset() string {
@@ -1394,7 +1616,7 @@ type DropDatasetResponse struct {
 
 func (x *DropDatasetResponse) Reset() {
 	*x = DropDatasetResponse{}
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1628,7 @@ func (x *DropDatasetResponse) String() string {
 func (*DropDatasetResponse) ProtoMessage() {}
 
 func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1641,7 @@ func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetResponse.ProtoReflect.Descriptor instead.
 func (*DropDatasetResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{20}
+	return file_cohort_proto_rawDescGZIP(), []int{24}
 }
 
 type HealthRequest struct {
@@ -1430,7 +1652,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1664,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1677,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{21}
+	return file_cohort_proto_rawDescGZIP(), []int{25}
 }
 
 type HealthResponse struct {
@@ -1466,13 +1688,16 @@ type HealthResponse struct {
 	BytesResident int64                  `protobuf:"varint,4,opt,name=bytes_resident,json=bytesResident,proto3" json:"bytes_resident,omitempty"`
 	Datasets      int32                  `protobuf:"varint,5,opt,name=datasets,proto3" json:"datasets,omitempty"`
 	Partitions    int32                  `protobuf:"varint,6,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// Shuffle parts held for buckets, and their bytes.
+	ShuffleParts  int32 `protobuf:"varint,7,opt,name=shuffle_parts,json=shuffleParts,proto3" json:"shuffle_parts,omitempty"`
+	ShuffleBytes  int64 `protobuf:"varint,8,opt,name=shuffle_bytes,json=shuffleBytes,proto3" json:"shuffle_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_cohort_proto_msgTypes[22]
+	mi := &file_cohort_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1709,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[22]
+	mi := &file_cohort_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1722,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{22}
+	return file_cohort_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HealthResponse) GetName() string {
@@ -1542,6 +1767,20 @@ func (x *HealthResponse) GetPartitions() int32 {
 	return 0
 }
 
+func (x *HealthResponse) GetShuffleParts() int32 {
+	if x != nil {
+		return x.ShuffleParts
+	}
+	return 0
+}
+
+func (x *HealthResponse) GetShuffleBytes() int64 {
+	if x != nil {
+		return x.ShuffleBytes
+	}
+	return 0
+}
+
 var File_cohort_proto protoreflect.FileDescriptor
 
 const file_cohort_proto_rawDesc = "" +
@@ -1572,7 +1811,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\xe0\x03\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\x8d\x04\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -1592,7 +1831,8 @@ const file_cohort_proto_rawDesc = "" +
 	"\aworkers\x18\r \x01(\x05R\aworkers\x12#\n" +
 	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\x12#\n" +
 	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\x12,\n" +
-	"\x06phases\x18\x10 \x03(\v2\x14.cohort.v1.PhaseTimeR\x06phases\";\n" +
+	"\x06phases\x18\x10 \x03(\v2\x14.cohort.v1.PhaseTimeR\x06phases\x12+\n" +
+	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\";\n" +
 	"\tPhaseTime\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
 	"\aseconds\x18\x02 \x01(\x01R\aseconds\"\x16\n" +
@@ -1638,14 +1878,27 @@ const file_cohort_proto_rawDesc = "" +
 	"\texclusive\x18\x04 \x01(\bR\texclusive\"B\n" +
 	"\x16LoadPartitionsResponse\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\x03R\x04rows\x12\x14\n" +
-	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"v\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"\xab\x01\n" +
 	"\x0eRunStepRequest\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x02 \x03(\x05R\n" +
 	"partitions\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06params\x18\x04 \x01(\fR\x06params\"D\n" +
+	"\x06params\x18\x04 \x01(\fR\x06params\x123\n" +
+	"\ashuffle\x18\x05 \x01(\v2\x19.cohort.v1.ShuffleTargetsR\ashuffle\"8\n" +
+	"\x0eShuffleTargets\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06owners\x18\x02 \x03(\tR\x06owners\"q\n" +
+	"\x10PushPartsRequest\x12\x18\n" +
+	"\ashuffle\x18\x01 \x01(\tR\ashuffle\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\x05R\x06source\x12+\n" +
+	"\x05parts\x18\x03 \x03(\v2\x15.cohort.v1.BucketPartR\x05parts\"8\n" +
+	"\n" +
+	"BucketPart\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\x05R\x06bucket\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\x13\n" +
+	"\x11PushPartsResponse\"D\n" +
 	"\x10PartitionPartial\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"J\n" +
@@ -1654,7 +1907,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x12DropDatasetRequest\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\"\x15\n" +
 	"\x13DropDatasetResponse\"\x0f\n" +
-	"\rHealthRequest\"\xc0\x01\n" +
+	"\rHealthRequest\"\x8a\x02\n" +
 	"\x0eHealthResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05cores\x18\x02 \x01(\x05R\x05cores\x12!\n" +
@@ -1663,7 +1916,9 @@ const file_cohort_proto_rawDesc = "" +
 	"\bdatasets\x18\x05 \x01(\x05R\bdatasets\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x06 \x01(\x05R\n" +
-	"partitions*\x9b\x01\n" +
+	"partitions\x12#\n" +
+	"\rshuffle_parts\x18\a \x01(\x05R\fshuffleParts\x12#\n" +
+	"\rshuffle_bytes\x18\b \x01(\x03R\fshuffleBytes*\x9b\x01\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATE_PENDING\x10\x01\x12\x15\n" +
@@ -1679,12 +1934,13 @@ const file_cohort_proto_rawDesc = "" +
 	"\tCancelJob\x12\x18.cohort.v1.GetJobRequest\x1a\x0e.cohort.v1.Job\x12;\n" +
 	"\tGetResult\x12\x18.cohort.v1.GetJobRequest\x1a\x14.cohort.v1.JobResult\x12R\n" +
 	"\rClusterStatus\x12\x1f.cohort.v1.ClusterStatusRequest\x1a .cohort.v1.ClusterStatusResponse\x12L\n" +
-	"\vJoinCluster\x12\x1d.cohort.v1.JoinClusterRequest\x1a\x1e.cohort.v1.JoinClusterResponse2\xae\x02\n" +
+	"\vJoinCluster\x12\x1d.cohort.v1.JoinClusterRequest\x1a\x1e.cohort.v1.JoinClusterResponse2\xf6\x02\n" +
 	"\x06Worker\x12U\n" +
 	"\x0eLoadPartitions\x12 .cohort.v1.LoadPartitionsRequest\x1a!.cohort.v1.LoadPartitionsResponse\x12@\n" +
 	"\aRunStep\x12\x19.cohort.v1.RunStepRequest\x1a\x1a.cohort.v1.RunStepResponse\x12L\n" +
 	"\vDropDataset\x12\x1d.cohort.v1.DropDatasetRequest\x1a\x1e.cohort.v1.DropDatasetResponse\x12=\n" +
-	"\x06Health\x12\x18.cohort.v1.HealthRequest\x1a\x19.cohort.v1.HealthResponseB)Z'github.com/cohort/cohort/proto;cohortpbb\x06proto3"
+	"\x06Health\x12\x18.cohort.v1.HealthRequest\x1a\x19.cohort.v1.HealthResponse\x12F\n" +
+	"\tPushParts\x12\x1b.cohort.v1.PushPartsRequest\x1a\x1c.cohort.v1.PushPartsResponseB)Z'github.com/cohort/cohort/proto;cohortpbb\x06proto3"
 
 var (
 	file_cohort_proto_rawDescOnce sync.Once
@@ -1699,7 +1955,7 @@ func file_cohort_proto_rawDescGZIP() []byte {
 }
 
 var file_cohort_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_cohort_proto_goTypes = []any{
 	(JobState)(0),                  // 0: cohort.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: cohort.v1.SubmitJobRequest
@@ -1719,12 +1975,16 @@ var file_cohort_proto_goTypes = []any{
 	(*LoadPartitionsRequest)(nil),  // 15: cohort.v1.LoadPartitionsRequest
 	(*LoadPartitionsResponse)(nil), // 16: cohort.v1.LoadPartitionsResponse
 	(*RunStepRequest)(nil),         // 17: cohort.v1.RunStepRequest
-	(*PartitionPartial)(nil),       // 18: cohort.v1.PartitionPartial
-	(*RunStepResponse)(nil),        // 19: cohort.v1.RunStepResponse
-	(*DropDatasetRequest)(nil),     // 20: cohort.v1.DropDatasetRequest
-	(*DropDatasetResponse)(nil),    // 21: cohort.v1.DropDatasetResponse
-	(*HealthRequest)(nil),          // 22: cohort.v1.HealthRequest
-	(*HealthResponse)(nil),         // 23: cohort.v1.HealthResponse
+	(*ShuffleTargets)(nil),         // 18: cohort.v1.ShuffleTargets
+	(*PushPartsRequest)(nil),       // 19: cohort.v1.PushPartsRequest
+	(*BucketPart)(nil),             // 20: cohort.v1.BucketPart
+	(*PushPartsResponse)(nil),      // 21: cohort.v1.PushPartsResponse
+	(*PartitionPartial)(nil),       // 22: cohort.v1.PartitionPartial
+	(*RunStepResponse)(nil),        // 23: cohort.v1.RunStepResponse
+	(*DropDatasetRequest)(nil),     // 24: cohort.v1.DropDatasetRequest
+	(*DropDatasetResponse)(nil),    // 25: cohort.v1.DropDatasetResponse
+	(*HealthRequest)(nil),          // 26: cohort.v1.HealthRequest
+	(*HealthResponse)(nil),         // 27: cohort.v1.HealthResponse
 }
 var file_cohort_proto_depIdxs = []int32{
 	0,  // 0: cohort.v1.Job.state:type_name -> cohort.v1.JobState
@@ -1734,36 +1994,40 @@ var file_cohort_proto_depIdxs = []int32{
 	8,  // 4: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
 	11, // 5: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
 	10, // 6: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
-	18, // 7: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
-	1,  // 8: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
-	2,  // 9: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
-	2,  // 10: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
-	4,  // 11: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
-	2,  // 12: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
-	2,  // 13: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
-	9,  // 14: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
-	13, // 15: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
-	15, // 16: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
-	17, // 17: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
-	20, // 18: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
-	22, // 19: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
-	3,  // 20: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
-	3,  // 21: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
-	3,  // 22: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
-	5,  // 23: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
-	3,  // 24: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
-	7,  // 25: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
-	12, // 26: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
-	14, // 27: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
-	16, // 28: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
-	19, // 29: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
-	21, // 30: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
-	23, // 31: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
-	20, // [20:32] is the sub-list for method output_type
-	8,  // [8:20] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	18, // 7: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
+	20, // 8: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
+	22, // 9: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
+	1,  // 10: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
+	2,  // 11: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
+	2,  // 12: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
+	4,  // 13: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
+	2,  // 14: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
+	2,  // 15: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
+	9,  // 16: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
+	13, // 17: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
+	15, // 18: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
+	17, // 19: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
+	24, // 20: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
+	26, // 21: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
+	19, // 22: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
+	3,  // 23: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
+	3,  // 24: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
+	3,  // 25: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
+	5,  // 26: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
+	3,  // 27: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
+	7,  // 28: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
+	12, // 29: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
+	14, // 30: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
+	16, // 31: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
+	23, // 32: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
+	25, // 33: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
+	27, // 34: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
+	21, // 35: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
+	23, // [23:36] is the sub-list for method output_type
+	10, // [10:23] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cohort_proto_init() }
@@ -1777,7 +2041,7 @@ func file_cohort_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cohort_proto_rawDesc), len(file_cohort_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -403,6 +403,7 @@ const (
 	Worker_RunStep_FullMethodName        = "/cohort.v1.Worker/RunStep"
 	Worker_DropDataset_FullMethodName    = "/cohort.v1.Worker/DropDataset"
 	Worker_Health_FullMethodName         = "/cohort.v1.Worker/Health"
+	Worker_PushParts_FullMethodName      = "/cohort.v1.Worker/PushParts"
 )
 
 // WorkerClient is the client API for Worker service.
@@ -417,6 +418,10 @@ type WorkerClient interface {
 	RunStep(ctx context.Context, in *RunStepRequest, opts ...grpc.CallOption) (*RunStepResponse, error)
 	DropDataset(ctx context.Context, in *DropDatasetRequest, opts ...grpc.CallOption) (*DropDatasetResponse, error)
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// PushParts hands this worker, the holder of some buckets of a shuffle,
+	// one source partition's parts of them. Workers call it on each other
+	// while running a scatter step; a part sent again replaces the first.
+	PushParts(ctx context.Context, in *PushPartsRequest, opts ...grpc.CallOption) (*PushPartsResponse, error)
 }
 
 type workerClient struct {
@@ -467,6 +472,16 @@ func (c *workerClient) Health(ctx context.Context, in *HealthRequest, opts ...gr
 	return out, nil
 }
 
+func (c *workerClient) PushParts(ctx context.Context, in *PushPartsRequest, opts ...grpc.CallOption) (*PushPartsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PushPartsResponse)
+	err := c.cc.Invoke(ctx, Worker_PushParts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkerServer is the server API for Worker service.
 // All implementations must embed UnimplementedWorkerServer
 // for forward compatibility.
@@ -479,6 +494,10 @@ type WorkerServer interface {
 	RunStep(context.Context, *RunStepRequest) (*RunStepResponse, error)
 	DropDataset(context.Context, *DropDatasetRequest) (*DropDatasetResponse, error)
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	// PushParts hands this worker, the holder of some buckets of a shuffle,
+	// one source partition's parts of them. Workers call it on each other
+	// while running a scatter step; a part sent again replaces the first.
+	PushParts(context.Context, *PushPartsRequest) (*PushPartsResponse, error)
 	mustEmbedUnimplementedWorkerServer()
 }
 
@@ -500,6 +519,9 @@ func (UnimplementedWorkerServer) DropDataset(context.Context, *DropDatasetReques
 }
 func (UnimplementedWorkerServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedWorkerServer) PushParts(context.Context, *PushPartsRequest) (*PushPartsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PushParts not implemented")
 }
 func (UnimplementedWorkerServer) mustEmbedUnimplementedWorkerServer() {}
 func (UnimplementedWorkerServer) testEmbeddedByValue()                {}
@@ -594,6 +616,24 @@ func _Worker_Health_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Worker_PushParts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PushPartsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkerServer).PushParts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Worker_PushParts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkerServer).PushParts(ctx, req.(*PushPartsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Worker_ServiceDesc is the grpc.ServiceDesc for Worker service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -616,6 +656,10 @@ var Worker_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Health",
 			Handler:    _Worker_Health_Handler,
+		},
+		{
+			MethodName: "PushParts",
+			Handler:    _Worker_PushParts_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

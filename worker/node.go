@@ -47,6 +47,7 @@ type Node struct {
 	cfg    Config
 	log    *log.Logger
 	store  *Store
+	peers  *peers
 	grpc   *grpc.Server
 	lis    net.Listener
 	gossip *memberlist.Memberlist
@@ -77,7 +78,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if out == nil {
 		out = io.Discard
 	}
-	n = &Node{cfg: cfg, store: NewStore(cfg.Cores), done: make(chan struct{})}
+	n = &Node{cfg: cfg, store: NewStore(cfg.Cores), peers: newPeers(), done: make(chan struct{})}
 	// n is nil by the time a failing return runs the deferred call.
 	self := n
 	defer func() {
@@ -96,7 +97,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.log = log.New(out, cfg.Name+": ", log.LstdFlags|log.Lmicroseconds)
 	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(1<<30), grpc.MaxSendMsgSize(1<<30), grpc.KeepaliveEnforcementPolicy(keepalivePolicy))
 	pb.RegisterWorkerServer(n.grpc, &server{name: cfg.Name, cores: cfg.Cores, memory: cfg.MemoryBytes,
-		store: n.store, codec: cfg.Codec, parallel: cfg.Cores})
+		store: n.store, codec: cfg.Codec, parallel: cfg.Cores, self: n.GRPCAddr(), peers: n.peers})
 	go func() {
 		defer close(n.done)
 		if err := n.grpc.Serve(n.lis); err != nil {
@@ -173,6 +174,7 @@ func (n *Node) shutdown(leave bool) error {
 			n.grpc.Stop()
 			<-n.done
 		}
+		n.peers.close()
 	})
 	return err
 }

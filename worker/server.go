@@ -24,6 +24,10 @@ type server struct {
 	store    *Store
 	codec    algorithms.Codec
 	parallel int
+	// self is the address this worker advertises: a shuffle's parts for
+	// its own buckets go straight to its inbox.
+	self  string
+	peers *peers
 }
 
 func (s *server) LoadPartitions(ctx context.Context, req *pb.LoadPartitionsRequest) (*pb.LoadPartitionsResponse, error) {
@@ -59,6 +63,10 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	scatter, isScatter := step.(algorithms.Scatter)
+	if isScatter && (req.Shuffle == nil || len(req.Shuffle.Owners) != scatter.Buckets()) {
+		return nil, status.Errorf(codes.InvalidArgument, "step %s scatters to %d buckets: name each one's holder", req.Kind, scatter.Buckets())
+	}
 	out := make([]*pb.PartitionPartial, len(blocks))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.parallel)
@@ -67,7 +75,20 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			p, err := step.Map(b)
+			var p algorithms.Partial
+			if isScatter {
+				var parts [][]byte
+				if p, parts, err = scatter.Scatter(b); err == nil {
+					if len(parts) != len(req.Shuffle.Owners) {
+						return fmt.Errorf("step %s on partition %d: %d parts for %d buckets", req.Kind, b.ID, len(parts), len(req.Shuffle.Owners))
+					}
+					if err := s.deliver(gctx, req.Shuffle, b.ID, parts); err != nil {
+						return err
+					}
+				}
+			} else {
+				p, err = step.Map(b)
+			}
 			if err != nil {
 				return fmt.Errorf("step %s on partition %d: %w", req.Kind, b.ID, err)
 			}
@@ -92,8 +113,10 @@ func (s *server) DropDataset(ctx context.Context, req *pb.DropDatasetRequest) (*
 
 func (s *server) Health(ctx context.Context, _ *pb.HealthRequest) (*pb.HealthResponse, error) {
 	ds, parts, bytes := s.store.Stats()
+	shuffleParts, shuffleBytes := s.store.inbox.Stats()
 	return &pb.HealthResponse{Name: s.name, Cores: int32(s.cores), MemoryBytes: s.memory,
-		BytesResident: bytes, Datasets: int32(ds), Partitions: int32(parts)}, nil
+		BytesResident: bytes, Datasets: int32(ds), Partitions: int32(parts),
+		ShuffleParts: int32(shuffleParts), ShuffleBytes: shuffleBytes}, nil
 }
 
 func toStatus(err error) error {
@@ -104,6 +127,11 @@ func toStatus(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, ErrNotLoaded):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, ErrPartsMissing):
+		return status.Error(codes.DataLoss, err.Error())
+	}
+	if _, ok := status.FromError(err); ok {
+		return err // a peer's failure, already named
 	}
 	return status.Error(codes.Internal, err.Error())
 }

@@ -2,12 +2,14 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
 )
@@ -26,11 +28,14 @@ type Store struct {
 	mu       sync.Mutex
 	datasets map[string]*dataset
 	parallel int
+	// inbox holds the shuffles' parts for the buckets this worker holds,
+	// which shuffled datasets are built from.
+	inbox *Inbox
 }
 
 // NewStore returns an empty store that loads with up to parallel goroutines.
 func NewStore(parallel int) *Store {
-	return &Store{datasets: map[string]*dataset{}, parallel: max(parallel, 1)}
+	return &Store{datasets: map[string]*dataset{}, parallel: max(parallel, 1), inbox: newInbox()}
 }
 
 // Load makes the store hold the given partitions, building missing ones from
@@ -41,7 +46,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	ds, ok := s.datasets[name]
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open})
+		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket})
 		if err != nil {
 			return fmt.Errorf("open dataset %s: %w", name, err)
 		}
@@ -112,11 +117,36 @@ func (s *Store) Blocks(name string, ids []int) ([]*partition.Block, error) {
 	return out, nil
 }
 
-// Drop releases a dataset.
+// bucket builds a bucket of a shuffled dataset from the parts received.
+func (s *Store) bucket(ctx context.Context, sh *partition.ShuffleSpec, id int, columns []string) (*partition.Table, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	parts, err := s.inbox.Parts(sh.ID, id, sh.Sources)
+	if err != nil {
+		return nil, err
+	}
+	switch sh.Kind {
+	case features.KindCustomers:
+		var p features.CustomersParams
+		if err := json.Unmarshal(sh.Params, &p); err != nil {
+			return nil, fmt.Errorf("shuffle %s: decode parameters: %w", sh.ID, err)
+		}
+		t, err := features.BucketTable(parts, p, columns)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
+		}
+		return t, nil
+	}
+	return nil, fmt.Errorf("shuffle %s: unknown kind %q", sh.ID, sh.Kind)
+}
+
+// Drop releases a dataset, or a shuffle's parts, by name.
 func (s *Store) Drop(name string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.datasets, name)
+	s.mu.Unlock()
+	s.inbox.Drop(name)
 }
 
 // Stats reports what the store holds.
