@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/algorithms/profile"
 	"github.com/cohort/cohort/partition"
@@ -39,6 +40,9 @@ type Summary struct {
 	Features []string          `json:"features,omitempty"`
 	Data     *DataSummary      `json:"data,omitempty"`
 	Profiles []profile.Profile `json:"profiles,omitempty"`
+	// Transactions, for a job over a transaction log, is what became of
+	// its lines: every one is in a customer's row or counted here.
+	Transactions *features.LogSummary `json:"transactions,omitempty"`
 	// Phases is the job's wall time by phase, in order.
 	Phases []Phase `json:"phases,omitempty"`
 
@@ -116,6 +120,12 @@ func SummaryOf(r *pb.JobResult) Summary {
 	if len(r.ProfilesJson) > 0 {
 		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
 	}
+	if len(r.TransactionsJson) > 0 {
+		var t features.LogSummary
+		if json.Unmarshal(r.TransactionsJson, &t) == nil {
+			s.Transactions = &t
+		}
+	}
 	return s
 }
 
@@ -140,6 +150,12 @@ func (s Summary) WriteText(w io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%s %.2fs", p.Phase, p.Seconds))
 		}
 		fmt.Fprintf(w, "phases: %s\n", strings.Join(parts, ", "))
+	}
+	if t := s.Transactions; t != nil {
+		fmt.Fprintf(w, "transactions: %d lines read (%d could not be read) into %d customers in %d buckets, as of %s\n",
+			t.Lines, t.Rejected, t.Customers, t.Buckets, t.AsOf)
+		fmt.Fprintf(w, "  not a customer's: %d lines without a customer id (amount %.2f), %d without a time, order or value; %d lines are returns or cancellations\n",
+			t.NoCustomer, t.NoCustomerAmount, t.Incomplete, t.Returns)
 	}
 	if d := s.Data; d != nil {
 		fmt.Fprintf(w, "rows: %d read, %d could not be read, %d dropped for missing values; features: %s\n",

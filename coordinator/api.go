@@ -195,7 +195,7 @@ func resultProto(j *Job) *pb.JobResult {
 	out := &pb.JobResult{
 		Job: jobProto(j), Algorithm: "kmeans", K: int32(len(r.Centroids)), Rows: j.Rows, Dims: int32(j.Dims),
 		Iterations: int32(r.Iterations), Wcss: r.WCSS, Sizes: r.Sizes, Seconds: float64(j.RunNanos) / 1e9,
-		Converged: r.Converged, Restart: int32(r.Restart), Workers: int32(j.Workers), PreparedJson: j.Prepared, ProfilesJson: j.Profiles,
+		Converged: r.Converged, Restart: int32(r.Restart), Workers: int32(j.Workers), PreparedJson: j.Prepared, ProfilesJson: j.Profiles, TransactionsJson: j.Transactions,
 	}
 	for _, c := range r.Centroids {
 		out.Centroids = append(out.Centroids, &pb.Vector{Values: c})

@@ -71,8 +71,10 @@ type finishJob struct {
 	Prepared json.RawMessage `json:"prepared,omitempty"`
 	Profiles json.RawMessage `json:"profiles,omitempty"`
 	Phases   []PhaseTime     `json:"phases,omitempty"`
-	Rows     int64           `json:"rows,omitempty"`
-	Dims     int             `json:"dims,omitempty"`
+	// Transactions is what became of a transaction log's lines.
+	Transactions json.RawMessage `json:"transactions,omitempty"`
+	Rows         int64           `json:"rows,omitempty"`
+	Dims         int             `json:"dims,omitempty"`
 }
 
 type jobRef struct {
@@ -138,7 +140,7 @@ var commands = map[CommandType]applyFunc{
 	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {
 		j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
 		if c.Prepared != nil {
-			j.Prepared, j.Profiles = c.Prepared, c.Profiles
+			j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
 		}
 		j.Phases = c.Phases
 		if c.Rows > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
@@ -62,6 +63,16 @@ func (n *Node) runJob(ctx context.Context, id string) {
 	prior := job.RunNanos
 	elapsed := func() int64 { return prior + time.Since(runStart).Nanoseconds() }
 	res, err := n.driveJob(ctx, job, elapsed)
+	for retries := 0; err != nil && shuffleLost(err) && ctx.Err() == nil && retries < shuffleAttempts; retries++ {
+		// A worker holding buckets of the job's shuffle restarted, or the
+		// buckets had to move: read and shuffle the data again, and
+		// resume from the last committed checkpoint.
+		n.log.Printf("job %s: shuffled data lost (%v); running the job again from its last checkpoint", id, err)
+		if job, ok = n.fsm.Job(id); !ok || job.Terminal() {
+			return
+		}
+		res, err = n.driveJob(ctx, job, elapsed)
+	}
 	if ctx.Err() != nil {
 		// Leadership was lost or the node is stopping: the next leader resumes
 		// from the last committed checkpoint, so record nothing here.
@@ -76,7 +87,7 @@ func (n *Node) runJob(ctx context.Context, id string) {
 		fin.State, fin.Error = JobFailed, err.Error()
 	default:
 		fin.State, fin.Result, fin.Prepared, fin.Profiles, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Profiles, res.Rows, res.Dims
-		fin.Phases = res.Phases.times
+		fin.Phases, fin.Transactions = res.Phases.times, res.Transactions
 		n.log.Printf("job %s succeeded: wcss %.6g after %d iterations", id, res.Result.WCSS, res.Result.Iterations)
 	}
 	if _, err := n.apply(cmdFinishJob, fin); err != nil && !errors.Is(err, ErrJobTerminal) {
@@ -91,9 +102,11 @@ type jobOutcome struct {
 	Result   *kmeans.Result
 	Prepared json.RawMessage
 	Profiles json.RawMessage
-	Rows     int64
-	Dims     int
-	Phases   phaseClock
+	// A job over a transaction log: what became of its lines.
+	Transactions json.RawMessage
+	Rows         int64
+	Dims         int
+	Phases       phaseClock
 }
 
 // PhaseTime is the wall time a job spent in one phase.
@@ -174,15 +187,30 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	out.Phases.start()
 	dataset := spec.Dataset()
 	var pipeline *prepare.Pipeline
-	if spec.Files() {
-		// The preparation is fitted again after a change of leader: it is
-		// deterministic, so the dataset, and the k-means checkpoint taken
-		// on it, are the same.
-		if dataset, pipeline, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases); err != nil {
-			if cause := context.Cause(jobCtx); errors.Is(cause, errCancelled) {
-				return nil, errCancelled
-			}
+	var lost map[string]error
+	// The preparation is fitted again after a change of leader (and a log
+	// shuffled again): it is deterministic, so the dataset, and the
+	// k-means checkpoint taken on it, are the same.
+	switch {
+	case spec.Transactions != nil:
+		tr, err := n.prepareTransactions(jobCtx, job, spec, drop, &out.Phases)
+		if err != nil {
+			return nil, cancelled(jobCtx, err)
+		}
+		dataset, pipeline, lost = tr.dataset, tr.pipeline, tr.lost
+		if out.Transactions, err = json.Marshal(tr.summary); err != nil {
 			return nil, err
+		}
+		// The shuffle's parts stay on the workers until the job ends: the
+		// customers are built from them whenever a bucket is loaded.
+		parts, err := newClusterExecutor(n, tr.dataset.Shuffle.ID, partition.Spec{}, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer drop(parts)
+	case spec.Files():
+		if dataset, pipeline, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases); err != nil {
+			return nil, cancelled(jobCtx, err)
 		}
 	}
 	out.Prepared = dataset.Prepare
@@ -210,6 +238,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	if err != nil {
 		return nil, err
 	}
+	maps.Copy(ex.lost, lost)
 	defer drop(ex)
 	// Loading (reading, preparing) the partitions is a phase of its own;
 	// the first step would otherwise pay it.
@@ -314,24 +343,42 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		return partition.Spec{}, nil, err
 	}
 	clock.add("plan")
-	cfg, scale := spec.PrepareConfig()
-	// The workers read only the columns the preparation uses.
-	used, err := prepare.Select(fs.Schema, cfg)
+	pl, err := n.fitPreparation(ctx, job, spec, partition.Spec{Files: fs}, len(fs.Pieces), fs.Schema, nil, drop, clock)
 	if err != nil {
 		return partition.Spec{}, nil, err
+	}
+	data, err := json.Marshal(pl)
+	if err != nil {
+		return partition.Spec{}, nil, err
+	}
+	return partition.Spec{Files: fs, Prepare: data}, pl, nil
+}
+
+// fitPreparation fits a job's preparation over the raw rows of a dataset
+// (file pieces, or a shuffle's buckets) of the given columns, loaded on
+// the workers as raw tables, and writes the rows that could not be read.
+// lost are workers to leave out.
+func (n *Node) fitPreparation(ctx context.Context, job Job, spec *jobspec.Spec, raw partition.Spec, partitions int, schema []partition.Field,
+	lost map[string]error, drop func(*clusterExecutor), clock *phaseClock) (*prepare.Pipeline, error) {
+	cfg, scale := spec.PrepareConfig()
+	// The workers read only the columns the preparation uses.
+	used, err := prepare.Select(schema, cfg)
+	if err != nil {
+		return nil, err
 	}
 	var names []string
 	for _, f := range used {
 		names = append(names, f.Name)
 	}
-	cfg.Columns = names
-	ex, err := newClusterExecutor(n, job.ID+"/raw", partition.Spec{Files: fs, Columns: names}, len(fs.Pieces))
+	cfg.Columns, raw.Columns = names, names
+	ex, err := newClusterExecutor(n, job.ID+"/raw", raw, partitions)
 	if err != nil {
-		return partition.Spec{}, nil, err
+		return nil, err
 	}
+	maps.Copy(ex.lost, lost)
 	defer drop(ex)
 	if err := ex.place(ctx); err != nil {
-		return partition.Spec{}, nil, err
+		return nil, err
 	}
 	clock.add("read")
 	prog := prepare.NewProgram(cfg, scale, used)
@@ -342,27 +389,32 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		return nil
 	})
 	if err != nil {
-		return partition.Spec{}, nil, fmt.Errorf("prepare %s: %w", spec.Data.Path, err)
+		return nil, fmt.Errorf("prepare %s: %w", spec.Data.Path, err)
 	}
 	pl, err := prog.Result()
 	if err != nil {
-		return partition.Spec{}, nil, err
+		return nil, err
 	}
 	if pl.Rejected > 0 && spec.Output.Dir != "" {
 		// Every unreadable row, not only the first ones the summary shows.
 		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: prog.LineOffsets()}
 		if _, err := ex.Run(ctx, step); err != nil {
-			return partition.Spec{}, nil, fmt.Errorf("write rejects: %w", err)
+			return nil, fmt.Errorf("write rejects: %w", err)
 		}
 		clock.add("rejects")
 	}
-	data, err := json.Marshal(pl)
-	if err != nil {
-		return partition.Spec{}, nil, err
-	}
 	n.log.Printf("job %s: prepared %d features from %d rows of %s (%d could not be read, %d dropped)",
 		job.ID, len(pl.Encoder.Names), pl.Counts.Rows, spec.Data.Path, pl.Rejected, pl.Counts.Dropped)
-	return partition.Spec{Files: fs, Prepare: data}, pl, nil
+	return pl, nil
+}
+
+// cancelled is errCancelled when the user cancelled the job, whatever
+// error that made its step return; otherwise err.
+func cancelled(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, errCancelled) {
+		return errCancelled
+	}
+	return err
 }
 
 // cancelOnUserCancel stops the job's steps as soon as a cancel is committed,

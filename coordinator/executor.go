@@ -58,6 +58,17 @@ func newClusterExecutor(n *Node, dataset string, spec partition.Spec, partitions
 
 // Run implements algorithms.Executor.
 func (e *clusterExecutor) Run(ctx context.Context, step algorithms.Step) (algorithms.Partial, error) {
+	return e.run(ctx, step, nil)
+}
+
+// Scatter runs a scatter step: the workers hand each bucket's parts to the
+// holder that owners names (gRPC addresses, by bucket) under the shuffle
+// id, and return their partials here.
+func (e *clusterExecutor) Scatter(ctx context.Context, step algorithms.Scatter, id string, owners []string) (algorithms.Partial, error) {
+	return e.run(ctx, step, &pb.ShuffleTargets{Id: id, Owners: owners})
+}
+
+func (e *clusterExecutor) run(ctx context.Context, step algorithms.Step, shuffle *pb.ShuffleTargets) (algorithms.Partial, error) {
 	params, err := step.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("encode step %s: %w", step.Kind(), err)
@@ -69,7 +80,7 @@ func (e *clusterExecutor) Run(ctx context.Context, step algorithms.Step) (algori
 		if err := e.place(ctx); err != nil {
 			return nil, err
 		}
-		parts, failed, err := e.runOnce(ctx, step.Kind(), params)
+		parts, failed, err := e.runOnce(ctx, step.Kind(), params, shuffle)
 		if err != nil {
 			return nil, err
 		}
@@ -162,7 +173,7 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 
 // runOnce asks every worker for its partitions' partials. Workers that fail
 // are returned separately so the caller can re-place and retry.
-func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byte) ([]algorithms.Partial, map[string]error, error) {
+func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byte, shuffle *pb.ShuffleTargets) ([]algorithms.Partial, map[string]error, error) {
 	byWorker := groupByWorker(e.placement)
 	parts := make([]algorithms.Partial, e.partitions)
 	var mu sync.Mutex
@@ -187,7 +198,7 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 		go func() {
 			defer running.Done()
 			wctx := rpcCtx[name]
-			resp, err := e.client(e.workers[name]).RunStep(wctx, &pb.RunStepRequest{Dataset: e.dataset, Partitions: ids, Kind: kind, Params: params})
+			resp, err := e.client(e.workers[name]).RunStep(wctx, &pb.RunStepRequest{Dataset: e.dataset, Partitions: ids, Kind: kind, Params: params, Shuffle: shuffle})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -31,13 +31,15 @@ type Job struct {
 	Result     *kmeans.Result      `json:"result,omitempty"`
 	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
 	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
-	Phases     []PhaseTime         `json:"phases,omitempty"`   // wall time by phase, of the last run
-	Rows       int64               `json:"rows"`
-	Dims       int                 `json:"dims"`
-	Workers    int                 `json:"workers"`
-	Submitted  int64               `json:"submitted"`
-	Started    int64               `json:"started,omitempty"`
-	Finished   int64               `json:"finished,omitempty"`
+	// Transactions is what became of the lines of a job over a transaction log.
+	Transactions json.RawMessage `json:"transactions,omitempty"`
+	Phases       []PhaseTime     `json:"phases,omitempty"` // wall time by phase, of the last run
+	Rows         int64           `json:"rows"`
+	Dims         int             `json:"dims"`
+	Workers      int             `json:"workers"`
+	Submitted    int64           `json:"submitted"`
+	Started      int64           `json:"started,omitempty"`
+	Finished     int64           `json:"finished,omitempty"`
 	// RunNanos is wall time spent running, summed over leaders.
 	RunNanos int64 `json:"run_nanos"`
 }

@@ -8,10 +8,12 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
@@ -20,10 +22,11 @@ import (
 
 // Spec is a whole job. Only data and cluster are required.
 type Spec struct {
-	Name    string   `yaml:"name"`
-	Seed    *uint64  `yaml:"seed"`
-	Data    Data     `yaml:"data"`
-	Prepare *Prepare `yaml:"prepare"`
+	Name         string        `yaml:"name"`
+	Seed         *uint64       `yaml:"seed"`
+	Data         Data          `yaml:"data"`
+	Transactions *Transactions `yaml:"transactions"`
+	Prepare      *Prepare      `yaml:"prepare"`
 	Cluster Cluster  `yaml:"cluster"`
 	Output  Output   `yaml:"output"`
 }
@@ -45,6 +48,16 @@ type CSV struct {
 	NoHeader  bool              `yaml:"no_header"`
 	Null      []string          `yaml:"null"`
 	Types     map[string]string `yaml:"types"`
+}
+
+// Transactions says the data is a transaction log, and which columns are
+// its customer, time, order and value: the job segments one row per
+// customer built from it (algorithms/features).
+type Transactions struct {
+	features.Columns `yaml:",inline"`
+	// AsOf is the date recency and tenure are counted from (YYYY-MM-DD,
+	// UTC); by default the day after the latest line.
+	AsOf string `yaml:"as_of"`
 }
 
 // Prepare is the prepare section: how columns become features.
@@ -79,7 +92,7 @@ type Output struct {
 
 // later lists top-level sections the design defines that this build cannot
 // run yet; naming them beats the generic unknown-field error.
-var later = []string{"transactions", "evaluate"}
+var later = []string{"evaluate"}
 
 // Parse decodes and validates a spec. Unknown fields are errors naming their line.
 func Parse(text []byte) (*Spec, error) {
@@ -164,6 +177,9 @@ func (s *Spec) validateSynthetic() error {
 	if s.Prepare != nil {
 		return errors.New("prepare applies to data read from files: give data.path")
 	}
+	if s.Transactions != nil {
+		return errors.New("transactions applies to a log read from files: give data.path")
+	}
 	if s.Data.Synthetic == nil {
 		return errors.New("data: give data.path (a .csv, .csv.gz, .parquet or .arrow file or folder) or data.synthetic (kind, rows, dims, clusters, spread)")
 	}
@@ -200,6 +216,11 @@ func (s *Spec) validateFiles() error {
 	if len([]rune(s.Data.CSV.Delimiter)) > 1 {
 		return fmt.Errorf("data.csv.delimiter must be one character, got %q", s.Data.CSV.Delimiter)
 	}
+	if s.Transactions != nil {
+		if err := s.validateTransactions(); err != nil {
+			return err
+		}
+	}
 	if s.Prepare != nil && s.Prepare.PCA.Kind != 0 {
 		if _, err := s.pca(); err != nil {
 			return err
@@ -213,6 +234,49 @@ func (s *Spec) validateFiles() error {
 		}
 	}
 	return nil
+}
+
+// validateTransactions checks the transactions section; the columns it
+// names are checked against the data when the job runs. The customers'
+// id is the customer column, so data.id may only repeat it.
+func (s *Spec) validateTransactions() error {
+	t := s.Transactions
+	for _, f := range []struct{ name, value string }{{"customer", t.Customer}, {"time", t.Time}, {"order", t.Order}} {
+		if f.value == "" {
+			return fmt.Errorf("transactions.%s: name the column", f.name)
+		}
+	}
+	if t.Amount == "" && (t.Quantity == "" || t.Price == "") {
+		return errors.New("transactions: name an amount column, or quantity and price columns")
+	}
+	if t.Amount != "" && (t.Quantity != "" || t.Price != "") {
+		return errors.New("transactions: name an amount column or quantity and price columns, not both")
+	}
+	if t.AsOf != "" {
+		if _, err := t.AsOfMillis(); err != nil {
+			return err
+		}
+	}
+	switch s.Data.ID {
+	case "":
+		s.Data.ID = t.Customer
+	case t.Customer:
+	default:
+		return fmt.Errorf("data.id %q: with transactions, the customers' id is transactions.customer (%q)", s.Data.ID, t.Customer)
+	}
+	return nil
+}
+
+// AsOfMillis is as_of as Unix milliseconds; 0 when unset.
+func (t *Transactions) AsOfMillis() (int64, error) {
+	if t.AsOf == "" {
+		return 0, nil
+	}
+	d, err := time.Parse("2006-01-02", t.AsOf)
+	if err != nil {
+		return 0, fmt.Errorf("transactions.as_of %q is not a date like 2011-12-10", t.AsOf)
+	}
+	return d.UnixMilli(), nil
 }
 
 // pca reads prepare.pca: {components: N} for N components, or a share of
@@ -304,5 +368,5 @@ func (s *Spec) KMeans() (kmeans.Config, error) {
 // Codec decodes the steps and partials of every algorithm a spec can name.
 // Coordinators and workers must be built with the same one.
 func Codec() algorithms.Codec {
-	return algorithms.Codecs{"kmeans": kmeans.Codec{}, "prepare": prepare.Codec{}, "results": results.Codec{}}
+	return algorithms.Codecs{"kmeans": kmeans.Codec{}, "prepare": prepare.Codec{}, "results": results.Codec{}, "features": features.Codec{}}
 }

@@ -54,9 +54,10 @@ var ErrNoBuckets = errors.New("a shuffled dataset is read only where its buckets
 // bucketSource reads a shuffled dataset's buckets as raw tables or, with a
 // Preparer, as their features.
 type bucketSource struct {
-	spec *ShuffleSpec
-	read BucketReader
-	prep Preparer
+	spec    *ShuffleSpec
+	read    BucketReader
+	columns []string // of raw tables; nil for every column
+	prep    Preparer
 }
 
 func (s *bucketSource) NumPartitions() int { return s.spec.Buckets }
@@ -82,7 +83,7 @@ func (s *bucketSource) Load(ctx context.Context, id int) (*Block, error) {
 	if s.read == nil {
 		return nil, ErrNoBuckets
 	}
-	var columns []string
+	columns := s.columns
 	if s.prep != nil {
 		columns = s.prep.Columns()
 	}

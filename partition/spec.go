@@ -48,8 +48,8 @@ type Spec struct {
 	// the features a fitted preparation makes of them.
 	Files   *FileSet        `json:"files,omitempty" yaml:"-"`
 	Prepare json.RawMessage `json:"prepare,omitempty" yaml:"-"`
-	// Columns are the columns raw file blocks hold (nil: every one): a
-	// pass reads only what it needs.
+	// Columns are the columns raw blocks (of files or a shuffle) hold
+	// (nil: every one): a pass reads only what it needs.
 	Columns []string `json:"columns,omitempty" yaml:"-"`
 	// Shuffle is a dataset of buckets a shuffle sent to the workers that
 	// hold them; like Files, raw tables, or features with Prepare.
@@ -159,7 +159,7 @@ func Open(s Spec, env Env) (Source, error) {
 	}
 	switch {
 	case s.Shuffle != nil:
-		return &bucketSource{spec: s.Shuffle, read: env.Buckets, prep: prep}, nil
+		return &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep}, nil
 	case s.Files != nil:
 		return &fileSource{files: s.Files, columns: s.Columns, prep: prep}, nil
 	case prep != nil:

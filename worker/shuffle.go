@@ -18,12 +18,6 @@ import (
 	pb "github.com/cohort/cohort/proto"
 )
 
-// ReasonPeerUnreachable is the ErrorInfo reason of a scatter step that
-// could not hand its parts to a bucket's holder; the metadata key "peer"
-// is that worker's address. The step's own worker is not at fault: the
-// coordinator moves the buckets off the peer and runs the shuffle again.
-const ReasonPeerUnreachable = "SHUFFLE_PEER_UNREACHABLE"
-
 // pushTimeout bounds one push: a peer that takes this long to accept a
 // few megabytes is not working.
 const pushTimeout = 2 * time.Minute
@@ -105,7 +99,7 @@ func (s *server) push(step context.Context, owner string, req *pb.PushPartsReque
 		return err // the step itself was cancelled
 	}
 	st := status.New(codes.Internal, fmt.Sprintf("push shuffle %s parts of partition %d to %s: %v", req.Shuffle, req.Source, owner, err))
-	if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: ReasonPeerUnreachable, Metadata: map[string]string{"peer": owner}}); derr == nil {
+	if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ReasonPeerUnreachable, Metadata: map[string]string{"peer": owner}}); derr == nil {
 		st = d
 	}
 	return st.Err()

@@ -306,3 +306,17 @@ func BucketTable(parts [][]byte, p CustomersParams, columns []string) (*partitio
 	}
 	return t.Project(columns)
 }
+
+// LogSummary says what became of a transaction log's lines, for a job's
+// summary: every line is read into a customer, or counted here.
+type LogSummary struct {
+	Lines            int64   `json:"lines"`
+	Rejected         int64   `json:"rejected"` // could not be read: see the rejects files
+	Customers        int64   `json:"customers"`
+	NoCustomer       int64   `json:"no_customer"` // lines without a customer id
+	NoCustomerAmount float64 `json:"no_customer_amount"`
+	Incomplete       int64   `json:"incomplete"` // lines without a time, an order or a value
+	Returns          int64   `json:"returns"`    // lines that are returns or cancellations
+	AsOf             string  `json:"as_of"`      // what recency and tenure count from (UTC)
+	Buckets          int     `json:"buckets"`    // the customers' partitions
+}

@@ -42,7 +42,9 @@ type Config struct {
 	PCA *PCA `json:"pca,omitempty" yaml:"-"`
 }
 
-func (c Config) maxRejects() float64 {
+// RejectsAllowed is the share of rows that may fail to be read (1% unless
+// the spec says).
+func (c Config) RejectsAllowed() float64 {
 	if c.MaxRejects == nil {
 		return 0.01
 	}

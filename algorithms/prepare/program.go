@@ -351,7 +351,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		if !ok || len(m.Cols) != len(p.s.Fields) {
 			return fmt.Errorf("preparation: got %T for %d columns", merged, len(p.s.Fields))
 		}
-		if err := m.Tally.Check(p.s.Config.maxRejects()); err != nil {
+		if err := m.Tally.Check(p.s.Config.RejectsAllowed()); err != nil {
 			return err
 		}
 		enc, err := FitEncoder(p.s.Fields, m.Cols, p.s.Config)
