@@ -79,6 +79,9 @@ type Node struct {
 	lis    net.Listener
 	pool   *connPool
 
+	closeOnce sync.Once
+	closeErr  error
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -253,8 +256,14 @@ func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 // Raft exposes the raft instance (tests and status).
 func (n *Node) Raft() *raft.Raft { return n.raft }
 
-// Close stops the node: leaves gossip, stops the API and Raft.
+// Close stops the node: leaves gossip, stops the API and Raft. Calls
+// after the first return its error.
 func (n *Node) Close() error {
+	n.closeOnce.Do(func() { n.closeErr = n.close() })
+	return n.closeErr
+}
+
+func (n *Node) close() error {
 	n.cancel()
 	var errs []error
 	if n.gossip != nil {
