@@ -27,8 +27,8 @@ type Spec struct {
 	Data         Data          `yaml:"data"`
 	Transactions *Transactions `yaml:"transactions"`
 	Prepare      *Prepare      `yaml:"prepare"`
-	Cluster Cluster  `yaml:"cluster"`
-	Output  Output   `yaml:"output"`
+	Cluster      Cluster       `yaml:"cluster"`
+	Output       Output        `yaml:"output"`
 }
 
 // Data names the dataset: files every node can read at Path, or a

@@ -72,7 +72,9 @@ func (s *server) deliver(ctx context.Context, t *pb.ShuffleTargets, source int, 
 	}
 	errs := make(chan error, len(byOwner))
 	for _, owner := range slices.Sorted(maps.Keys(byOwner)) {
-		go func() { errs <- s.push(ctx, owner, &pb.PushPartsRequest{Shuffle: t.Id, Source: int32(source), Parts: byOwner[owner]}) }()
+		go func() {
+			errs <- s.push(ctx, owner, &pb.PushPartsRequest{Shuffle: t.Id, Source: int32(source), Parts: byOwner[owner]})
+		}()
 	}
 	var first error
 	for range byOwner {
