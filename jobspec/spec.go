@@ -302,9 +302,21 @@ func (s *Spec) pca() (*prepare.PCA, error) {
 func (s *Spec) Files() bool { return s.Data.Path != "" }
 
 // CSVHints are the data.csv section for partition.PlanFiles.
+// A transaction log's time, quantity, price and amount columns are
+// expected to have the type their role needs, so that one bad value among
+// the lines sniffed does not make a column text.
 func (s *Spec) CSVHints() partition.CSVHints {
 	c := s.Data.CSV
-	return partition.CSVHints{Delimiter: c.Delimiter, NoHeader: c.NoHeader, Null: c.Null, Types: c.Types}
+	h := partition.CSVHints{Delimiter: c.Delimiter, NoHeader: c.NoHeader, Null: c.Null, Types: c.Types}
+	if t := s.Transactions; t != nil {
+		h.Expect = map[string]string{}
+		for col, typ := range map[string]string{t.Time: "time", t.Quantity: "number", t.Price: "number", t.Amount: "number"} {
+			if col != "" {
+				h.Expect[col] = typ
+			}
+		}
+	}
+	return h
 }
 
 // PrepareConfig is the prepare section as prepare.NewProgram takes it, with

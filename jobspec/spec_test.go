@@ -42,25 +42,31 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 	cases := map[string]string{
 		"":        "empty",
 		"data: [": "job spec",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n":          "line 5",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                         "k must be at least 1",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":                        "k (11) exceeds the number of rows (10)",
-		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                         "dims must be at least 1",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":                       "cluster.k must be a whole number",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":                    "not supported by this build yet",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                           "cluster.k is required",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":              "cluster.tol",
-		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":          "not both",
-		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                       "data.max_rejects is a share",
-		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                               "one character",
-		"data:\n  path: x.csv\nprepare:\n  pca: {components: 2.5}\ncluster:\n  k: 2\n":                     "line 4: prepare.pca.components must be a whole number",
-		"data:\n  path: x.csv\nprepare:\n  pca: {share: 0.9}\ncluster:\n  k: 2\n":                          "line 4: prepare.pca",
-		"data:\n  path: x.csv\nprepare:\n  scale: zscore\ncluster:\n  k: 2\n":                              `prepare.scale "zscore" is unknown`,
-		"data:\n  path: x.csv\nprepare:\n  colour: red\ncluster:\n  k: 2\n":                                "line 4",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\nprepare: {scale: none}\ncluster:\n  k: 2\n": "prepare applies to data read from files",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: dbscan\n":            "not supported by this build yet",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":             "unknown",
-		"transactions: {customer: id}\ndata:\n  synthetic: {rows: 10}\n":                                   "\"transactions\" is not supported",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n":                              "line 5",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                                             "k must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":                                            "k (11) exceeds the number of rows (10)",
+		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                                             "dims must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":                                           "cluster.k must be a whole number",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":                                        "not supported by this build yet",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                                               "cluster.k is required",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":                                  "cluster.tol",
+		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":                              "not both",
+		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                                           "data.max_rejects is a share",
+		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                                                   "one character",
+		"data:\n  path: x.csv\nprepare:\n  pca: {components: 2.5}\ncluster:\n  k: 2\n":                                         "line 4: prepare.pca.components must be a whole number",
+		"data:\n  path: x.csv\nprepare:\n  pca: {share: 0.9}\ncluster:\n  k: 2\n":                                              "line 4: prepare.pca",
+		"data:\n  path: x.csv\nprepare:\n  scale: zscore\ncluster:\n  k: 2\n":                                                  `prepare.scale "zscore" is unknown`,
+		"data:\n  path: x.csv\nprepare:\n  colour: red\ncluster:\n  k: 2\n":                                                    "line 4",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\nprepare: {scale: none}\ncluster:\n  k: 2\n":                     "prepare applies to data read from files",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: dbscan\n":                                "not supported by this build yet",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":                                 "unknown",
+		"transactions: {customer: id}\ndata:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\n":                "transactions applies to a log read from files",
+		"data: {path: x.csv}\ntransactions: {customer: c, time: t}\ncluster: {k: 2}\n":                                         "transactions.order: name the column",
+		"data: {path: x.csv}\ntransactions: {customer: c, time: t, order: o, quantity: q}\ncluster: {k: 2}\n":                  "name an amount column, or quantity and price",
+		"data: {path: x.csv}\ntransactions: {customer: c, time: t, order: o, amount: a, price: p}\ncluster: {k: 2}\n":          "not both",
+		"data: {path: x.csv}\ntransactions: {customer: c, time: t, order: o, amount: a, as_of: 10/12/2011}\ncluster: {k: 2}\n": "transactions.as_of",
+		"data: {path: x.csv, id: ID}\ntransactions: {customer: c, time: t, order: o, amount: a}\ncluster: {k: 2}\n":            "data.id \"ID\": with transactions",
+		"data: {path: x.csv}\ntransactions: {customer: c, time: t, order: o, amount: a, colour: red}\ncluster: {k: 2}\n":       "colour",
 		"cluster:\n  k: 2\n": "data.synthetic",
 	}
 	for text, want := range cases {
@@ -99,5 +105,36 @@ cluster:
 	if scale != "robust" || len(cfg.Columns) != 3 || cfg.Missing["Gender"] != "mode" || cfg.Outliers.Quantiles[1] != 0.99 ||
 		cfg.Log1p[0] != "Income" || *cfg.MaxRejects != 0.05 || cfg.Exclude[0] != "CustomerID" || cfg.PCA.Variance != 0.95 {
 		t.Fatalf("prepare config %+v, scale %q", cfg, scale)
+	}
+}
+
+func TestParseTransactionsSpec(t *testing.T) {
+	s, err := Parse([]byte(`
+data:
+  path: retail.csv.gz
+transactions:
+  customer: CustomerID
+  time: InvoiceDate
+  order: InvoiceNo
+  quantity: Quantity
+  price: UnitPrice
+  cancel_prefix: X
+  as_of: 2011-12-10
+cluster:
+  k: 4
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := s.Transactions
+	if tx.Customer != "CustomerID" || tx.Quantity != "Quantity" || tx.Price != "UnitPrice" || tx.CancelPrefix != "X" {
+		t.Fatalf("transactions %+v", tx)
+	}
+	if ms, err := tx.AsOfMillis(); err != nil || ms != 1323475200000 {
+		t.Fatalf("as_of %d, %v", ms, err)
+	}
+	// The customers' id is the customer column: left out of the features.
+	if cfg, _ := s.PrepareConfig(); s.Data.ID != "CustomerID" || cfg.Exclude[0] != "CustomerID" {
+		t.Fatalf("data.id %q, exclude %v", s.Data.ID, cfg.Exclude)
 	}
 }

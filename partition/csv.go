@@ -32,6 +32,11 @@ type CSVHints struct {
 	NoHeader  bool              // the first line is data; columns are named c1, c2, ...
 	Null      []string          // extra missing-value tokens
 	Types     map[string]string // column name → number | text | time, or a Go time layout for time
+	// Expect are types a job's roles want of columns (a transaction log's
+	// time is a time): applied where the column exists, Types says
+	// nothing, and most sampled values allow; otherwise the column keeps
+	// its inferred type and the job's own check names the problem.
+	Expect map[string]string
 }
 
 // sniffBytes is how much of a file SniffCSV reads to find the format and the
@@ -136,8 +141,20 @@ func SniffCSV(path string, h CSVHints) (CSVFormat, []Field, error) {
 		if i < 0 {
 			return CSVFormat{}, nil, fmt.Errorf("%s: a type is given for column %q, which the file does not have (it has %s)", path, name, strings.Join(names, ", "))
 		}
-		if schema[i], err = overrideField(schema[i], t); err != nil {
+		if schema[i], err = overrideField(schema[i], t, samples, i, format.Null); err != nil {
 			return CSVFormat{}, nil, fmt.Errorf("%s: column %q: %w", path, name, err)
+		}
+	}
+	for name, t := range h.Expect {
+		i := fieldIndex(schema, name)
+		if _, given := h.Types[name]; given || i < 0 {
+			continue
+		}
+		if t == "number" && !mostlyNumbers(sampleValues(samples, i, format.Null)) {
+			continue
+		}
+		if f, err := overrideField(schema[i], t, samples, i, format.Null); err == nil {
+			schema[i] = f
 		}
 	}
 	return format, schema, nil
@@ -224,14 +241,49 @@ func isNull(s string, null []string) bool {
 	return false
 }
 
-// inferField types column i from the sampled records.
-func inferField(name string, samples [][]string, i int, null []string) Field {
+// sampleValues are column i's values in the sampled records, but nulls.
+func sampleValues(samples [][]string, i int, null []string) []string {
 	var values []string
 	for _, rec := range samples {
 		if v := strings.TrimSpace(rec[i]); !isNull(v, null) {
 			values = append(values, v)
 		}
 	}
+	return values
+}
+
+// mostlyNumbers says whether at least half the values read as numbers.
+func mostlyNumbers(values []string) bool {
+	n := 0
+	for _, v := range values {
+		if _, ok := parseNumber(v); ok {
+			n++
+		}
+	}
+	return n > 0 && 2*n >= len(values)
+}
+
+// bestLayout is the time layout that reads the most values, and how many.
+func bestLayout(values []string) (string, int) {
+	best, fits := "", 0
+	for _, layout := range timeLayouts {
+		n := 0
+		for _, v := range values {
+			if _, err := time.Parse(layout, v); err == nil {
+				n++
+			}
+		}
+		if n > fits {
+			best, fits = layout, n
+		}
+	}
+	return best, fits
+}
+
+// inferField types column i from the sampled records: a number or a time
+// only if every value reads as one.
+func inferField(name string, samples [][]string, i int, null []string) Field {
+	values := sampleValues(samples, i, null)
 	if len(values) == 0 {
 		return Field{Name: name, Type: Text}
 	}
@@ -245,22 +297,25 @@ func inferField(name string, samples [][]string, i int, null []string) Field {
 	if number {
 		return Field{Name: name, Type: Number}
 	}
-layouts:
-	for _, layout := range timeLayouts {
-		for _, v := range values {
-			if _, err := time.Parse(layout, v); err != nil {
-				continue layouts
-			}
-		}
+	if layout, fits := bestLayout(values); fits == len(values) {
 		return Field{Name: name, Type: Time, Layout: layout}
 	}
 	return Field{Name: name, Type: Text}
 }
 
-func overrideField(f Field, t string) (Field, error) {
+// overrideField applies a type given for column i. A column said to be a
+// time that not all sampled values read as gets the layout most of them
+// do: the others are rows that cannot be read, not a reason to refuse the
+// file.
+func overrideField(f Field, t string, samples [][]string, i int, null []string) (Field, error) {
 	if ct, err := ParseColumnType(t); err == nil {
 		if ct == Time && f.Type != Time {
-			return f, fmt.Errorf("no time layout fits its values; give the layout instead of %q (as Go writes 2006-01-02 15:04:05)", t)
+			values := sampleValues(samples, i, null)
+			layout, fits := bestLayout(values)
+			if fits == 0 || 2*fits < len(values) {
+				return f, fmt.Errorf("no time layout fits its values; give the layout instead of %q (as Go writes 2006-01-02 15:04:05)", t)
+			}
+			f.Layout = layout
 		}
 		if ct != Time {
 			f.Layout = ""
@@ -268,7 +323,7 @@ func overrideField(f Field, t string) (Field, error) {
 		f.Type = ct
 		return f, nil
 	}
-	// Anything else must be a time layout: it has to format a time and
+// Anything else must be a time layout: it has to format a time and
 	// read it back.
 	ref := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
 	if back, err := time.Parse(t, ref.Format(t)); err != nil || back.Year() != 2006 {

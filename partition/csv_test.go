@@ -275,3 +275,31 @@ func TestParseISOAgreesWithTimeParse(t *testing.T) {
 		}
 	}
 }
+
+// A type a job expects of a column (a transaction log's time) wins over
+// a few bad sampled values, which then become rows that cannot be read;
+// it is ignored for a column the file lacks or whose values mostly do not
+// fit, and a type the spec gives wins over it.
+func TestSniffAppliesExpectedTypesWhereTheyFit(t *testing.T) {
+	path := writeFile(t, "t.csv", "when,qty,name,other\n"+
+		"2011-12-09 12:50:00,1,a,2011-12-09\n"+
+		"the first of may,2,b,x\n"+
+		"2010-12-01 08:26:00,many,c,y\n"+
+		"2010-12-02 08:26:00,4,d,z\n")
+	hints := CSVHints{Types: map[string]string{"other": "text"},
+		Expect: map[string]string{"when": "time", "qty": "number", "name": "number", "missing": "time", "other": "time"}}
+	format, schema, err := SniffCSV(path, hints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Field{{Name: "when", Type: Time, Layout: "2006-01-02 15:04:05"}, {Name: "qty", Type: Number}, {Name: "name", Type: Text}, {Name: "other", Type: Text}}
+	for i := range want {
+		if schema[i] != want[i] {
+			t.Fatalf("column %d: %+v, want %+v", i, schema[i], want[i])
+		}
+	}
+	tab, _, rejects, err := ReadCSVRange(path, format, schema, 0, -1)
+	if err != nil || tab.Rows != 2 || len(rejects) != 2 || rejects[0].Line != 3 || rejects[1].Line != 4 {
+		t.Fatalf("%v, %d rows, rejects %+v", err, tab.Rows, rejects)
+	}
+}

@@ -137,7 +137,7 @@ func (fs *FileSet) plan(f string, hints CSVHints, pieceBytes int64) ([]Field, er
 	case FormatCSV:
 		format, schema, err := SniffCSV(f, hints)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, err // SniffCSV names the file
 		}
 		gz := format.Gzip
 		format.Gzip = false // per piece: a folder may mix .csv and .csv.gz
