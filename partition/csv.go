@@ -323,7 +323,7 @@ func overrideField(f Field, t string, samples [][]string, i int, null []string) 
 		f.Type = ct
 		return f, nil
 	}
-// Anything else must be a time layout: it has to format a time and
+	// Anything else must be a time layout: it has to format a time and
 	// read it back.
 	ref := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
 	if back, err := time.Parse(t, ref.Format(t)); err != nil || back.Year() != 2006 {
