@@ -248,9 +248,12 @@ func ReadParquetColumns(ctx context.Context, path string, first, last int, colum
 		return t, nil
 	}
 	groups := make([]int, last-first)
+	var rows int64
 	for i := range groups {
 		groups[i] = first + i
+		rows += pf.MetaData().RowGroup(groups[i]).NumRows()
 	}
+	t.Reserve(int(rows))
 	rr, err := fr.GetRecordReader(ctx, cols, groups)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

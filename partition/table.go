@@ -3,6 +3,7 @@ package partition
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ColumnType is what a column of a source holds once read.
@@ -85,6 +86,24 @@ func NewTable(schema []Field) *Table {
 		}
 	}
 	return t
+}
+
+// Reserve makes room for n more rows in every column, so that a reader
+// that knows its row count appends without regrowing columns: at tens of
+// millions of rows the copies and fresh pages of repeated growth were
+// half of reading a Parquet piece.
+func (t *Table) Reserve(n int) {
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		switch c.Type {
+		case Number:
+			c.Num = slices.Grow(c.Num, n)
+		case Text:
+			c.Codes = slices.Grow(c.Codes, n)
+		case Time:
+			c.Times = slices.Grow(c.Times, n)
+		}
+	}
 }
 
 // Schema returns the table's fields.
