@@ -66,8 +66,21 @@ type DataSummary struct {
 	Imputed   map[string]int64   `json:"imputed,omitempty"`
 	Outliers  map[string]int64   `json:"outliers,omitempty"`
 	Rejects   []partition.Reject `json:"rejects,omitempty"`
+	// Duplicates are rows folded into another of the same customer id, or
+	// dropped with it, by DuplicateRule (data.duplicates).
+	Duplicates    int64  `json:"duplicates,omitempty"`
+	DuplicateRule string `json:"duplicate_rule,omitempty"`
 	// With PCA, the share of the variance each component explains.
 	Explained []float64 `json:"pca_explained,omitempty"`
+}
+
+// duplicateWords say what each data.duplicates rule did to the rows it
+// counts.
+var duplicateWords = map[string]string{
+	"first": "dropped, each after the first row of its customer id",
+	"last":  "dropped, each before the last row of its customer id",
+	"merge": "merged into the row of their customer id (each column's last value that is not missing)",
+	"drop":  "dropped, every row of a customer id that is on several",
 }
 
 func dataSummary(raw []byte) (*DataSummary, []string, error) {
@@ -75,7 +88,8 @@ func dataSummary(raw []byte) (*DataSummary, []string, error) {
 	if err := json.Unmarshal(raw, &pl); err != nil || pl.Encoder == nil {
 		return nil, nil, fmt.Errorf("decode the job's preparation: %v", err)
 	}
-	d := &DataSummary{Read: pl.Counts.Rows, Rejected: pl.Rejected, Dropped: pl.Counts.Dropped, Rejects: pl.Rejects}
+	d := &DataSummary{Read: pl.Counts.Rows, Rejected: pl.Rejected, Dropped: pl.Counts.Dropped, Rejects: pl.Rejects,
+		Duplicates: pl.Duplicates, DuplicateRule: pl.DuplicateRule}
 	byInput := func(counts []int64) map[string]int64 {
 		var m map[string]int64
 		for i, n := range counts {
@@ -160,6 +174,9 @@ func (s Summary) WriteText(w io.Writer) error {
 	if d := s.Data; d != nil {
 		fmt.Fprintf(w, "rows: %d read, %d could not be read, %d dropped for missing values; features: %s\n",
 			d.Read, d.Rejected, d.Dropped, strings.Join(s.Features, ", "))
+		if what, ok := duplicateWords[d.DuplicateRule]; ok {
+			fmt.Fprintf(w, "duplicates (data.duplicates: %s): %d rows %s\n", d.DuplicateRule, d.Duplicates, what)
+		}
 		if len(d.Explained) > 0 {
 			var total float64
 			for _, e := range d.Explained {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
@@ -188,29 +189,33 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	dataset := spec.Dataset()
 	var pipeline *prepare.Pipeline
 	var lost map[string]error
-	// The preparation is fitted again after a change of leader (and a log
-	// shuffled again): it is deterministic, so the dataset, and the
-	// k-means checkpoint taken on it, are the same.
-	switch {
-	case spec.Transactions != nil:
-		tr, err := n.prepareTransactions(jobCtx, job, spec, drop, &out.Phases)
+	if spec.Files() {
+		// The preparation is fitted again after a change of leader (and
+		// the data shuffled again): it is deterministic, so the dataset,
+		// and the k-means checkpoint taken on it, are the same.
+		var pd *preparedData
+		if spec.Transactions != nil {
+			pd, err = n.prepareTransactions(jobCtx, job, spec, drop, &out.Phases)
+		} else {
+			pd, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases)
+		}
 		if err != nil {
 			return nil, cancelled(jobCtx, err)
 		}
-		dataset, pipeline, lost = tr.dataset, tr.pipeline, tr.lost
-		if out.Transactions, err = json.Marshal(tr.summary); err != nil {
-			return nil, err
+		dataset, pipeline, lost = pd.dataset, pd.pipeline, pd.lost
+		if pd.log != nil {
+			if out.Transactions, err = json.Marshal(pd.log); err != nil {
+				return nil, err
+			}
 		}
-		// The shuffle's parts stay on the workers until the job ends: the
-		// customers are built from them whenever a bucket is loaded.
-		parts, err := newClusterExecutor(n, tr.dataset.Shuffle.ID, partition.Spec{}, 0)
-		if err != nil {
-			return nil, err
-		}
-		defer drop(parts)
-	case spec.Files():
-		if dataset, pipeline, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases); err != nil {
-			return nil, cancelled(jobCtx, err)
+		if sh := pd.dataset.Shuffle; sh != nil {
+			// The shuffle's parts stay on the workers until the job ends:
+			// a bucket is built from them whenever it is loaded.
+			parts, err := newClusterExecutor(n, sh.ID, partition.Spec{}, 0)
+			if err != nil {
+				return nil, err
+			}
+			defer drop(parts)
 		}
 	}
 	out.Prepared = dataset.Prepare
@@ -334,24 +339,61 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	return out, nil
 }
 
-// prepareFiles plans a job's files into pieces, fits its preparation over
-// their raw rows on the workers, and returns the dataset of prepared
-// features and the fitted pipeline.
-func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (partition.Spec, *prepare.Pipeline, error) {
+// prepareFiles plans a job's files into pieces and fits its preparation
+// over their raw rows on the workers. With a data.duplicates rule, the rows
+// are first shuffled by customer id, so that each id's rows meet on one
+// worker and are folded there into one row (or dropped).
+func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
 	fs, err := partition.PlanFiles(spec.Data.Path, spec.CSVHints(), 0)
 	if err != nil {
-		return partition.Spec{}, nil, err
+		return nil, err
 	}
 	clock.add("plan")
-	pl, err := n.fitPreparation(ctx, job, spec, partition.Spec{Files: fs}, len(fs.Pieces), fs.Schema, nil, drop, clock)
+	raw, partitions, schema := partition.Spec{Files: fs}, len(fs.Pieces), fs.Schema
+	var lost map[string]error
+	var tally *partition.Tally
+	rule := spec.Data.Duplicates
+	if rule != "" && rule != prepare.DupKeep {
+		cfg, _ := spec.PrepareConfig()
+		used, err := prepare.Select(fs.Schema, cfg)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(fs.Schema, func(f partition.Field) bool { return f.Name == spec.Data.ID })
+		if i < 0 {
+			return nil, fmt.Errorf("data.id: %s has no column %q", spec.Data.Path, spec.Data.ID)
+		}
+		schema = append(used, fs.Schema[i])
+		names := make([]string, len(schema))
+		for i, f := range schema {
+			names[i] = f.Name
+		}
+		sh := &partition.ShuffleSpec{ID: job.ID + "/shuffle", Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
+			Kind: prepare.KindDedup, Schema: schema}
+		if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: rule}); err != nil {
+			return nil, err
+		}
+		merged, l, err := n.shuffleFiles(ctx, job, spec, fs, names, &prepare.DedupStep{ID: spec.Data.ID, N: sh.Buckets}, sh.ID, drop, clock)
+		if err != nil {
+			return nil, err
+		}
+		raw, partitions, lost, tally = partition.Spec{Shuffle: sh}, sh.Buckets, l, merged.(tallied).ReadTally()
+	}
+	pl, err := n.fitPreparation(ctx, job, spec, raw, partitions, schema, lost, drop, clock)
 	if err != nil {
-		return partition.Spec{}, nil, err
+		return nil, err
+	}
+	if tally != nil {
+		// The rows that could not be read are the files', counted by the
+		// shuffle; the preparation saw only the rows that were.
+		pl.Rejected, pl.Rejects, pl.DuplicateRule = tally.Rejected, tally.Rejects, rule
 	}
 	data, err := json.Marshal(pl)
 	if err != nil {
-		return partition.Spec{}, nil, err
+		return nil, err
 	}
-	return partition.Spec{Files: fs, Prepare: data}, pl, nil
+	raw.Prepare, raw.Columns = data, nil
+	return &preparedData{dataset: raw, pipeline: pl, lost: lost}, nil
 }
 
 // fitPreparation fits a job's preparation over the raw rows of a dataset

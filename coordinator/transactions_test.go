@@ -127,8 +127,9 @@ func localRetail(t *testing.T, specYAML string) kmeans.Result {
 	params, _ := json.Marshal(cp)
 	sh := &partition.ShuffleSpec{ID: "local", Buckets: buckets, Sources: len(lines), Kind: features.KindCustomers, Params: params,
 		Schema: features.CustomerSchema(tx.Customer)}
-	env := partition.Env{Prepare: prepare.Open, Buckets: func(_ context.Context, _ *partition.ShuffleSpec, id int, columns []string) (*partition.Table, error) {
-		return features.BucketTable(parts[id], cp, columns)
+	env := partition.Env{Prepare: prepare.Open, Buckets: func(_ context.Context, _ *partition.ShuffleSpec, id int, columns []string) (*partition.Table, int64, error) {
+		t, err := features.BucketTable(parts[id], cp, columns)
+		return t, 0, err
 	}}
 	cfg, scale := spec.PrepareConfig()
 	used, err := prepare.Select(sh.Schema, cfg)

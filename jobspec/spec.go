@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,10 +35,13 @@ type Spec struct {
 // Data names the dataset: files every node can read at Path, or a
 // synthetic one.
 type Data struct {
-	Path          string                   `yaml:"path"`
-	ID            string                   `yaml:"id"`
-	CSV           CSV                      `yaml:"csv"`
-	MaxRejects    *float64                 `yaml:"max_rejects"`
+	Path       string   `yaml:"path"`
+	ID         string   `yaml:"id"`
+	CSV        CSV      `yaml:"csv"`
+	MaxRejects *float64 `yaml:"max_rejects"`
+	// Duplicates is what to do with rows that share an id: keep (each is
+	// a customer), first, last, drop or merge (algorithms/prepare).
+	Duplicates    string                   `yaml:"duplicates"`
 	Synthetic     *partition.SyntheticSpec `yaml:"synthetic"`
 	PartitionRows int                      `yaml:"partition_rows"`
 }
@@ -219,6 +223,16 @@ func (s *Spec) validateFiles() error {
 	if s.Transactions != nil {
 		if err := s.validateTransactions(); err != nil {
 			return err
+		}
+	}
+	if d := s.Data.Duplicates; d != "" {
+		switch {
+		case !slices.Contains(prepare.DupRules, d):
+			return fmt.Errorf("data.duplicates %q is unknown (use %s)", d, strings.Join(prepare.DupRules, ", "))
+		case s.Transactions != nil:
+			return errors.New("data.duplicates: a transaction log has one row per customer already; leave it out")
+		case s.Data.ID == "" && d != prepare.DupKeep:
+			return errors.New("data.duplicates: name the customer id column (data.id)")
 		}
 	}
 	if s.Prepare != nil && s.Prepare.PCA.Kind != 0 {

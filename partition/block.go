@@ -33,6 +33,9 @@ type Block struct {
 	File    string
 	Rejects []Reject
 	Lines   int64
+	// Duplicates are the rows of the source folded into this partition's
+	// rows, or dropped, as duplicates of a customer id.
+	Duplicates int64
 	// Reread reads the partition's rows again, with only the named columns
 	// (nil: every one), in their own units: a prepared block's IDs are the
 	// indices of its rows in that table. Nil for synthetic data.

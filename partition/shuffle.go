@@ -43,9 +43,10 @@ func (s *ShuffleSpec) Validate() error {
 }
 
 // BucketReader builds bucket id of a shuffled dataset, with the named
-// columns (nil: every one), from the parts this node received. Only a
-// node that took part in the shuffle has one.
-type BucketReader func(ctx context.Context, s *ShuffleSpec, id int, columns []string) (*Table, error)
+// columns (nil: every one), from the parts this node received, and says
+// how many rows of the source it folded away as duplicates of a customer.
+// Only a node that took part in the shuffle has one.
+type BucketReader func(ctx context.Context, s *ShuffleSpec, id int, columns []string) (*Table, int64, error)
 
 // ErrNoBuckets is the error of loading a shuffled dataset where no
 // shuffle's parts are held (a Source opened without a BucketReader).
@@ -87,13 +88,16 @@ func (s *bucketSource) Load(ctx context.Context, id int) (*Block, error) {
 	if s.prep != nil {
 		columns = s.prep.Columns()
 	}
-	t, err := s.read(ctx, s.spec, id, columns)
+	t, dups, err := s.read(ctx, s.spec, id, columns)
 	if err != nil {
 		return nil, err
 	}
-	reread := func(ctx context.Context, columns []string) (*Table, error) { return s.read(ctx, s.spec, id, columns) }
+	reread := func(ctx context.Context, columns []string) (*Table, error) {
+		t, _, err := s.read(ctx, s.spec, id, columns)
+		return t, err
+	}
 	if s.prep == nil {
-		return &Block{ID: id, Rows: t.Rows, Table: t, Reread: reread}, nil
+		return &Block{ID: id, Rows: t.Rows, Table: t, Duplicates: dups, Reread: reread}, nil
 	}
 	b, err := preparedBlock(id, t, s.prep)
 	if err != nil {

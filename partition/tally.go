@@ -14,9 +14,12 @@ const MaxRejectsKept = 1000
 // not readable, with the first of those kept, their lines numbered in
 // their file. Tallies merge in partition order, like any partial.
 type Tally struct {
-	Read     int64    `json:"read"`
-	Rejected int64    `json:"rejected"`
-	Rejects  []Reject `json:"rejects,omitempty"`
+	Read     int64 `json:"read"`
+	Rejected int64 `json:"rejected"`
+	// Duplicates are rows folded into others or dropped for sharing a
+	// customer id (data.duplicates).
+	Duplicates int64    `json:"duplicates,omitempty"`
+	Rejects    []Reject `json:"rejects,omitempty"`
 	// Lines counts the lines of each file's pieces merged so far, to
 	// number the next piece's rejects in the file.
 	Lines map[string]int64 `json:"lines,omitempty"`
@@ -32,7 +35,7 @@ type PieceLines struct {
 
 // TallyOf is one raw file partition's tally.
 func TallyOf(b *Block) Tally {
-	t := Tally{Rejected: int64(len(b.Rejects)), Rejects: b.Rejects[:min(len(b.Rejects), MaxRejectsKept)]}
+	t := Tally{Rejected: int64(len(b.Rejects)), Rejects: b.Rejects[:min(len(b.Rejects), MaxRejectsKept)], Duplicates: b.Duplicates}
 	if b.Table != nil {
 		t.Read = int64(b.Table.Rows)
 	}
@@ -47,6 +50,7 @@ func TallyOf(b *Block) Tally {
 func (t *Tally) Merge(n *Tally) {
 	t.Read += n.Read
 	t.Rejected += n.Rejected
+	t.Duplicates += n.Duplicates
 	for _, r := range n.Rejects {
 		if len(t.Rejects) == MaxRejectsKept {
 			break

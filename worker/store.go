@@ -118,27 +118,41 @@ func (s *Store) Blocks(name string, ids []int) ([]*partition.Block, error) {
 }
 
 // bucket builds a bucket of a shuffled dataset from the parts received.
-func (s *Store) bucket(ctx context.Context, sh *partition.ShuffleSpec, id int, columns []string) (*partition.Table, error) {
+func (s *Store) bucket(ctx context.Context, sh *partition.ShuffleSpec, id int, columns []string) (*partition.Table, int64, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	parts, err := s.inbox.Parts(sh.ID, id, sh.Sources)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	t, dups, err := BuildBucket(sh, parts, columns)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
+	}
+	return t, dups, nil
+}
+
+// BuildBucket makes a bucket's table of its parts, in source order, by the
+// shuffle's kind: customers from a transaction log's lines, or customers'
+// rows with duplicate ids folded.
+func BuildBucket(sh *partition.ShuffleSpec, parts [][]byte, columns []string) (*partition.Table, int64, error) {
 	switch sh.Kind {
 	case features.KindCustomers:
 		var p features.CustomersParams
 		if err := json.Unmarshal(sh.Params, &p); err != nil {
-			return nil, fmt.Errorf("shuffle %s: decode parameters: %w", sh.ID, err)
+			return nil, 0, fmt.Errorf("decode parameters: %w", err)
 		}
 		t, err := features.BucketTable(parts, p, columns)
-		if err != nil {
-			return nil, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
+		return t, 0, err
+	case prepare.KindDedup:
+		var p prepare.DedupParams
+		if err := json.Unmarshal(sh.Params, &p); err != nil {
+			return nil, 0, fmt.Errorf("decode parameters: %w", err)
 		}
-		return t, nil
+		return prepare.DedupTable(parts, sh.Schema, p, columns)
 	}
-	return nil, fmt.Errorf("shuffle %s: unknown kind %q", sh.ID, sh.Kind)
+	return nil, 0, fmt.Errorf("unknown shuffle kind %q", sh.Kind)
 }
 
 // Drop releases a dataset, or a shuffle's parts, by name.

@@ -170,18 +170,8 @@ func Aggregate(t *partition.Table, cols Columns) (*Log, error) {
 	return l, nil
 }
 
-// key is a text cell, or a number cell written without a trailing ".0"
-// (Online Retail writes customer ids like 17850.0); false when missing.
-func key(c *partition.Column, r int) (string, bool) {
-	if c.Type == partition.Text {
-		return c.Text(r)
-	}
-	v := c.Num[r]
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "", false
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64), true
-}
+// key is an id cell as text (partition.Column.Key); false when missing.
+func key(c *partition.Column, r int) (string, bool) { return c.Key(r) }
 
 func hash(s string) uint64 {
 	h := fnv.New64a()
@@ -249,7 +239,7 @@ func (l *Log) Merge(o *Log) {
 // Bucket is the shuffle's owner of a customer among n: workers send each
 // customer's part to the worker of its bucket, so that no node holds every
 // customer.
-func Bucket(customer string, n int) int { return int(hash(customer) % uint64(n)) }
+func Bucket(customer string, n int) int { return partition.Bucket(customer, n) }
 
 // Split cuts l into n logs by Bucket; the counts of lines stay with the
 // first, so that merging the parts back gives l's counts.

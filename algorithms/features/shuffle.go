@@ -86,6 +86,9 @@ func (p *AggregatePartial) Merge(next algorithms.Partial) error {
 
 func (p *AggregatePartial) MarshalBinary() ([]byte, error) { return json.Marshal(p) }
 
+// ReadTally is what reading the log's files found.
+func (p *AggregatePartial) ReadTally() *partition.Tally { return &p.Tally }
+
 // AsOf is the start of the day after the latest line.
 func (c Counts) AsOf() int64 { return (c.Latest/int64(day) + 1) * int64(day) }
 

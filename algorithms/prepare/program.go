@@ -20,8 +20,12 @@ type Pipeline struct {
 	Counts Counts `json:"counts"`
 	// Rejected rows of the training data could not be read at all; Rejects
 	// are the first of them.
-	Rejected int64              `json:"rejected"`
-	Rejects  []partition.Reject `json:"rejects,omitempty"`
+	Rejected int64 `json:"rejected"`
+	// Duplicates are rows folded into another of the same customer id, or
+	// dropped with it, by DuplicateRule.
+	Duplicates    int64              `json:"duplicates,omitempty"`
+	DuplicateRule string             `json:"duplicate_rule,omitempty"`
+	Rejects       []partition.Reject `json:"rejects,omitempty"`
 }
 
 // Features encodes, scales and (with PCA) projects the rows of t,
@@ -243,6 +247,12 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 			return nil, fmt.Errorf("decode %s: %v", kind, err)
 		}
 		return s, nil
+	case KindDedup:
+		s := &DedupStep{}
+		if err := json.Unmarshal(params, s); err != nil || s.ID == "" || s.N < 1 {
+			return nil, fmt.Errorf("decode %s: %v", kind, err)
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("unknown preparation step %q", kind)
 }
@@ -270,6 +280,12 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
 		}
 		return &featuresPartial{Stats: stats, Counts: w.Counts}, nil
+	case KindDedup:
+		p := &TallyPartial{}
+		if err := json.Unmarshal(data, &p.Tally); err != nil {
+			return nil, fmt.Errorf("decode %s partial: %w", kind, err)
+		}
+		return p, nil
 	case kindCovariance:
 		p := &covPartial{}
 		if err := json.Unmarshal(data, p); err != nil {
@@ -359,7 +375,7 @@ func (p *Program) Update(merged algorithms.Partial) error {
 			return err
 		}
 		p.s.Pipeline.Encoder, p.s.Phase = enc, "features"
-		p.s.Pipeline.Rejected, p.s.Pipeline.Rejects = m.Rejected, m.Rejects
+		p.s.Pipeline.Rejected, p.s.Pipeline.Rejects, p.s.Pipeline.Duplicates = m.Rejected, m.Rejects, m.Duplicates
 		p.s.Offsets = m.Tally.LineOffsets()
 	case "features":
 		m, ok := merged.(*featuresPartial)

@@ -187,3 +187,58 @@ func TestRunWithPCA(t *testing.T) {
 		t.Fatalf("sizes %v, profiles %+v", s.Sizes, s.Profiles)
 	}
 }
+
+// With data.duplicates, rows that share an id are shuffled to one worker
+// and folded by the rule: each customer is segmented once, the folded
+// rows are counted, and the unreadable rows are still reported by line.
+func TestRunFoldsDuplicateCustomers(t *testing.T) {
+	data := messyCustomers(t)
+	text, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Customers 5 and 8 again, later in the file: 8 with a blank income.
+	text = append(text, "5;27;99999;Married;2015-01-01\r\n8;60;;Married;2015-01-01\r\n"...)
+	if err := os.WriteFile(data, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		rule       string
+		rows, dups int64
+	}{{"merge", 598, 2}, {"first", 598, 2}, {"drop", 596, 4}, {"keep", 600, 0}} {
+		out := t.TempDir()
+		spec := writeSpec(t, fmt.Sprintf("data:\n  path: %s\n  id: ID\n  duplicates: %s\n  csv: {types: {Income: number}}\nprepare:\n  columns: [Age, Income, Status]\ncluster:\n  k: 2\noutput: {dir: %s, format: csv}\n", data, c.rule, out))
+		stdout, stderr, err := cli(t, "run", spec, "--workers", "2", "--json")
+		if err != nil {
+			t.Fatalf("%s: %v: %s", c.rule, err, stderr)
+		}
+		var s client.Summary
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatalf("summary %q: %v", stdout, err)
+		}
+		if s.Rows != c.rows || s.Data.Duplicates != c.dups || s.Data.Rejected != 2 || s.Data.Rejects[0].Line != 102 {
+			t.Fatalf("%s: %d rows, data %+v", c.rule, s.Rows, s.Data)
+		}
+		parts, _ := filepath.Glob(filepath.Join(out, "assignments", "part-*.csv"))
+		ids := map[string]int{}
+		for _, p := range parts {
+			text, _ := os.ReadFile(p)
+			for _, row := range strings.Split(strings.TrimSpace(string(text)), "\n")[1:] {
+				ids[strings.Split(row, ",")[0]]++
+			}
+		}
+		if int64(len(ids)) != min(c.rows, 598) {
+			t.Fatalf("%s: %d customers assigned", c.rule, len(ids))
+		}
+		want := 1
+		switch c.rule {
+		case "keep":
+			want = 2
+		case "drop":
+			want = 0
+		}
+		if ids["5"] != want || ids["8"] != want {
+			t.Fatalf("%s: customer 5 assigned %d times, 8 %d times; want %d", c.rule, ids["5"], ids["8"], want)
+		}
+	}
+}

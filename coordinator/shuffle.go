@@ -1,0 +1,147 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/jobspec"
+	"github.com/cohort/cohort/partition"
+	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/results"
+)
+
+// minBuckets is the fewest buckets a shuffle's rows are cut into, so
+// that even data in one file spreads its customers over several workers;
+// data of more pieces gets one bucket a piece. Either way the count is
+// fixed by the data, never by the number of workers.
+const minBuckets = 16
+
+// shuffleAttempts bounds how often a shuffle is run again after a bucket's
+// holder could not be reached.
+const shuffleAttempts = 4
+
+// preparedData is a job's data once read and prepared: the dataset of
+// prepared features, its fitted preparation, what became of a transaction
+// log's lines (nil for other data), and, when a shuffle made the dataset,
+// the workers left out, which hold no bucket.
+type preparedData struct {
+	dataset  partition.Spec
+	pipeline *prepare.Pipeline
+	log      any
+	lost     map[string]error
+}
+
+// tallied is a scatter partial that carries what reading files found.
+type tallied interface {
+	ReadTally() *partition.Tally
+}
+
+// shuffleFiles reads a file set's pieces (only the named columns) on the
+// workers and scatters their rows into the buckets of shuffle id, worker
+// to worker. The unreadable rows are checked against data.max_rejects and
+// written to the rejects files. It returns the step's merged partial and
+// the workers the shuffle left out.
+func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs *partition.FileSet, columns []string, step algorithms.Scatter, id string,
+	drop func(*clusterExecutor), clock *phaseClock) (algorithms.Partial, map[string]error, error) {
+	files, err := newClusterExecutor(n, job.ID+"/files", partition.Spec{Files: fs, Columns: columns}, len(fs.Pieces))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer drop(files)
+	if err := files.place(ctx); err != nil {
+		return nil, nil, err
+	}
+	clock.add("read")
+	merged, err := n.shuffle(ctx, files, step, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("shuffle %s: %w", spec.Data.Path, err)
+	}
+	clock.add("shuffle")
+	t, ok := merged.(tallied)
+	if !ok {
+		return nil, nil, fmt.Errorf("shuffle %s: %T says nothing of the rows read", spec.Data.Path, merged)
+	}
+	tally := t.ReadTally()
+	cfg, _ := spec.PrepareConfig()
+	if err := tally.Check(cfg.RejectsAllowed()); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", spec.Data.Path, err)
+	}
+	if tally.Rejected > 0 && spec.Output.Dir != "" {
+		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: tally.LineOffsets()}
+		if _, err := files.Run(ctx, step); err != nil {
+			return nil, nil, fmt.Errorf("write rejects: %w", err)
+		}
+		clock.add("rejects")
+	}
+	// The buckets are where the shuffle put them: the workers it left
+	// out must not be given any.
+	return merged, maps.Clone(files.lost), nil
+}
+
+// shuffle runs a scatter step over ex's partitions, its buckets placed over
+// ex's live workers exactly as a dataset of that many partitions will be
+// placed on them. A holder that cannot be reached is left out and the
+// shuffle run again: parts sent again replace the first ones.
+func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms.Scatter, id string) (algorithms.Partial, error) {
+	for attempt := 1; ; attempt++ {
+		if err := ex.place(ctx); err != nil {
+			return nil, err
+		}
+		live := ex.liveWorkers()
+		placement, err := partition.Place(step.Buckets(), slices.Sorted(maps.Keys(live)))
+		if err != nil {
+			return nil, err
+		}
+		owners := make([]string, step.Buckets())
+		for b, w := range placement {
+			owners[b] = live[w].GRPCAddr
+		}
+		merged, err := ex.Scatter(ctx, step, id, owners)
+		if err == nil {
+			return merged, nil
+		}
+		peer, ok := unreachablePeer(err)
+		if !ok || attempt == shuffleAttempts {
+			return nil, err
+		}
+		for name, w := range live {
+			if w.GRPCAddr == peer {
+				ex.lost[name] = err
+				n.log.Printf("shuffle %s: bucket holder %s unreachable, running the shuffle again without it: %v", id, name, err)
+			}
+		}
+	}
+}
+
+// unreachablePeer is the address of the bucket holder a scatter step
+// could not reach, if that is why err failed it.
+func unreachablePeer(err error) (string, bool) {
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		return "", false
+	}
+	for _, d := range se.GRPCStatus().Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == pb.ReasonPeerUnreachable {
+			return info.Metadata["peer"], true
+		}
+	}
+	return "", false
+}
+
+// shuffleLost tells an error from loading a bucket on a worker that does
+// not hold all its parts: it restarted, or the bucket moved to it after
+// the shuffle. The job runs again from its last checkpoint, shuffle and
+// all.
+func shuffleLost(err error) bool {
+	var se interface{ GRPCStatus() *status.Status }
+	return errors.As(err, &se) && se.GRPCStatus().Code() == codes.DataLoss
+}
