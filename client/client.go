@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/upload"
 )
 
 // NotLeaderReason marks, in a status's ErrorInfo, a write sent to a follower;
@@ -102,6 +105,37 @@ func onLeader[T any](ctx context.Context, c *Client, call func(pb.CoordinatorCli
 func (c *Client) Submit(ctx context.Context, specYAML []byte) (*pb.Job, error) {
 	return onLeader(ctx, c, func(api pb.CoordinatorClient) (*pb.Job, error) {
 		return api.SubmitJob(ctx, &pb.SubmitJobRequest{SpecYaml: string(specYAML)})
+	})
+}
+
+// Upload streams a local data file to the leader, which keeps it for jobs
+// whose nodes cannot see the client's disk, and returns the URI a spec's
+// data.path names it by.
+func (c *Client) Upload(ctx context.Context, path string) (*pb.UploadFileResponse, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("upload %s: a folder; upload sends one file (a folder must be at a path every node sees)", path)
+	}
+	return onLeader(ctx, c, func(api pb.CoordinatorClient) (*pb.UploadFileResponse, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("upload: %w", err)
+		}
+		defer f.Close()
+		stream, err := api.UploadFile(ctx)
+		if err != nil {
+			return nil, err
+		}
+		err = upload.Send(f, filepath.Base(path), stream.Send)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("upload %s: %w", path, err)
+		}
+		// On io.EOF the coordinator ended the stream early (a follower
+		// answering NOT_LEADER): its answer says why.
+		return stream.CloseAndRecv()
 	})
 }
 

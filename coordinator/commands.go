@@ -25,6 +25,7 @@ const (
 	cmdCancelJob
 	cmdSetPlacement
 	cmdDropDataset
+	cmdAddUpload
 )
 
 // Errors returned from Apply as values; the API maps them to status codes.
@@ -161,6 +162,13 @@ var commands = map[CommandType]applyFunc{
 	}),
 	cmdDropDataset: decodeThen(func(s *State, c jobRef) (any, error) {
 		delete(s.Datasets, c.ID)
+		return nil, nil
+	}),
+	cmdAddUpload: decodeThen(func(s *State, c Upload) (any, error) {
+		if s.Uploads == nil {
+			s.Uploads = map[string]Upload{}
+		}
+		s.Uploads[c.URI] = c
 		return nil, nil
 	}),
 }

@@ -344,7 +344,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 // are first shuffled by customer id, so that each id's rows meet on one
 // worker and are folded there into one row (or dropped).
 func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
-	fs, err := partition.PlanFiles(spec.Data.Path, spec.CSVHints(), 0)
+	fs, err := n.planFiles(ctx, spec.Data.Path, spec.CSVHints())
 	if err != nil {
 		return nil, err
 	}

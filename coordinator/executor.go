@@ -311,7 +311,14 @@ type connPool struct {
 
 func newConnPool() *connPool { return &connPool{conns: map[string]*grpc.ClientConn{}} }
 
-func (p *connPool) worker(addr string) pb.WorkerClient {
+func (p *connPool) worker(addr string) pb.WorkerClient { return pb.NewWorkerClient(p.conn(addr)) }
+
+// coordinator is another coordinator's client API, over the same pool.
+func (p *connPool) coordinator(addr string) pb.CoordinatorClient {
+	return pb.NewCoordinatorClient(p.conn(addr))
+}
+
+func (p *connPool) conn(addr string) grpc.ClientConnInterface {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c, ok := p.conns[addr]
@@ -327,11 +334,11 @@ func (p *connPool) worker(addr string) pb.WorkerClient {
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}))
 		if err != nil {
 			// NewClient only fails on a malformed target; surface it on first use.
-			return pb.NewWorkerClient(brokenConn{err})
+			return brokenConn{err}
 		}
 		p.conns[addr] = c
 	}
-	return pb.NewWorkerClient(c)
+	return c
 }
 
 func (p *connPool) close() {

@@ -21,6 +21,7 @@ import (
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/upload"
 )
 
 // Config is one coordinator's configuration.
@@ -78,6 +79,8 @@ type Node struct {
 	grpc   *grpc.Server
 	lis    net.Listener
 	pool   *connPool
+	// uploads holds the data files clients sent (cohort submit --upload).
+	uploads *upload.Store
 
 	closeOnce sync.Once
 	closeErr  error
@@ -120,6 +123,9 @@ func Start(cfg Config) (n *Node, err error) {
 		}
 	}()
 
+	if err := n.openUploads(); err != nil {
+		return nil, err
+	}
 	n.lis, err = net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: listen for API on %s: %w", cfg.GRPCAddr, err)
@@ -149,9 +155,10 @@ func Start(cfg Config) (n *Node, err error) {
 			n.log.Printf("API server stopped: %v", err)
 		}
 	}()
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.watchLeadership()
 	go n.watchMembers(events)
+	go n.syncUploads()
 	if cfg.Join != "" {
 		n.wg.Add(1)
 		go n.joinCluster()

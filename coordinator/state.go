@@ -81,6 +81,16 @@ type State struct {
 	Workers  map[string]Worker   `json:"workers"`
 	Servers  map[string]Server   `json:"servers"`
 	Datasets map[string]*Dataset `json:"datasets"`
+	// Uploads are the data files clients sent, by URI; every coordinator
+	// keeps a copy.
+	Uploads map[string]Upload `json:"uploads,omitempty"`
+}
+
+// Upload is a data file a client sent (upload.URI names it by content).
+type Upload struct {
+	URI   string `json:"uri"`
+	Bytes int64  `json:"bytes"`
+	At    int64  `json:"at"`
 }
 
 func newState() *State {
@@ -89,5 +99,6 @@ func newState() *State {
 		Workers:  map[string]Worker{},
 		Servers:  map[string]Server{},
 		Datasets: map[string]*Dataset{},
+		Uploads:  map[string]Upload{},
 	}
 }

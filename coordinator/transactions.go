@@ -19,7 +19,7 @@ import (
 // the preparation is fitted over them as over any raw rows.
 func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
 	tx := spec.Transactions
-	fs, err := partition.PlanFiles(spec.Data.Path, spec.CSVHints(), 0)
+	fs, err := n.planFiles(ctx, spec.Data.Path, spec.CSVHints())
 	if err != nil {
 		return nil, err
 	}

@@ -124,6 +124,38 @@ func Parse(text []byte) (*Spec, error) {
 	return &spec, nil
 }
 
+// WithDataPath is the spec text with data.path set to path (the URI of an
+// uploaded file), everything else as written.
+func WithDataPath(text []byte, path string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, fmt.Errorf("job spec: %w", err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("job spec: not a mapping")
+	}
+	data := mapValue(doc.Content[0], "data")
+	if data == nil || data.Kind != yaml.MappingNode {
+		return nil, errors.New("job spec: no data section")
+	}
+	p := mapValue(data, "path")
+	if p == nil {
+		return nil, errors.New("job spec: no data.path to replace")
+	}
+	p.Kind, p.Tag, p.Value, p.Style = yaml.ScalarNode, "!!str", path, 0
+	return yaml.Marshal(&doc)
+}
+
+// mapValue is the value of key in a mapping node, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // Load reads and parses a spec file.
 func Load(path string) (*Spec, []byte, error) {
 	text, err := os.ReadFile(path)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Preparer turns a file partition's table into feature rows: a fitted
@@ -30,6 +31,24 @@ type fileSource struct {
 	files   *FileSet
 	columns []string // of raw tables; nil for every column
 	prep    Preparer
+	resolve FileResolver
+}
+
+// local is the piece with its file as a path on this node: a file named by
+// a URI is fetched, once, by the node's resolver.
+func (s *fileSource) local(ctx context.Context, p Piece) (Piece, error) {
+	if !strings.Contains(p.File, "://") {
+		return p, nil
+	}
+	if s.resolve == nil {
+		return p, fmt.Errorf("%s is not a path on this node, and it has no way to fetch it", p.File)
+	}
+	path, err := s.resolve(ctx, p.File)
+	if err != nil {
+		return p, err
+	}
+	p.File = path
+	return p, nil
 }
 
 func (s *fileSource) NumPartitions() int { return len(s.files.Pieces) }
@@ -62,12 +81,19 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	if s.prep != nil {
 		columns = s.prep.Columns()
 	}
-	t, rng, rejects, err := s.files.Read(ctx, p, columns)
+	lp, err := s.local(ctx, p)
 	if err != nil {
 		return nil, err
 	}
+	t, rng, rejects, err := s.files.Read(ctx, lp, columns)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rejects {
+		rejects[i].File = p.File // by the name the dataset knows it by
+	}
 	reread := func(ctx context.Context, columns []string) (*Table, error) {
-		t, _, _, err := s.files.Read(ctx, p, columns)
+		t, _, _, err := s.files.Read(ctx, lp, columns)
 		return t, err
 	}
 	if s.prep == nil {

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,7 +140,13 @@ func (s *SyntheticSpec) Validate() error {
 type Env struct {
 	Prepare Opener
 	Buckets BucketReader
+	// Files turns a file name that is not a path on this node (an
+	// upload://) into a local copy's path.
+	Files FileResolver
 }
+
+// FileResolver is the local path of a file a dataset names by URI.
+type FileResolver func(ctx context.Context, name string) (string, error)
 
 // Open validates the spec and returns its source.
 func Open(s Spec, env Env) (Source, error) {
@@ -161,7 +168,7 @@ func Open(s Spec, env Env) (Source, error) {
 	case s.Shuffle != nil:
 		return &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep}, nil
 	case s.Files != nil:
-		return &fileSource{files: s.Files, columns: s.Columns, prep: prep}, nil
+		return &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files}, nil
 	case prep != nil:
 		return nil, errors.New("data: only data from files or a shuffle is prepared")
 	}

@@ -83,6 +83,156 @@ func (JobState) EnumDescriptor() ([]byte, []int) {
 	return file_cohort_proto_rawDescGZIP(), []int{0}
 }
 
+type FileChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only in the first chunk of an upload: the file's base name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileChunk) Reset() {
+	*x = FileChunk{}
+	mi := &file_cohort_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileChunk) ProtoMessage() {}
+
+func (x *FileChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileChunk.ProtoReflect.Descriptor instead.
+func (*FileChunk) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *FileChunk) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type UploadFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// upload://SHA256/NAME: what data.path names the file by.
+	Uri           string `protobuf:"bytes,1,opt,name=uri,proto3" json:"uri,omitempty"`
+	Bytes         int64  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadFileResponse) Reset() {
+	*x = UploadFileResponse{}
+	mi := &file_cohort_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadFileResponse) ProtoMessage() {}
+
+func (x *UploadFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadFileResponse.ProtoReflect.Descriptor instead.
+func (*UploadFileResponse) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *UploadFileResponse) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
+func (x *UploadFileResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+type FetchUploadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uri           string                 `protobuf:"bytes,1,opt,name=uri,proto3" json:"uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchUploadRequest) Reset() {
+	*x = FetchUploadRequest{}
+	mi := &file_cohort_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchUploadRequest) ProtoMessage() {}
+
+func (x *FetchUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchUploadRequest.ProtoReflect.Descriptor instead.
+func (*FetchUploadRequest) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FetchUploadRequest) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
 type SubmitJobRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The job spec as YAML, exactly as the user wrote it.
@@ -93,7 +243,7 @@ type SubmitJobRequest struct {
 
 func (x *SubmitJobRequest) Reset() {
 	*x = SubmitJobRequest{}
-	mi := &file_cohort_proto_msgTypes[0]
+	mi := &file_cohort_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -105,7 +255,7 @@ func (x *SubmitJobRequest) String() string {
 func (*SubmitJobRequest) ProtoMessage() {}
 
 func (x *SubmitJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[0]
+	mi := &file_cohort_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -118,7 +268,7 @@ func (x *SubmitJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJobRequest.ProtoReflect.Descriptor instead.
 func (*SubmitJobRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{0}
+	return file_cohort_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitJobRequest) GetSpecYaml() string {
@@ -137,7 +287,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_cohort_proto_msgTypes[1]
+	mi := &file_cohort_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +299,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[1]
+	mi := &file_cohort_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +312,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{1}
+	return file_cohort_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetJobRequest) GetId() string {
@@ -195,7 +345,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_cohort_proto_msgTypes[2]
+	mi := &file_cohort_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +357,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[2]
+	mi := &file_cohort_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +370,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{2}
+	return file_cohort_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Job) GetId() string {
@@ -336,7 +486,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_cohort_proto_msgTypes[3]
+	mi := &file_cohort_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +498,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[3]
+	mi := &file_cohort_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +511,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{3}
+	return file_cohort_proto_rawDescGZIP(), []int{6}
 }
 
 type ListJobsResponse struct {
@@ -373,7 +523,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_cohort_proto_msgTypes[4]
+	mi := &file_cohort_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +535,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[4]
+	mi := &file_cohort_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +548,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{4}
+	return file_cohort_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -417,7 +567,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_cohort_proto_msgTypes[5]
+	mi := &file_cohort_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +579,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[5]
+	mi := &file_cohort_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +592,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{5}
+	return file_cohort_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Vector) GetValues() []float64 {
@@ -482,7 +632,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_cohort_proto_msgTypes[6]
+	mi := &file_cohort_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +644,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[6]
+	mi := &file_cohort_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +657,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{6}
+	return file_cohort_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *JobResult) GetJob() *Job {
@@ -639,7 +789,7 @@ type PhaseTime struct {
 
 func (x *PhaseTime) Reset() {
 	*x = PhaseTime{}
-	mi := &file_cohort_proto_msgTypes[7]
+	mi := &file_cohort_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +801,7 @@ func (x *PhaseTime) String() string {
 func (*PhaseTime) ProtoMessage() {}
 
 func (x *PhaseTime) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[7]
+	mi := &file_cohort_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +814,7 @@ func (x *PhaseTime) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseTime.ProtoReflect.Descriptor instead.
 func (*PhaseTime) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{7}
+	return file_cohort_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PhaseTime) GetPhase() string {
@@ -689,7 +839,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_cohort_proto_msgTypes[8]
+	mi := &file_cohort_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +851,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[8]
+	mi := &file_cohort_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +864,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{8}
+	return file_cohort_proto_rawDescGZIP(), []int{11}
 }
 
 type WorkerInfo struct {
@@ -730,7 +880,7 @@ type WorkerInfo struct {
 
 func (x *WorkerInfo) Reset() {
 	*x = WorkerInfo{}
-	mi := &file_cohort_proto_msgTypes[9]
+	mi := &file_cohort_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +892,7 @@ func (x *WorkerInfo) String() string {
 func (*WorkerInfo) ProtoMessage() {}
 
 func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[9]
+	mi := &file_cohort_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +905,7 @@ func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerInfo.ProtoReflect.Descriptor instead.
 func (*WorkerInfo) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{9}
+	return file_cohort_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WorkerInfo) GetName() string {
@@ -807,7 +957,7 @@ type ServerInfo struct {
 
 func (x *ServerInfo) Reset() {
 	*x = ServerInfo{}
-	mi := &file_cohort_proto_msgTypes[10]
+	mi := &file_cohort_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +969,7 @@ func (x *ServerInfo) String() string {
 func (*ServerInfo) ProtoMessage() {}
 
 func (x *ServerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[10]
+	mi := &file_cohort_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +982,7 @@ func (x *ServerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerInfo.ProtoReflect.Descriptor instead.
 func (*ServerInfo) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{10}
+	return file_cohort_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServerInfo) GetId() string {
@@ -891,7 +1041,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_cohort_proto_msgTypes[11]
+	mi := &file_cohort_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1053,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[11]
+	mi := &file_cohort_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1066,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{11}
+	return file_cohort_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClusterStatusResponse) GetLeaderId() string {
@@ -966,7 +1116,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_cohort_proto_msgTypes[12]
+	mi := &file_cohort_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1128,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[12]
+	mi := &file_cohort_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1141,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{12}
+	return file_cohort_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *JoinClusterRequest) GetId() string {
@@ -1031,7 +1181,7 @@ type JoinClusterResponse struct {
 
 func (x *JoinClusterResponse) Reset() {
 	*x = JoinClusterResponse{}
-	mi := &file_cohort_proto_msgTypes[13]
+	mi := &file_cohort_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1193,7 @@ func (x *JoinClusterResponse) String() string {
 func (*JoinClusterResponse) ProtoMessage() {}
 
 func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[13]
+	mi := &file_cohort_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1206,7 @@ func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
 func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{13}
+	return file_cohort_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JoinClusterResponse) GetGossipAddrs() []string {
@@ -1080,7 +1230,7 @@ type LoadPartitionsRequest struct {
 
 func (x *LoadPartitionsRequest) Reset() {
 	*x = LoadPartitionsRequest{}
-	mi := &file_cohort_proto_msgTypes[14]
+	mi := &file_cohort_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1242,7 @@ func (x *LoadPartitionsRequest) String() string {
 func (*LoadPartitionsRequest) ProtoMessage() {}
 
 func (x *LoadPartitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[14]
+	mi := &file_cohort_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1255,7 @@ func (x *LoadPartitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadPartitionsRequest.ProtoReflect.Descriptor instead.
 func (*LoadPartitionsRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{14}
+	return file_cohort_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoadPartitionsRequest) GetDataset() string {
@@ -1146,7 +1296,7 @@ type LoadPartitionsResponse struct {
 
 func (x *LoadPartitionsResponse) Reset() {
 	*x = LoadPartitionsResponse{}
-	mi := &file_cohort_proto_msgTypes[15]
+	mi := &file_cohort_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1308,7 @@ func (x *LoadPartitionsResponse) String() string {
 func (*LoadPartitionsResponse) ProtoMessage() {}
 
 func (x *LoadPartitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[15]
+	mi := &file_cohort_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1321,7 @@ func (x *LoadPartitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadPartitionsResponse.ProtoReflect.Descriptor instead.
 func (*LoadPartitionsResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{15}
+	return file_cohort_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoadPartitionsResponse) GetRows() int64 {
@@ -1202,7 +1352,7 @@ type RunStepRequest struct {
 
 func (x *RunStepRequest) Reset() {
 	*x = RunStepRequest{}
-	mi := &file_cohort_proto_msgTypes[16]
+	mi := &file_cohort_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1364,7 @@ func (x *RunStepRequest) String() string {
 func (*RunStepRequest) ProtoMessage() {}
 
 func (x *RunStepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[16]
+	mi := &file_cohort_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1377,7 @@ func (x *RunStepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepRequest.ProtoReflect.Descriptor instead.
 func (*RunStepRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{16}
+	return file_cohort_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RunStepRequest) GetDataset() string {
@@ -1277,7 +1427,7 @@ type ShuffleTargets struct {
 
 func (x *ShuffleTargets) Reset() {
 	*x = ShuffleTargets{}
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1439,7 @@ func (x *ShuffleTargets) String() string {
 func (*ShuffleTargets) ProtoMessage() {}
 
 func (x *ShuffleTargets) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1452,7 @@ func (x *ShuffleTargets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleTargets.ProtoReflect.Descriptor instead.
 func (*ShuffleTargets) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{17}
+	return file_cohort_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ShuffleTargets) GetId() string {
@@ -1331,7 +1481,7 @@ type PushPartsRequest struct {
 
 func (x *PushPartsRequest) Reset() {
 	*x = PushPartsRequest{}
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1493,7 @@ func (x *PushPartsRequest) String() string {
 func (*PushPartsRequest) ProtoMessage() {}
 
 func (x *PushPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1506,7 @@ func (x *PushPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushPartsRequest.ProtoReflect.Descriptor instead.
 func (*PushPartsRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{18}
+	return file_cohort_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PushPartsRequest) GetShuffle() string {
@@ -1390,7 +1540,7 @@ type BucketPart struct {
 
 func (x *BucketPart) Reset() {
 	*x = BucketPart{}
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1552,7 @@ func (x *BucketPart) String() string {
 func (*BucketPart) ProtoMessage() {}
 
 func (x *BucketPart) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1565,7 @@ func (x *BucketPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketPart.ProtoReflect.Descriptor instead.
 func (*BucketPart) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{19}
+	return file_cohort_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BucketPart) GetBucket() int32 {
@@ -1440,7 +1590,7 @@ type PushPartsResponse struct {
 
 func (x *PushPartsResponse) Reset() {
 	*x = PushPartsResponse{}
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1602,7 @@ func (x *PushPartsResponse) String() string {
 func (*PushPartsResponse) ProtoMessage() {}
 
 func (x *PushPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1615,7 @@ func (x *PushPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushPartsResponse.ProtoReflect.Descriptor instead.
 func (*PushPartsResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{20}
+	return file_cohort_proto_rawDescGZIP(), []int{23}
 }
 
 type PartitionPartial struct {
@@ -1478,7 +1628,7 @@ type PartitionPartial struct {
 
 func (x *PartitionPartial) Reset() {
 	*x = PartitionPartial{}
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1640,7 @@ func (x *PartitionPartial) String() string {
 func (*PartitionPartial) ProtoMessage() {}
 
 func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1653,7 @@ func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionPartial.ProtoReflect.Descriptor instead.
 func (*PartitionPartial) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{21}
+	return file_cohort_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PartitionPartial) GetPartition() int32 {
@@ -1529,7 +1679,7 @@ type RunStepResponse struct {
 
 func (x *RunStepResponse) Reset() {
 	*x = RunStepResponse{}
-	mi := &file_cohort_proto_msgTypes[22]
+	mi := &file_cohort_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1691,7 @@ func (x *RunStepResponse) String() string {
 func (*RunStepResponse) ProtoMessage() {}
 
 func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[22]
+	mi := &file_cohort_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1704,7 @@ func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepResponse.ProtoReflect.Descriptor instead.
 func (*RunStepResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{22}
+	return file_cohort_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RunStepResponse) GetPartials() []*PartitionPartial {
@@ -1573,7 +1723,7 @@ type DropDatasetRequest struct {
 
 func (x *DropDatasetRequest) Reset() {
 	*x = DropDatasetRequest{}
-	mi := &file_cohort_proto_msgTypes[23]
+	mi := &file_cohort_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1735,7 @@ func (x *DropDatasetRequest) String() string {
 func (*DropDatasetRequest) ProtoMessage() {}
 
 func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[23]
+	mi := &file_cohort_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1748,7 @@ func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetRequest.ProtoReflect.Descriptor instead.
 func (*DropDatasetRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{23}
+	return file_cohort_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DropDatasetRequest) GetDataset() string {
@@ -1616,7 +1766,7 @@ type DropDatasetResponse struct {
 
 func (x *DropDatasetResponse) Reset() {
 	*x = DropDatasetResponse{}
-	mi := &file_cohort_proto_msgTypes[24]
+	mi := &file_cohort_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1778,7 @@ func (x *DropDatasetResponse) String() string {
 func (*DropDatasetResponse) ProtoMessage() {}
 
 func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[24]
+	mi := &file_cohort_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1791,7 @@ func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetResponse.ProtoReflect.Descriptor instead.
 func (*DropDatasetResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{24}
+	return file_cohort_proto_rawDescGZIP(), []int{27}
 }
 
 type HealthRequest struct {
@@ -1652,7 +1802,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_cohort_proto_msgTypes[25]
+	mi := &file_cohort_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1814,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[25]
+	mi := &file_cohort_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1827,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{25}
+	return file_cohort_proto_rawDescGZIP(), []int{28}
 }
 
 type HealthResponse struct {
@@ -1697,7 +1847,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_cohort_proto_msgTypes[26]
+	mi := &file_cohort_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1859,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[26]
+	mi := &file_cohort_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1872,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{26}
+	return file_cohort_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HealthResponse) GetName() string {
@@ -1785,7 +1935,15 @@ var File_cohort_proto protoreflect.FileDescriptor
 
 const file_cohort_proto_rawDesc = "" +
 	"\n" +
-	"\fcohort.proto\x12\tcohort.v1\"/\n" +
+	"\fcohort.proto\x12\tcohort.v1\"3\n" +
+	"\tFileChunk\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"<\n" +
+	"\x12UploadFileResponse\x12\x10\n" +
+	"\x03uri\x18\x01 \x01(\tR\x03uri\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"&\n" +
+	"\x12FetchUploadRequest\x12\x10\n" +
+	"\x03uri\x18\x01 \x01(\tR\x03uri\"/\n" +
 	"\x10SubmitJobRequest\x12\x1b\n" +
 	"\tspec_yaml\x18\x01 \x01(\tR\bspecYaml\"\x1f\n" +
 	"\rGetJobRequest\x12\x0e\n" +
@@ -1925,7 +2083,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n" +
 	"\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n" +
 	"\x10JOB_STATE_FAILED\x10\x04\x12\x17\n" +
-	"\x13JOB_STATE_CANCELLED\x10\x052\x8e\x04\n" +
+	"\x13JOB_STATE_CANCELLED\x10\x052\x99\x05\n" +
 	"\vCoordinator\x128\n" +
 	"\tSubmitJob\x12\x1b.cohort.v1.SubmitJobRequest\x1a\x0e.cohort.v1.Job\x122\n" +
 	"\x06GetJob\x12\x18.cohort.v1.GetJobRequest\x1a\x0e.cohort.v1.Job\x126\n" +
@@ -1934,7 +2092,10 @@ const file_cohort_proto_rawDesc = "" +
 	"\tCancelJob\x12\x18.cohort.v1.GetJobRequest\x1a\x0e.cohort.v1.Job\x12;\n" +
 	"\tGetResult\x12\x18.cohort.v1.GetJobRequest\x1a\x14.cohort.v1.JobResult\x12R\n" +
 	"\rClusterStatus\x12\x1f.cohort.v1.ClusterStatusRequest\x1a .cohort.v1.ClusterStatusResponse\x12L\n" +
-	"\vJoinCluster\x12\x1d.cohort.v1.JoinClusterRequest\x1a\x1e.cohort.v1.JoinClusterResponse2\xf6\x02\n" +
+	"\vJoinCluster\x12\x1d.cohort.v1.JoinClusterRequest\x1a\x1e.cohort.v1.JoinClusterResponse\x12C\n" +
+	"\n" +
+	"UploadFile\x12\x14.cohort.v1.FileChunk\x1a\x1d.cohort.v1.UploadFileResponse(\x01\x12D\n" +
+	"\vFetchUpload\x12\x1d.cohort.v1.FetchUploadRequest\x1a\x14.cohort.v1.FileChunk0\x012\xf6\x02\n" +
 	"\x06Worker\x12U\n" +
 	"\x0eLoadPartitions\x12 .cohort.v1.LoadPartitionsRequest\x1a!.cohort.v1.LoadPartitionsResponse\x12@\n" +
 	"\aRunStep\x12\x19.cohort.v1.RunStepRequest\x1a\x1a.cohort.v1.RunStepResponse\x12L\n" +
@@ -1955,76 +2116,83 @@ func file_cohort_proto_rawDescGZIP() []byte {
 }
 
 var file_cohort_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_cohort_proto_goTypes = []any{
 	(JobState)(0),                  // 0: cohort.v1.JobState
-	(*SubmitJobRequest)(nil),       // 1: cohort.v1.SubmitJobRequest
-	(*GetJobRequest)(nil),          // 2: cohort.v1.GetJobRequest
-	(*Job)(nil),                    // 3: cohort.v1.Job
-	(*ListJobsRequest)(nil),        // 4: cohort.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 5: cohort.v1.ListJobsResponse
-	(*Vector)(nil),                 // 6: cohort.v1.Vector
-	(*JobResult)(nil),              // 7: cohort.v1.JobResult
-	(*PhaseTime)(nil),              // 8: cohort.v1.PhaseTime
-	(*ClusterStatusRequest)(nil),   // 9: cohort.v1.ClusterStatusRequest
-	(*WorkerInfo)(nil),             // 10: cohort.v1.WorkerInfo
-	(*ServerInfo)(nil),             // 11: cohort.v1.ServerInfo
-	(*ClusterStatusResponse)(nil),  // 12: cohort.v1.ClusterStatusResponse
-	(*JoinClusterRequest)(nil),     // 13: cohort.v1.JoinClusterRequest
-	(*JoinClusterResponse)(nil),    // 14: cohort.v1.JoinClusterResponse
-	(*LoadPartitionsRequest)(nil),  // 15: cohort.v1.LoadPartitionsRequest
-	(*LoadPartitionsResponse)(nil), // 16: cohort.v1.LoadPartitionsResponse
-	(*RunStepRequest)(nil),         // 17: cohort.v1.RunStepRequest
-	(*ShuffleTargets)(nil),         // 18: cohort.v1.ShuffleTargets
-	(*PushPartsRequest)(nil),       // 19: cohort.v1.PushPartsRequest
-	(*BucketPart)(nil),             // 20: cohort.v1.BucketPart
-	(*PushPartsResponse)(nil),      // 21: cohort.v1.PushPartsResponse
-	(*PartitionPartial)(nil),       // 22: cohort.v1.PartitionPartial
-	(*RunStepResponse)(nil),        // 23: cohort.v1.RunStepResponse
-	(*DropDatasetRequest)(nil),     // 24: cohort.v1.DropDatasetRequest
-	(*DropDatasetResponse)(nil),    // 25: cohort.v1.DropDatasetResponse
-	(*HealthRequest)(nil),          // 26: cohort.v1.HealthRequest
-	(*HealthResponse)(nil),         // 27: cohort.v1.HealthResponse
+	(*FileChunk)(nil),              // 1: cohort.v1.FileChunk
+	(*UploadFileResponse)(nil),     // 2: cohort.v1.UploadFileResponse
+	(*FetchUploadRequest)(nil),     // 3: cohort.v1.FetchUploadRequest
+	(*SubmitJobRequest)(nil),       // 4: cohort.v1.SubmitJobRequest
+	(*GetJobRequest)(nil),          // 5: cohort.v1.GetJobRequest
+	(*Job)(nil),                    // 6: cohort.v1.Job
+	(*ListJobsRequest)(nil),        // 7: cohort.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 8: cohort.v1.ListJobsResponse
+	(*Vector)(nil),                 // 9: cohort.v1.Vector
+	(*JobResult)(nil),              // 10: cohort.v1.JobResult
+	(*PhaseTime)(nil),              // 11: cohort.v1.PhaseTime
+	(*ClusterStatusRequest)(nil),   // 12: cohort.v1.ClusterStatusRequest
+	(*WorkerInfo)(nil),             // 13: cohort.v1.WorkerInfo
+	(*ServerInfo)(nil),             // 14: cohort.v1.ServerInfo
+	(*ClusterStatusResponse)(nil),  // 15: cohort.v1.ClusterStatusResponse
+	(*JoinClusterRequest)(nil),     // 16: cohort.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),    // 17: cohort.v1.JoinClusterResponse
+	(*LoadPartitionsRequest)(nil),  // 18: cohort.v1.LoadPartitionsRequest
+	(*LoadPartitionsResponse)(nil), // 19: cohort.v1.LoadPartitionsResponse
+	(*RunStepRequest)(nil),         // 20: cohort.v1.RunStepRequest
+	(*ShuffleTargets)(nil),         // 21: cohort.v1.ShuffleTargets
+	(*PushPartsRequest)(nil),       // 22: cohort.v1.PushPartsRequest
+	(*BucketPart)(nil),             // 23: cohort.v1.BucketPart
+	(*PushPartsResponse)(nil),      // 24: cohort.v1.PushPartsResponse
+	(*PartitionPartial)(nil),       // 25: cohort.v1.PartitionPartial
+	(*RunStepResponse)(nil),        // 26: cohort.v1.RunStepResponse
+	(*DropDatasetRequest)(nil),     // 27: cohort.v1.DropDatasetRequest
+	(*DropDatasetResponse)(nil),    // 28: cohort.v1.DropDatasetResponse
+	(*HealthRequest)(nil),          // 29: cohort.v1.HealthRequest
+	(*HealthResponse)(nil),         // 30: cohort.v1.HealthResponse
 }
 var file_cohort_proto_depIdxs = []int32{
 	0,  // 0: cohort.v1.Job.state:type_name -> cohort.v1.JobState
-	3,  // 1: cohort.v1.ListJobsResponse.jobs:type_name -> cohort.v1.Job
-	3,  // 2: cohort.v1.JobResult.job:type_name -> cohort.v1.Job
-	6,  // 3: cohort.v1.JobResult.centroids:type_name -> cohort.v1.Vector
-	8,  // 4: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
-	11, // 5: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
-	10, // 6: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
-	18, // 7: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
-	20, // 8: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
-	22, // 9: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
-	1,  // 10: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
-	2,  // 11: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
-	2,  // 12: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
-	4,  // 13: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
-	2,  // 14: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
-	2,  // 15: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
-	9,  // 16: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
-	13, // 17: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
-	15, // 18: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
-	17, // 19: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
-	24, // 20: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
-	26, // 21: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
-	19, // 22: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
-	3,  // 23: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
-	3,  // 24: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
-	3,  // 25: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
-	5,  // 26: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
-	3,  // 27: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
-	7,  // 28: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
-	12, // 29: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
-	14, // 30: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
-	16, // 31: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
-	23, // 32: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
-	25, // 33: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
-	27, // 34: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
-	21, // 35: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
-	23, // [23:36] is the sub-list for method output_type
-	10, // [10:23] is the sub-list for method input_type
+	6,  // 1: cohort.v1.ListJobsResponse.jobs:type_name -> cohort.v1.Job
+	6,  // 2: cohort.v1.JobResult.job:type_name -> cohort.v1.Job
+	9,  // 3: cohort.v1.JobResult.centroids:type_name -> cohort.v1.Vector
+	11, // 4: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
+	14, // 5: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
+	13, // 6: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
+	21, // 7: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
+	23, // 8: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
+	25, // 9: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
+	4,  // 10: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
+	5,  // 11: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
+	5,  // 12: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
+	7,  // 13: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
+	5,  // 14: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
+	5,  // 15: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
+	12, // 16: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
+	16, // 17: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
+	1,  // 18: cohort.v1.Coordinator.UploadFile:input_type -> cohort.v1.FileChunk
+	3,  // 19: cohort.v1.Coordinator.FetchUpload:input_type -> cohort.v1.FetchUploadRequest
+	18, // 20: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
+	20, // 21: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
+	27, // 22: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
+	29, // 23: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
+	22, // 24: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
+	6,  // 25: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
+	6,  // 26: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
+	6,  // 27: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
+	8,  // 28: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
+	6,  // 29: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
+	10, // 30: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
+	15, // 31: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
+	17, // 32: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
+	2,  // 33: cohort.v1.Coordinator.UploadFile:output_type -> cohort.v1.UploadFileResponse
+	1,  // 34: cohort.v1.Coordinator.FetchUpload:output_type -> cohort.v1.FileChunk
+	19, // 35: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
+	26, // 36: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
+	28, // 37: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
+	30, // 38: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
+	24, // 39: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
+	25, // [25:40] is the sub-list for method output_type
+	10, // [10:25] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -2041,7 +2209,7 @@ func file_cohort_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cohort_proto_rawDesc), len(file_cohort_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -31,6 +31,8 @@ const (
 	Coordinator_GetResult_FullMethodName     = "/cohort.v1.Coordinator/GetResult"
 	Coordinator_ClusterStatus_FullMethodName = "/cohort.v1.Coordinator/ClusterStatus"
 	Coordinator_JoinCluster_FullMethodName   = "/cohort.v1.Coordinator/JoinCluster"
+	Coordinator_UploadFile_FullMethodName    = "/cohort.v1.Coordinator/UploadFile"
+	Coordinator_FetchUpload_FullMethodName   = "/cohort.v1.Coordinator/FetchUpload"
 )
 
 // CoordinatorClient is the client API for Coordinator service.
@@ -47,6 +49,13 @@ type CoordinatorClient interface {
 	ClusterStatus(ctx context.Context, in *ClusterStatusRequest, opts ...grpc.CallOption) (*ClusterStatusResponse, error)
 	// JoinCluster adds the caller as a Raft voter; only the leader accepts it.
 	JoinCluster(ctx context.Context, in *JoinClusterRequest, opts ...grpc.CallOption) (*JoinClusterResponse, error)
+	// UploadFile takes a data file from a client whose files the nodes
+	// cannot see: the first chunk names it, the rest carry its bytes. Only
+	// the leader accepts it; every coordinator then keeps a copy.
+	UploadFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[FileChunk, UploadFileResponse], error)
+	// FetchUpload streams an uploaded file to a worker or a coordinator
+	// that needs it.
+	FetchUpload(ctx context.Context, in *FetchUploadRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FileChunk], error)
 }
 
 type coordinatorClient struct {
@@ -146,6 +155,38 @@ func (c *coordinatorClient) JoinCluster(ctx context.Context, in *JoinClusterRequ
 	return out, nil
 }
 
+func (c *coordinatorClient) UploadFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[FileChunk, UploadFileResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Coordinator_ServiceDesc.Streams[1], Coordinator_UploadFile_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FileChunk, UploadFileResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_UploadFileClient = grpc.ClientStreamingClient[FileChunk, UploadFileResponse]
+
+func (c *coordinatorClient) FetchUpload(ctx context.Context, in *FetchUploadRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FileChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Coordinator_ServiceDesc.Streams[2], Coordinator_FetchUpload_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FetchUploadRequest, FileChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_FetchUploadClient = grpc.ServerStreamingClient[FileChunk]
+
 // CoordinatorServer is the server API for Coordinator service.
 // All implementations must embed UnimplementedCoordinatorServer
 // for forward compatibility.
@@ -160,6 +201,13 @@ type CoordinatorServer interface {
 	ClusterStatus(context.Context, *ClusterStatusRequest) (*ClusterStatusResponse, error)
 	// JoinCluster adds the caller as a Raft voter; only the leader accepts it.
 	JoinCluster(context.Context, *JoinClusterRequest) (*JoinClusterResponse, error)
+	// UploadFile takes a data file from a client whose files the nodes
+	// cannot see: the first chunk names it, the rest carry its bytes. Only
+	// the leader accepts it; every coordinator then keeps a copy.
+	UploadFile(grpc.ClientStreamingServer[FileChunk, UploadFileResponse]) error
+	// FetchUpload streams an uploaded file to a worker or a coordinator
+	// that needs it.
+	FetchUpload(*FetchUploadRequest, grpc.ServerStreamingServer[FileChunk]) error
 	mustEmbedUnimplementedCoordinatorServer()
 }
 
@@ -193,6 +241,12 @@ func (UnimplementedCoordinatorServer) ClusterStatus(context.Context, *ClusterSta
 }
 func (UnimplementedCoordinatorServer) JoinCluster(context.Context, *JoinClusterRequest) (*JoinClusterResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method JoinCluster not implemented")
+}
+func (UnimplementedCoordinatorServer) UploadFile(grpc.ClientStreamingServer[FileChunk, UploadFileResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadFile not implemented")
+}
+func (UnimplementedCoordinatorServer) FetchUpload(*FetchUploadRequest, grpc.ServerStreamingServer[FileChunk]) error {
+	return status.Error(codes.Unimplemented, "method FetchUpload not implemented")
 }
 func (UnimplementedCoordinatorServer) mustEmbedUnimplementedCoordinatorServer() {}
 func (UnimplementedCoordinatorServer) testEmbeddedByValue()                     {}
@@ -352,6 +406,24 @@ func _Coordinator_JoinCluster_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Coordinator_UploadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(CoordinatorServer).UploadFile(&grpc.GenericServerStream[FileChunk, UploadFileResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_UploadFileServer = grpc.ClientStreamingServer[FileChunk, UploadFileResponse]
+
+func _Coordinator_FetchUpload_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FetchUploadRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CoordinatorServer).FetchUpload(m, &grpc.GenericServerStream[FetchUploadRequest, FileChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Coordinator_FetchUploadServer = grpc.ServerStreamingServer[FileChunk]
+
 // Coordinator_ServiceDesc is the grpc.ServiceDesc for Coordinator service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -392,6 +464,16 @@ var Coordinator_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchJob",
 			Handler:       _Coordinator_WatchJob_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "UploadFile",
+			Handler:       _Coordinator_UploadFile_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "FetchUpload",
+			Handler:       _Coordinator_FetchUpload_Handler,
 			ServerStreams: true,
 		},
 	},

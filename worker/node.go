@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/upload"
 )
 
 // Config is one worker's configuration.
@@ -44,14 +46,16 @@ var keepalivePolicy = keepalive.EnforcementPolicy{MinTime: 5 * time.Second}
 
 // Node is a running worker.
 type Node struct {
-	cfg    Config
-	log    *log.Logger
-	store  *Store
-	peers  *peers
-	grpc   *grpc.Server
-	lis    net.Listener
-	gossip *memberlist.Memberlist
-	done   chan struct{}
+	cfg   Config
+	log   *log.Logger
+	store *Store
+	peers *peers
+	// uploads are the uploaded files this worker's partitions read.
+	uploads *upload.Store
+	grpc    *grpc.Server
+	lis     net.Listener
+	gossip  *memberlist.Memberlist
+	done    chan struct{}
 
 	stopOnce sync.Once
 }
@@ -86,6 +90,9 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 			_ = self.Close()
 		}
 	}()
+	if err := n.openUploads(); err != nil {
+		return nil, err
+	}
 	n.lis, err = net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("worker: listen on %s: %w", cfg.GRPCAddr, err)
@@ -175,6 +182,9 @@ func (n *Node) shutdown(leave bool) error {
 			<-n.done
 		}
 		n.peers.close()
+		if n.uploads != nil {
+			_ = os.RemoveAll(n.uploads.Dir())
+		}
 	})
 	return err
 }

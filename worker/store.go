@@ -31,6 +31,8 @@ type Store struct {
 	// inbox holds the shuffles' parts for the buckets this worker holds,
 	// which shuffled datasets are built from.
 	inbox *Inbox
+	// files resolves an uploaded file to a local copy; nil: none can be.
+	files partition.FileResolver
 }
 
 // NewStore returns an empty store that loads with up to parallel goroutines.
@@ -46,7 +48,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	ds, ok := s.datasets[name]
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket})
+		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files})
 		if err != nil {
 			return fmt.Errorf("open dataset %s: %w", name, err)
 		}

@@ -53,7 +53,14 @@ func freePort(t *testing.T) string {
 // start runs a long-lived cohort process, stopped (SIGTERM, then kill) at cleanup.
 func start(t *testing.T, name string, args ...string) *exec.Cmd {
 	t.Helper()
+	return startIn(t, "", name, args...)
+}
+
+// startIn is start in working directory dir ("" for the test's).
+func startIn(t *testing.T, dir, name string, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +90,16 @@ func start(t *testing.T, name string, args ...string) *exec.Cmd {
 // cli runs one cohort command to completion.
 func cli(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return cliIn(t, "", args...)
+}
+
+// cliIn is cli in working directory dir.
+func cliIn(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()

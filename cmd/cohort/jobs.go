@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -116,7 +117,7 @@ func clientFlag(cmd *cobra.Command) func(context.Context) (*client.Client, error
 }
 
 func submitCmd() *cobra.Command {
-	var wait, asJSON bool
+	var wait, asJSON, send bool
 	cmd := &cobra.Command{
 		Use:   "submit SPEC.yaml",
 		Short: "Submit a job to a running cluster",
@@ -133,6 +134,11 @@ func submitCmd() *cobra.Command {
 			return err
 		}
 		defer c.Close()
+		if send {
+			if text, err = uploadData(cmd.Context(), c, spec, text, args[0]); err != nil {
+				return err
+			}
+		}
 		if wait {
 			return submitAndReport(cmd.Context(), c, text, spec.Output.Dir, asJSON, cmd.OutOrStdout())
 		}
@@ -144,8 +150,29 @@ func submitCmd() *cobra.Command {
 		return nil
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the job with a progress bar and print its result")
+	cmd.Flags().BoolVar(&send, "upload", false, "send data.path (a file on this machine) to the cluster, for nodes that cannot see it")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "with --wait, print the summary as JSON")
 	return cmd
+}
+
+// uploadData sends a spec's data file to the cluster and returns the spec
+// naming the upload instead. A relative data.path is relative to the spec.
+func uploadData(ctx context.Context, c *client.Client, spec *jobspec.Spec, text []byte, specPath string) ([]byte, error) {
+	path := spec.Data.Path
+	if path == "" {
+		return nil, errors.New("--upload: the spec has no data.path to send")
+	}
+	if !filepath.IsAbs(path) {
+		if _, err := os.Stat(path); err != nil {
+			path = filepath.Join(filepath.Dir(specPath), path)
+		}
+	}
+	resp, err := c.Upload(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "uploaded %s (%d bytes) as %s\n", path, resp.Bytes, resp.Uri)
+	return jobspec.WithDataPath(text, resp.Uri)
 }
 
 func jobsCmd() *cobra.Command {

@@ -1,0 +1,67 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cohort/cohort/gossip"
+	pb "github.com/cohort/cohort/proto"
+	"github.com/cohort/cohort/upload"
+)
+
+// openUploads gives the worker a private directory for the uploaded files
+// its partitions read, removed when it stops.
+func (n *Node) openUploads() error {
+	dir, err := os.MkdirTemp("", "cohort-worker-uploads-")
+	if err != nil {
+		return fmt.Errorf("worker: upload directory: %w", err)
+	}
+	s, err := upload.NewStore(dir)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	n.uploads = s
+	n.store.files = n.resolveFile
+	return nil
+}
+
+// resolveFile is the local copy of an uploaded file, fetched from a
+// coordinator the first time a partition needs it.
+func (n *Node) resolveFile(ctx context.Context, name string) (string, error) {
+	if !upload.IsURI(name) {
+		return "", fmt.Errorf("%s: this worker fetches only uploads (%s...)", name, upload.Scheme)
+	}
+	var sources []upload.Source
+	for _, addr := range n.coordinators() {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			continue
+		}
+		defer conn.Close()
+		sources = append(sources, upload.FromClient(pb.NewCoordinatorClient(conn)))
+	}
+	return n.uploads.Resolve(ctx, name, sources)
+}
+
+// coordinators are the client API addresses of the coordinators gossip
+// knows, and the one the worker was started with.
+func (n *Node) coordinators() []string {
+	var out []string
+	if n.cfg.Coordinator != "" {
+		out = append(out, n.cfg.Coordinator)
+	}
+	if n.gossip != nil {
+		for _, m := range n.gossip.Members() {
+			meta, err := gossip.DecodeMeta(m.Meta)
+			if err == nil && meta.Role == gossip.RoleCoordinator && meta.GRPCAddr != "" && !slices.Contains(out, meta.GRPCAddr) {
+				out = append(out, meta.GRPCAddr)
+			}
+		}
+	}
+	return out
+}
