@@ -138,3 +138,45 @@ func TestRunOnATransactionLogFailsWithTheProblemNamed(t *testing.T) {
 		}
 	}
 }
+
+// The whole Online Retail log through the example spec, when the shared
+// data is here: 4,372 customers, each with exactly one segment, and the
+// 135,080 lines without a customer id reported, not lost.
+func TestRunTheOnlineRetailExample(t *testing.T) {
+	if _, err := os.Stat("../../../shared/data/online_retail/online_retail.csv.gz"); err != nil {
+		t.Skip("the shared Online Retail file is not here")
+	}
+	text, err := os.ReadFile("../../examples/online_retail.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	spec := strings.Replace(string(text), "path: ../shared/data/", "path: ../../../shared/data/", 1)
+	spec = strings.Replace(spec, "dir: out/online-retail", fmt.Sprintf("dir: %s\n  format: csv", out), 1)
+	stdout, stderr, err := cli(t, "run", writeSpec(t, spec), "--workers", "2", "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	var s client.Summary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if tx := s.Transactions; tx == nil || tx.Lines != 541_909 || tx.Customers != 4_372 || tx.NoCustomer != 135_080 || tx.Rejected != 0 || s.Rows != 4_372 {
+		t.Fatalf("transactions %+v, %d rows", s.Transactions, s.Rows)
+	}
+	parts, _ := filepath.Glob(filepath.Join(out, "assignments", "part-*.csv"))
+	seen := map[string]bool{}
+	for _, p := range parts {
+		text, _ := os.ReadFile(p)
+		for _, row := range strings.Split(strings.TrimSpace(string(text)), "\n")[1:] {
+			id := strings.Split(row, ",")[0]
+			if seen[id] {
+				t.Fatalf("customer %s has two segments", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 4_372 {
+		t.Fatalf("%d customers have a segment, want 4372", len(seen))
+	}
+}
