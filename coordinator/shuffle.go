@@ -52,7 +52,10 @@ type tallied interface {
 // the workers the shuffle left out.
 func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs *partition.FileSet, columns []string, step algorithms.Scatter, id string,
 	drop func(*clusterExecutor), clock *phaseClock) (algorithms.Partial, map[string]error, error) {
-	files, err := newClusterExecutor(n, job.ID+"/files", partition.Spec{Files: fs, Columns: columns}, len(fs.Pieces))
+	// The pieces are streamed: each is read when the scatter runs on it and
+	// let go after, so a log far larger than the workers' memory shuffles
+	// in the memory of its parts.
+	files, err := newClusterExecutor(n, job.ID+"/files", partition.Spec{Files: fs, Columns: columns, Stream: true}, len(fs.Pieces))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -55,6 +55,10 @@ type Spec struct {
 	// Shuffle is a dataset of buckets a shuffle sent to the workers that
 	// hold them; like Files, raw tables, or features with Prepare.
 	Shuffle *ShuffleSpec `json:"shuffle,omitempty" yaml:"-"`
+	// Stream says a worker reads each partition when a step needs it and
+	// lets it go after, instead of holding it: for a pass or two over data
+	// far larger than memory, such as a transaction log being shuffled.
+	Stream bool `json:"stream,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a

@@ -39,11 +39,14 @@ func (s *server) LoadPartitions(ctx context.Context, req *pb.LoadPartitionsReque
 	if err := s.store.Load(ctx, req.Dataset, spec, ids, req.Exclusive); err != nil {
 		return nil, toStatus(err)
 	}
+	resp := &pb.LoadPartitionsResponse{}
+	if spec.Stream {
+		return resp, nil // read by each step
+	}
 	blocks, err := s.store.Blocks(req.Dataset, ids)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &pb.LoadPartitionsResponse{}
 	for _, b := range blocks {
 		resp.Rows += int64(b.Rows)
 		resp.Bytes += b.Bytes()
@@ -59,7 +62,8 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "decode step %s: %v", req.Kind, err)
 	}
-	blocks, err := s.store.Blocks(req.Dataset, toInts(req.Partitions))
+	ids := toInts(req.Partitions)
+	blocks, err := s.store.Partitions(req.Dataset, ids)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -70,9 +74,13 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 	out := make([]*pb.PartitionPartial, len(blocks))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.parallel)
-	for i, b := range blocks {
+	for i, get := range blocks {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
+				return err
+			}
+			b, err := get(gctx)
+			if err != nil {
 				return err
 			}
 			var p algorithms.Partial

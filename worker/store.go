@@ -21,6 +21,10 @@ var ErrNotLoaded = errors.New("not loaded on this worker")
 type dataset struct {
 	src    partition.Source
 	blocks map[int]*partition.Block
+	// stream datasets hold no blocks: held are the partitions placed here,
+	// each read by the step that needs it (partition.Spec.Stream).
+	stream bool
+	held   map[int]bool
 }
 
 // Store holds partitions in memory, by dataset.
@@ -52,7 +56,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 		if err != nil {
 			return fmt.Errorf("open dataset %s: %w", name, err)
 		}
-		ds = &dataset{src: src, blocks: map[int]*partition.Block{}}
+		ds = &dataset{src: src, blocks: map[int]*partition.Block{}, stream: spec.Stream, held: map[int]bool{}}
 		s.mu.Lock()
 		if cur, ok := s.datasets[name]; ok {
 			ds = cur
@@ -80,6 +84,18 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 				delete(ds.blocks, id)
 			}
 		}
+		for id := range ds.held {
+			if !want[id] {
+				delete(ds.held, id)
+			}
+		}
+	}
+	if ds.stream {
+		for id := range want {
+			ds.held[id] = true
+		}
+		s.mu.Unlock()
+		return nil
 	}
 	s.mu.Unlock()
 
@@ -100,13 +116,56 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	return g.Wait()
 }
 
-// Blocks returns the named partitions, which must have been loaded.
+// Partitions returns a way to get each named partition, which must have
+// been loaded: a block held in memory, or, for a stream dataset, one read
+// when called, for the caller alone to drop when done.
+func (s *Store) Partitions(name string, ids []int) ([]func(context.Context) (*partition.Block, error), error) {
+	s.mu.Lock()
+	ds, ok := s.datasets[name]
+	stream := ok && ds.stream
+	if stream {
+		for _, id := range ids {
+			if !ds.held[id] {
+				s.mu.Unlock()
+				return nil, fmt.Errorf("partition %d of %s: %w", id, name, ErrNotLoaded)
+			}
+		}
+	}
+	s.mu.Unlock()
+	out := make([]func(context.Context) (*partition.Block, error), len(ids))
+	if stream {
+		for i, id := range ids {
+			out[i] = func(ctx context.Context) (*partition.Block, error) {
+				b, err := ds.src.Load(ctx, id)
+				if err != nil {
+					return nil, fmt.Errorf("load partition %d of %s: %w", id, name, err)
+				}
+				return b, nil
+			}
+		}
+		return out, nil
+	}
+	blocks, err := s.Blocks(name, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range blocks {
+		out[i] = func(context.Context) (*partition.Block, error) { return b, nil }
+	}
+	return out, nil
+}
+
+// Blocks returns the named partitions, which must have been loaded and be
+// held in memory.
 func (s *Store) Blocks(name string, ids []int) ([]*partition.Block, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ds, ok := s.datasets[name]
 	if !ok {
 		return nil, fmt.Errorf("dataset %q: %w", name, ErrNotLoaded)
+	}
+	if ds.stream {
+		return nil, fmt.Errorf("dataset %q is read by each step, not held", name)
 	}
 	out := make([]*partition.Block, len(ids))
 	for i, id := range ids {
@@ -171,6 +230,7 @@ func (s *Store) Stats() (datasets, partitions int, bytes int64) {
 	defer s.mu.Unlock()
 	for _, ds := range s.datasets {
 		datasets++
+		partitions += len(ds.held)
 		for _, b := range ds.blocks {
 			partitions++
 			bytes += b.Bytes()

@@ -115,3 +115,49 @@ func TestRunStepOverGRPCMatchesALocalMap(t *testing.T) {
 		t.Fatalf("health %+v, %v", h, err)
 	}
 }
+
+// A stream dataset holds no blocks: a step reads each partition it maps,
+// with the same partial as a held one, and a partition moved away is no
+// longer this worker's to read.
+func TestStreamDatasetsAreReadByEachStep(t *testing.T) {
+	w := serve(t)
+	ctx := context.Background()
+	streamed := spec()
+	streamed.Stream = true
+	for name, sp := range map[string]partition.Spec{"held": spec(), "streamed": streamed} {
+		specJSON, _ := json.Marshal(sp)
+		if _, err := w.LoadPartitions(ctx, &pb.LoadPartitionsRequest{Dataset: name, SpecJson: specJSON, Partitions: []int32{1, 4}, Exclusive: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := w.Health(ctx, &pb.HealthRequest{})
+	if err != nil || h.Partitions != 4 || h.BytesResident != 2*500*8*4+2*500*8 {
+		t.Fatalf("health %+v, %v: the streamed dataset must hold no bytes", h, err)
+	}
+	prog, _ := kmeans.New(kmeans.Config{K: 2, Seed: 1}.WithDefaults(), 2600, 3)
+	step, _, _ := prog.Next()
+	params, _ := step.MarshalBinary()
+	run := func(name string, ids ...int32) (*pb.RunStepResponse, error) {
+		return w.RunStep(ctx, &pb.RunStepRequest{Dataset: name, Partitions: ids, Kind: step.Kind(), Params: params})
+	}
+	held, err := run("held", 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := run("streamed", 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range held.Partials {
+		if a, b := held.Partials[i], got.Partials[i]; a.Partition != b.Partition || !reflect.DeepEqual(a.Data, b.Data) {
+			t.Fatalf("partition %d: a streamed partial differs from a held one's", a.Partition)
+		}
+	}
+	specJSON, _ := json.Marshal(streamed)
+	if _, err := w.LoadPartitions(ctx, &pb.LoadPartitionsRequest{Dataset: "streamed", SpecJson: specJSON, Partitions: []int32{4}, Exclusive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("streamed", 1); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("a partition moved away was read: %v", err)
+	}
+}
