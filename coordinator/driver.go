@@ -422,7 +422,11 @@ func (n *Node) fitPreparation(ctx context.Context, job Job, spec *jobspec.Spec, 
 	if err := ex.place(ctx); err != nil {
 		return nil, err
 	}
-	clock.add("read")
+	if raw.Shuffle != nil {
+		clock.add("buckets") // each holder merging its buckets' parts
+	} else {
+		clock.add("read")
+	}
 	prog := prepare.NewProgram(cfg, scale, used)
 	err = driveTimed(ctx, prog, ex, clock, func(p algorithms.Progress, _ []byte) error {
 		if n.cfg.OnStep != nil {

@@ -60,15 +60,11 @@ func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs
 		return nil, nil, err
 	}
 	defer drop(files)
-	if err := files.place(ctx); err != nil {
-		return nil, nil, err
-	}
-	clock.add("read")
 	merged, err := n.shuffle(ctx, files, step, id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("shuffle %s: %w", spec.Data.Path, err)
 	}
-	clock.add("shuffle")
+	clock.add("read and shuffle")
 	t, ok := merged.(tallied)
 	if !ok {
 		return nil, nil, fmt.Errorf("shuffle %s: %T says nothing of the rows read", spec.Data.Path, merged)

@@ -252,7 +252,7 @@ func TestLostBucketHolderShufflesAgainWithTheSameResult(t *testing.T) {
 	for _, p := range res.Phases {
 		phases = append(phases, p.Phase)
 	}
-	if !slices.Contains(phases, "shuffle") {
+	if !slices.Contains(phases, "read and shuffle") {
 		t.Fatalf("phases %v", phases)
 	}
 }

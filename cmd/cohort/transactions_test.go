@@ -85,7 +85,7 @@ func TestRunOnATransactionLog(t *testing.T) {
 	for _, p := range s.Phases {
 		phases = append(phases, p.Phase)
 	}
-	if got := strings.Join(phases, ","); !strings.HasPrefix(got, "plan,read,shuffle,rejects,") {
+	if got := strings.Join(phases, ","); !strings.HasPrefix(got, "plan,read and shuffle,rejects,buckets,prepare stats,") {
 		t.Errorf("phases %s", got)
 	}
 	var assigned int64
