@@ -221,11 +221,7 @@ func (l *Log) Merge(o *Log) {
 			l.Customers[who] = &cp
 			continue
 		}
-		c.First, c.Last = min(c.First, oc.First), max(c.Last, oc.Last)
-		c.Orders, c.Returns = union(c.Orders, oc.Orders), union(c.Returns, oc.Returns)
-		c.Spent += oc.Spent
-		c.Refunded += oc.Refunded
-		c.Lines += oc.Lines
+		c.add(oc)
 	}
 	l.Counts.Lines += o.Counts.Lines
 	l.Counts.NoCustomer += o.Counts.NoCustomer
@@ -234,6 +230,15 @@ func (l *Log) Merge(o *Log) {
 	l.Counts.Returns += o.Counts.Returns
 	l.Counts.Latest = max(l.Counts.Latest, o.Counts.Latest)
 	l.Counts.Customers = int64(len(l.Customers))
+}
+
+// add folds o, a later part of the same customer, into c.
+func (c *Customer) add(o *Customer) {
+	c.First, c.Last = min(c.First, o.First), max(c.Last, o.Last)
+	c.Orders, c.Returns = union(c.Orders, o.Orders), union(c.Returns, o.Returns)
+	c.Spent += o.Spent
+	c.Refunded += o.Refunded
+	c.Lines += o.Lines
 }
 
 // Bucket is the shuffle's owner of a customer among n: workers send each
@@ -285,25 +290,34 @@ func (l *Log) AsOf() int64 { return l.Counts.AsOf() }
 //     from an hour) over three years — a plain extrapolation, not a
 //     probabilistic model of churn.
 func (l *Log) Features(asOf int64) Table {
-	ids := make([]string, 0, len(l.Customers))
-	for who := range l.Customers {
-		ids = append(ids, who)
+	// Numeric ids in numeric order, the rest after them as text. Each id is
+	// parsed once, not at every comparison of the sort.
+	type key struct {
+		id  string
+		num float64
+		ok  bool
 	}
-	slices.SortFunc(ids, func(a, b string) int {
-		// Numeric ids in numeric order, the rest after them as text.
-		x, errX := strconv.ParseFloat(a, 64)
-		y, errY := strconv.ParseFloat(b, 64)
+	keys := make([]key, 0, len(l.Customers))
+	for who := range l.Customers {
+		x, err := strconv.ParseFloat(who, 64)
+		keys = append(keys, key{who, x, err == nil})
+	}
+	slices.SortFunc(keys, func(a, b key) int {
 		switch {
-		case errX == nil && errY == nil && x != y:
-			return cmp.Compare(x, y)
-		case (errX == nil) != (errY == nil):
-			if errX == nil {
+		case a.ok && b.ok && a.num != b.num:
+			return cmp.Compare(a.num, b.num)
+		case a.ok != b.ok:
+			if a.ok {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.id, b.id)
 	})
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
 	t := Table{IDs: ids, Values: make([]float64, 0, len(ids)*len(Names))}
 	for _, who := range ids {
 		c := l.Customers[who]

@@ -288,7 +288,14 @@ func BucketTable(parts [][]byte, p CustomersParams, columns []string) (*partitio
 		if err != nil {
 			return nil, fmt.Errorf("part from partition %d: %w", s, err)
 		}
-		l.Merge(&Log{Customers: cs})
+		// The decoded customers are this call's own: moved, not copied.
+		for who, c := range cs {
+			if cur := l.Customers[who]; cur != nil {
+				cur.add(c)
+			} else {
+				l.Customers[who] = c
+			}
+		}
 	}
 	ft := l.Features(p.AsOf)
 	t := partition.NewTable(CustomerSchema(p.ID))
