@@ -219,14 +219,7 @@ func TestRunFoldsDuplicateCustomers(t *testing.T) {
 		if s.Rows != c.rows || s.Data.Duplicates != c.dups || s.Data.Rejected != 2 || s.Data.Rejects[0].Line != 102 {
 			t.Fatalf("%s: %d rows, data %+v", c.rule, s.Rows, s.Data)
 		}
-		parts, _ := filepath.Glob(filepath.Join(out, "assignments", "part-*.csv"))
-		ids := map[string]int{}
-		for _, p := range parts {
-			text, _ := os.ReadFile(p)
-			for _, row := range strings.Split(strings.TrimSpace(string(text)), "\n")[1:] {
-				ids[strings.Split(row, ",")[0]]++
-			}
-		}
+		ids := assignedCSV(t, out)
 		if int64(len(ids)) != min(c.rows, 598) {
 			t.Fatalf("%s: %d customers assigned", c.rule, len(ids))
 		}

@@ -87,6 +87,28 @@ func startIn(t *testing.T, dir, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// awaitCluster waits until the coordinator at api has leader leader (any,
+// if "") and workers workers.
+func awaitCluster(t *testing.T, api, leader string, workers int) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := client.Dial(ctx, api)
+		if err == nil {
+			st, err := c.Status(ctx)
+			c.Close()
+			if err == nil && len(st.Workers) == workers && (leader == "" || st.LeaderId == leader) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster did not come up with %d workers", workers)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // cli runs one cohort command to completion.
 func cli(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
@@ -134,22 +156,7 @@ func TestCoordinatorAndTwoWorkerProcesses(t *testing.T) {
 	for i := range 2 {
 		start(t, fmt.Sprintf("worker%d", i+1), "worker", "--coordinator", api, "--name", fmt.Sprintf("w%d", i+1), "--cores", "1")
 	}
-	ctx := context.Background()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := client.Dial(ctx, api)
-		if err == nil {
-			st, err := c.Status(ctx)
-			c.Close()
-			if err == nil && len(st.Workers) == 2 && st.LeaderId == "c1" {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("cluster did not come up with two workers")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	awaitCluster(t, api, "c1", 2)
 
 	out := t.TempDir()
 	stdout, stderr, err := cli(t, "submit", writeSpec(t, fmt.Sprintf(jobYAML, out)), "--coordinator", api, "--wait", "--json")

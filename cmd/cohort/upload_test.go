@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cohort/cohort/client"
 )
@@ -25,22 +23,7 @@ func TestSubmitUploadsAFileTheNodesCannotSee(t *testing.T) {
 	for i := range 2 {
 		startIn(t, t.TempDir(), fmt.Sprintf("worker%d", i+1), "worker", "--coordinator", api, "--name", fmt.Sprintf("w%d", i+1), "--cores", "1")
 	}
-	ctx := context.Background()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := client.Dial(ctx, api)
-		if err == nil {
-			st, err := c.Status(ctx)
-			c.Close()
-			if err == nil && len(st.Workers) == 2 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("cluster did not come up with two workers")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	awaitCluster(t, api, "", 2)
 
 	home := t.TempDir()
 	log, err := os.ReadFile("../../algorithms/features/testdata/online_retail_excerpt.csv")
