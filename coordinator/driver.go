@@ -193,6 +193,13 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		// The preparation is fitted again after a change of leader (and
 		// the data shuffled again): it is deterministic, so the dataset,
 		// and the k-means checkpoint taken on it, are the same.
+		// A shuffle's parts stay on the workers until the job ends, however
+		// it ends: a bucket is built from them whenever it is loaded.
+		parts, err := newClusterExecutor(n, shuffleID(job.ID), partition.Spec{}, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer drop(parts)
 		var pd *preparedData
 		if spec.Transactions != nil {
 			pd, err = n.prepareTransactions(jobCtx, job, spec, drop, &out.Phases)
@@ -207,15 +214,6 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 			if out.Transactions, err = json.Marshal(pd.log); err != nil {
 				return nil, err
 			}
-		}
-		if sh := pd.dataset.Shuffle; sh != nil {
-			// The shuffle's parts stay on the workers until the job ends:
-			// a bucket is built from them whenever it is loaded.
-			parts, err := newClusterExecutor(n, sh.ID, partition.Spec{}, 0)
-			if err != nil {
-				return nil, err
-			}
-			defer drop(parts)
 		}
 	}
 	out.Prepared = dataset.Prepare
@@ -363,12 +361,15 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		if i < 0 {
 			return nil, fmt.Errorf("data.id: %s has no column %q", spec.Data.Path, spec.Data.ID)
 		}
-		schema = append(used, fs.Schema[i])
+		schema = slices.Clone(used)
+		if !slices.ContainsFunc(used, func(f partition.Field) bool { return f.Name == spec.Data.ID }) {
+			schema = append(schema, fs.Schema[i])
+		}
 		names := make([]string, len(schema))
 		for i, f := range schema {
 			names[i] = f.Name
 		}
-		sh := &partition.ShuffleSpec{ID: job.ID + "/shuffle", Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
+		sh := &partition.ShuffleSpec{ID: shuffleID(job.ID), Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
 			Kind: prepare.KindDedup, Schema: schema}
 		if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: rule}); err != nil {
 			return nil, err

@@ -202,9 +202,10 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
+				_, peerFault := unreachablePeer(err)
 				if cause := context.Cause(wctx); errors.Is(cause, errWorkerLeft) && ctx.Err() == nil {
 					failed[name] = cause
-				} else if (workerFault(err) || status.Code(err) == codes.FailedPrecondition) && ctx.Err() == nil {
+				} else if !peerFault && (workerFault(err) || status.Code(err) == codes.FailedPrecondition) && ctx.Err() == nil {
 					failed[name] = err
 				} else if fatal == nil {
 					fatal = fmt.Errorf("worker %s: step %s: %w", name, kind, err)
@@ -283,7 +284,10 @@ func (e *clusterExecutor) drop(ctx context.Context) {
 
 func (e *clusterExecutor) client(w Worker) pb.WorkerClient { return e.n.pool.worker(w.GRPCAddr) }
 
-// workerFault tells a worker that cannot be reached from a step that failed on it.
+// workerFault tells a worker that cannot be reached from a step that failed
+// on it. A worker that could not reach a shuffle's peer answers
+// Unavailable too, but names the peer (unreachablePeer): the step fails, and
+// the shuffle is run again without the peer.
 func workerFault(err error) bool {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:

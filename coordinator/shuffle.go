@@ -29,6 +29,9 @@ const minBuckets = 16
 // holder could not be reached.
 const shuffleAttempts = 4
 
+// shuffleID names a job's shuffle on the workers.
+func shuffleID(job string) string { return job + "/shuffle" }
+
 // preparedData is a job's data once read and prepared: the dataset of
 // prepared features, its fitted preparation, what became of a transaction
 // log's lines (nil for other data), and, when a shuffle made the dataset,

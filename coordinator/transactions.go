@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cohort/cohort/algorithms/features"
+	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
 )
@@ -27,7 +28,13 @@ func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.S
 		return nil, fmt.Errorf("%s: %w", spec.Data.Path, err)
 	}
 	clock.add("plan")
-	sh := &partition.ShuffleSpec{ID: job.ID + "/shuffle", Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
+	// The preparation's columns are known before the log is read: a spec
+	// that names what customers do not have fails before the shuffle.
+	cfg, _ := spec.PrepareConfig()
+	if _, err := prepare.Select(features.CustomerSchema(tx.Customer), cfg); err != nil {
+		return nil, err
+	}
+	sh := &partition.ShuffleSpec{ID: shuffleID(job.ID), Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
 		Kind: features.KindCustomers, Schema: features.CustomerSchema(tx.Customer)}
 	merged, lost, err := n.shuffleFiles(ctx, job, spec, fs, tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID, drop, clock)
 	if err != nil {

@@ -138,8 +138,9 @@ func toStatus(err error) error {
 	case errors.Is(err, ErrPartsMissing):
 		return status.Error(codes.DataLoss, err.Error())
 	}
-	if _, ok := status.FromError(err); ok {
-		return err // a peer's failure, already named
+	var pe *peerError
+	if errors.As(err, &pe) {
+		return pe.status()
 	}
 	return status.Error(codes.Internal, err.Error())
 }

@@ -85,8 +85,28 @@ func (s *server) deliver(ctx context.Context, t *pb.ShuffleTargets, source int, 
 	return first
 }
 
-// push sends parts to one peer; a failure names the peer, so that the
-// coordinator blames it and not this worker.
+// peerError is a scatter step's failure to hand parts to a bucket's
+// holder: the holder's fault, not this worker's. toStatus turns it into
+// the ErrorInfo the coordinator acts on.
+type peerError struct {
+	peer string
+	err  error
+}
+
+func (e *peerError) Error() string { return e.err.Error() }
+func (e *peerError) Unwrap() error { return e.err }
+
+// status is the error as the coordinator reads it.
+func (e *peerError) status() error {
+	st := status.New(codes.Unavailable, e.err.Error())
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ReasonPeerUnreachable, Metadata: map[string]string{"peer": e.peer}}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// push sends parts to one peer. Only a peer that cannot be reached is
+// blamed; one that answers with an error fails the step as any error does.
 func (s *server) push(step context.Context, owner string, req *pb.PushPartsRequest) error {
 	ctx, cancel := context.WithTimeout(step, pushTimeout)
 	defer cancel()
@@ -100,11 +120,12 @@ func (s *server) push(step context.Context, owner string, req *pb.PushPartsReque
 	if err := step.Err(); err != nil {
 		return err // the step itself was cancelled
 	}
-	st := status.New(codes.Internal, fmt.Sprintf("push shuffle %s parts of partition %d to %s: %v", req.Shuffle, req.Source, owner, err))
-	if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ReasonPeerUnreachable, Metadata: map[string]string{"peer": owner}}); derr == nil {
-		st = d
+	err = fmt.Errorf("push shuffle %s parts of partition %d to %s: %w", req.Shuffle, req.Source, owner, err)
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return &peerError{peer: owner, err: err}
 	}
-	return st.Err()
+	return err
 }
 
 // PushParts implements the Worker service: another worker's parts of the
