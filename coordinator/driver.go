@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -188,7 +187,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	out.Phases.start()
 	dataset := spec.Dataset()
 	var pipeline *prepare.Pipeline
-	var lost map[string]error
+	var pin map[int]string
 	if spec.Files() {
 		// The preparation is fitted again after a change of leader (and
 		// the data shuffled again): it is deterministic, so the dataset,
@@ -209,7 +208,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		if err != nil {
 			return nil, cancelled(jobCtx, err)
 		}
-		dataset, pipeline, lost = pd.dataset, pd.pipeline, pd.lost
+		dataset, pipeline, pin = pd.dataset, pd.pipeline, pd.pin
 		if pd.log != nil {
 			if out.Transactions, err = json.Marshal(pd.log); err != nil {
 				return nil, err
@@ -241,7 +240,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	if err != nil {
 		return nil, err
 	}
-	maps.Copy(ex.lost, lost)
+	ex.pin = pin
 	defer drop(ex)
 	// Loading (reading, preparing) the partitions is a phase of its own;
 	// the first step would otherwise pay it.
@@ -348,7 +347,7 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 	}
 	clock.add("plan")
 	raw, partitions, schema := partition.Spec{Files: fs}, len(fs.Pieces), fs.Schema
-	var lost map[string]error
+	var pin map[int]string
 	var tally *partition.Tally
 	rule := spec.Data.Duplicates
 	if rule != "" && rule != prepare.DupKeep {
@@ -378,9 +377,9 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		if err != nil {
 			return nil, err
 		}
-		raw, partitions, lost, tally = partition.Spec{Shuffle: sh}, sh.Buckets, l, merged.(tallied).ReadTally()
+		raw, partitions, pin, tally = partition.Spec{Shuffle: sh}, sh.Buckets, l, merged.(tallied).ReadTally()
 	}
-	pl, err := n.fitPreparation(ctx, job, spec, raw, partitions, schema, lost, drop, clock)
+	pl, err := n.fitPreparation(ctx, job, spec, raw, partitions, schema, pin, drop, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -394,15 +393,15 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		return nil, err
 	}
 	raw.Prepare, raw.Columns = data, nil
-	return &preparedData{dataset: raw, pipeline: pl, lost: lost}, nil
+	return &preparedData{dataset: raw, pipeline: pl, pin: pin}, nil
 }
 
 // fitPreparation fits a job's preparation over the raw rows of a dataset
 // (file pieces, or a shuffle's buckets) of the given columns, loaded on
 // the workers as raw tables, and writes the rows that could not be read.
-// lost are workers to leave out.
+// pin, for a shuffle's buckets, is where they are.
 func (n *Node) fitPreparation(ctx context.Context, job Job, spec *jobspec.Spec, raw partition.Spec, partitions int, schema []partition.Field,
-	lost map[string]error, drop func(*clusterExecutor), clock *phaseClock) (*prepare.Pipeline, error) {
+	pin map[int]string, drop func(*clusterExecutor), clock *phaseClock) (*prepare.Pipeline, error) {
 	cfg, scale := spec.PrepareConfig()
 	// The workers read only the columns the preparation uses.
 	used, err := prepare.Select(schema, cfg)
@@ -418,7 +417,7 @@ func (n *Node) fitPreparation(ctx context.Context, job Job, spec *jobspec.Spec, 
 	if err != nil {
 		return nil, err
 	}
-	maps.Copy(ex.lost, lost)
+	ex.pin = pin
 	defer drop(ex)
 	if err := ex.place(ctx); err != nil {
 		return nil, err

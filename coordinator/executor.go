@@ -45,6 +45,9 @@ type clusterExecutor struct {
 	placement  map[int]string // what workers were last told to hold
 	lost       map[string]error
 	workers    map[string]Worker
+	// pin, for a shuffle's buckets, is where they must be: the workers
+	// that received their parts. A pinned holder gone is errShuffleLost.
+	pin map[int]string
 }
 
 func newClusterExecutor(n *Node, dataset string, spec partition.Spec, partitions int) (*clusterExecutor, error) {
@@ -127,9 +130,18 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w: every worker failed (%v)", ErrNoWorkers, msgs)
 	}
-	placement, err := partition.Place(e.partitions, slices.Sorted(maps.Keys(live)))
-	if err != nil {
-		return err
+	placement := e.pin
+	if placement != nil {
+		for _, id := range slices.Sorted(maps.Keys(placement)) {
+			if _, ok := live[placement[id]]; !ok {
+				return fmt.Errorf("%w: %s held bucket %d of %s", errShuffleLost, placement[id], id, e.dataset)
+			}
+		}
+	} else {
+		var err error
+		if placement, err = partition.Place(e.partitions, slices.Sorted(maps.Keys(live))); err != nil {
+			return err
+		}
 	}
 	if maps.Equal(placement, e.placement) && maps.EqualFunc(live, e.workers, func(a, b Worker) bool { return a == b }) {
 		return nil

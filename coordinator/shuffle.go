@@ -35,12 +35,12 @@ func shuffleID(job string) string { return job + "/shuffle" }
 // preparedData is a job's data once read and prepared: the dataset of
 // prepared features, its fitted preparation, what became of a transaction
 // log's lines (nil for other data), and, when a shuffle made the dataset,
-// the workers left out, which hold no bucket.
+// the workers holding its buckets.
 type preparedData struct {
 	dataset  partition.Spec
 	pipeline *prepare.Pipeline
 	log      any
-	lost     map[string]error
+	pin      map[int]string
 }
 
 // tallied is a scatter partial that carries what reading files found.
@@ -52,9 +52,9 @@ type tallied interface {
 // workers and scatters their rows into the buckets of shuffle id, worker
 // to worker. The unreadable rows are checked against data.max_rejects and
 // written to the rejects files. It returns the step's merged partial and
-// the workers the shuffle left out.
+// the workers holding the buckets.
 func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs *partition.FileSet, columns []string, step algorithms.Scatter, id string,
-	drop func(*clusterExecutor), clock *phaseClock) (algorithms.Partial, map[string]error, error) {
+	drop func(*clusterExecutor), clock *phaseClock) (algorithms.Partial, map[int]string, error) {
 	// The pieces are streamed: each is read when the scatter runs on it and
 	// let go after, so a log far larger than the workers' memory shuffles
 	// in the memory of its parts.
@@ -63,7 +63,7 @@ func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs
 		return nil, nil, err
 	}
 	defer drop(files)
-	merged, err := n.shuffle(ctx, files, step, id)
+	merged, pin, err := n.shuffle(ctx, files, step, id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("shuffle %s: %w", spec.Data.Path, err)
 	}
@@ -84,24 +84,22 @@ func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs
 		}
 		clock.add("rejects")
 	}
-	// The buckets are where the shuffle put them: the workers it left
-	// out must not be given any.
-	return merged, maps.Clone(files.lost), nil
+	return merged, pin, nil
 }
 
-// shuffle runs a scatter step over ex's partitions, its buckets placed over
-// ex's live workers exactly as a dataset of that many partitions will be
-// placed on them. A holder that cannot be reached is left out and the
-// shuffle run again: parts sent again replace the first ones.
-func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms.Scatter, id string) (algorithms.Partial, error) {
+// shuffle runs a scatter step over ex's partitions, its buckets placed by
+// rendezvous over ex's live workers, and returns that placement: datasets
+// of the buckets are pinned to it. A holder that cannot be reached is left
+// out and the shuffle run again: parts sent again replace the first ones.
+func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms.Scatter, id string) (algorithms.Partial, map[int]string, error) {
 	for attempt := 1; ; attempt++ {
 		if err := ex.place(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		live := ex.liveWorkers()
 		placement, err := partition.Place(step.Buckets(), slices.Sorted(maps.Keys(live)))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		owners := make([]string, step.Buckets())
 		for b, w := range placement {
@@ -109,11 +107,11 @@ func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms
 		}
 		merged, err := ex.Scatter(ctx, step, id, owners)
 		if err == nil {
-			return merged, nil
+			return merged, placement, nil
 		}
 		peer, ok := unreachablePeer(err)
 		if !ok || attempt == shuffleAttempts {
-			return nil, err
+			return nil, nil, err
 		}
 		for name, w := range live {
 			if w.GRPCAddr == peer {
@@ -139,11 +137,14 @@ func unreachablePeer(err error) (string, bool) {
 	return "", false
 }
 
-// shuffleLost tells an error from loading a bucket on a worker that does
-// not hold all its parts: it restarted, or the bucket moved to it after
-// the shuffle. The job runs again from its last checkpoint, shuffle and
+// errShuffleLost means a worker holding a shuffle's buckets is gone.
+var errShuffleLost = errors.New("a worker holding shuffled buckets is gone")
+
+// shuffleLost tells an error that lost a shuffle's buckets: a holder left,
+// or a bucket was loaded on a worker that does not hold all its parts (it
+// restarted). The job runs again from its last checkpoint, shuffle and
 // all.
 func shuffleLost(err error) bool {
 	var se interface{ GRPCStatus() *status.Status }
-	return errors.As(err, &se) && se.GRPCStatus().Code() == codes.DataLoss
+	return errors.Is(err, errShuffleLost) || errors.As(err, &se) && se.GRPCStatus().Code() == codes.DataLoss
 }

@@ -36,7 +36,7 @@ func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.S
 	}
 	sh := &partition.ShuffleSpec{ID: shuffleID(job.ID), Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
 		Kind: features.KindCustomers, Schema: features.CustomerSchema(tx.Customer)}
-	merged, lost, err := n.shuffleFiles(ctx, job, spec, fs, tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID, drop, clock)
+	merged, pin, err := n.shuffleFiles(ctx, job, spec, fs, tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID, drop, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.S
 	if sh.Params, err = json.Marshal(features.CustomersParams{AsOf: asOf, ID: tx.Customer}); err != nil {
 		return nil, err
 	}
-	pl, err := n.fitPreparation(ctx, job, spec, partition.Spec{Shuffle: sh}, sh.Buckets, sh.Schema, lost, drop, clock)
+	pl, err := n.fitPreparation(ctx, job, spec, partition.Spec{Shuffle: sh}, sh.Buckets, sh.Schema, pin, drop, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -73,5 +73,5 @@ func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.S
 		AsOf: time.UnixMilli(asOf).UTC().Format(time.DateOnly), Buckets: sh.Buckets}
 	n.log.Printf("job %s: %d lines of %s grouped into %d customers in %d buckets (%d lines without a customer, %d incomplete, %d unreadable)",
 		job.ID, c.Lines, spec.Data.Path, sum.Customers, sh.Buckets, c.NoCustomer, c.Incomplete, m.Tally.Rejected)
-	return &preparedData{dataset: partition.Spec{Shuffle: sh, Prepare: data}, pipeline: pl, log: sum, lost: lost}, nil
+	return &preparedData{dataset: partition.Spec{Shuffle: sh, Prepare: data}, pipeline: pl, log: sum, pin: pin}, nil
 }

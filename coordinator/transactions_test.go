@@ -256,3 +256,28 @@ func TestLostBucketHolderShufflesAgainWithTheSameResult(t *testing.T) {
 		t.Fatalf("phases %v", phases)
 	}
 }
+
+// A worker that joins after the shuffle holds none of its buckets: the
+// customers stay where the shuffle put them and the job goes on, without
+// reading and shuffling the log again.
+func TestWorkerJoiningAfterTheShuffleChangesNothing(t *testing.T) {
+	spec := retailSpec("", 30)
+	want := localRetail(t, spec)
+	c := startCoordinators(t, 1, 10*time.Second)
+	c.addWorkers(2)
+	var joined, redone atomic.Bool
+	watch := func(p algorithms.Progress) {
+		if p.Phase == "lloyd" && p.Iteration >= 2 && joined.CompareAndSwap(false, true) {
+			c.addWorkers(1) // waits for the leader to register it
+		}
+		if joined.Load() && strings.HasPrefix(p.Phase, "prepare") {
+			redone.Store(true)
+		}
+	}
+	c.onStep.Store(&watch)
+	res := c.run(0, retailSpec(t.TempDir(), 30), nil)
+	if !joined.Load() || redone.Load() {
+		t.Fatalf("joined %v; prepared again after the join: %v", joined.Load(), redone.Load())
+	}
+	sameBits(t, "with a worker joining", want.Centroids, res.Centroids)
+}
