@@ -34,6 +34,9 @@ type Config struct {
 	// Join is the client API address of a running coordinator; empty means
 	// bootstrap a new single-voter cluster (unless DataDir already holds one).
 	Join string
+	// MaxUploadBytes bounds a file a client uploads (0: DefaultMaxUpload;
+	// negative: no bound).
+	MaxUploadBytes int64
 	// WorkerWait is how long a job waits for a first worker before failing.
 	WorkerWait time.Duration
 	// CheckpointEvery is the least time between two committed checkpoints of
@@ -104,6 +107,9 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	if cfg.CheckpointEvery == 0 {
 		cfg.CheckpointEvery = 100 * time.Millisecond
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = DefaultMaxUpload
 	}
 	if cfg.WorkerWait == 0 {
 		cfg.WorkerWait = 30 * time.Second

@@ -25,7 +25,10 @@ const retailExcerpt = "../algorithms/features/testdata/online_retail_excerpt.csv
 
 // retailSpec segments the Online Retail excerpt's customers; its assignments
 // are written as CSV to out.
-func retailSpec(out string, maxIter int) string {
+func retailSpec(out string, maxIter int) string { return retailSpecAt(retailExcerpt, out, maxIter) }
+
+// retailSpecAt is retailSpec over the log at path.
+func retailSpecAt(path, out string, maxIter int) string {
 	return fmt.Sprintf(`
 name: retail
 seed: 5
@@ -38,7 +41,30 @@ prepare:
   scale: robust
 cluster: {k: 4, max_iter: %d, tol: 0}
 output: {dir: %s, format: csv}
-`, retailExcerpt, maxIter, out)
+`, path, maxIter, out)
+}
+
+// splitExcerpt writes the excerpt as a folder of n CSV files, each with
+// the header, so that a customer's lines lie in several pieces.
+func splitExcerpt(t *testing.T, n int) string {
+	t.Helper()
+	text, err := os.ReadFile(retailExcerpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(text), "\n"), "\n")
+	header, rows := lines[0], lines[1:]
+	dir := t.TempDir()
+	for i := range n {
+		part := header + strings.Join(rows[i*len(rows)/n:(i+1)*len(rows)/n], "")
+		if !strings.HasSuffix(part, "\n") {
+			part += "\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%d.csv", i)), []byte(part), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // excerptCustomers are the customer ids of the excerpt, as computed
@@ -183,16 +209,19 @@ func localRetail(t *testing.T, specYAML string) kmeans.Result {
 // between workers; every customer of the excerpt gets exactly one
 // segment; the lines without a customer are counted; and the centroids
 // have the same bits in one process and on one or three workers, so the
-// shuffle's result does not depend on who held which bucket.
+// shuffle's result does not depend on who held which bucket. The log is
+// four files, so customers' lines are in several pieces, read by
+// different workers, and their parts merge in piece order.
 func TestTransactionsJobGivesEveryCustomerOneSegment(t *testing.T) {
 	customers := excerptCustomers(t)
-	want := localRetail(t, retailSpec(t.TempDir(), 30))
+	logDir := splitExcerpt(t, 4)
+	want := localRetail(t, retailSpecAt(logDir, t.TempDir(), 30))
 	var first map[string]string
 	for _, workers := range []int{1, 3} {
 		out := t.TempDir()
 		c := startCoordinators(t, 1, 10*time.Second)
 		c.addWorkers(workers)
-		res := c.run(0, retailSpec(out, 30), nil)
+		res := c.run(0, retailSpecAt(logDir, out, 30), nil)
 		sameBits(t, fmt.Sprintf("%d workers", workers), want.Centroids, res.Centroids)
 		if res.Rows != int64(len(customers)) {
 			t.Fatalf("%d workers: %d rows, want the excerpt's %d customers", workers, res.Rows, len(customers))

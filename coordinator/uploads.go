@@ -17,6 +17,10 @@ import (
 	"github.com/cohort/cohort/upload"
 )
 
+// DefaultMaxUpload is the largest file a client may upload unless the
+// coordinator is told otherwise: every coordinator keeps a copy on disk.
+const DefaultMaxUpload = 16 << 30
+
 // openUploads opens the node's upload directory: under --data-dir, so that
 // uploads outlive a restart, or a temporary one removed on Close.
 func (n *Node) openUploads() error {
@@ -55,9 +59,14 @@ func (a *api) UploadFile(stream pb.Coordinator_UploadFileServer) error {
 		}
 		return stream.Recv()
 	}}
-	uri, size, err := a.n.uploads.Receive(first.Name, r)
-	if err != nil {
+	uri, size, err := a.n.uploads.Receive(first.Name, r, a.n.cfg.MaxUploadBytes)
+	switch {
+	case errors.Is(err, upload.ErrTooLarge):
+		return status.Errorf(codes.ResourceExhausted, "upload: %v (the coordinator's --max-upload)", err)
+	case errors.Is(err, upload.ErrBadName):
 		return status.Errorf(codes.InvalidArgument, "upload: %v", err)
+	case err != nil:
+		return status.Errorf(codes.Internal, "upload: %v", err)
 	}
 	if _, err := a.n.apply(cmdAddUpload, Upload{URI: uri, Bytes: size, At: time.Now().UnixNano()}); err != nil {
 		return a.n.toStatus(err)
@@ -98,12 +107,13 @@ func (n *Node) otherCoordinators() []upload.Source {
 // resolveUpload is an upload's local path on this coordinator, fetched
 // from another if this one does not hold it yet.
 func (n *Node) resolveUpload(ctx context.Context, uri string) (string, error) {
+	var up Upload
 	known := false
-	n.fsm.Read(func(s *State) { _, known = s.Uploads[uri] })
+	n.fsm.Read(func(s *State) { up, known = s.Uploads[uri] })
 	if !known {
 		return "", fmt.Errorf("data.path %s: no such upload (send the file with `cohort submit --upload`)", uri)
 	}
-	return n.uploads.Resolve(ctx, uri, n.otherCoordinators())
+	return n.uploads.Resolve(ctx, uri, n.otherCoordinators(), up.Bytes)
 }
 
 // syncUploads keeps a copy of every upload the FSM records, so that any
@@ -113,16 +123,17 @@ func (n *Node) syncUploads() {
 	failed := map[string]time.Time{}
 	for {
 		changed := n.fsm.Changed()
-		var missing []string
+		var missing []Upload
 		n.fsm.Read(func(s *State) {
-			for uri := range s.Uploads {
+			for uri, up := range s.Uploads {
 				if _, ok := n.uploads.Local(uri); !ok && time.Since(failed[uri]) > 5*time.Second {
-					missing = append(missing, uri)
+					missing = append(missing, up)
 				}
 			}
 		})
-		for _, uri := range missing {
-			if _, err := n.uploads.Resolve(n.ctx, uri, n.otherCoordinators()); err != nil && !errors.Is(err, context.Canceled) {
+		for _, up := range missing {
+			uri := up.URI
+			if _, err := n.uploads.Resolve(n.ctx, uri, n.otherCoordinators(), up.Bytes); err != nil && !errors.Is(err, context.Canceled) {
 				n.log.Printf("copy upload %s: %v", uri, err)
 				failed[uri] = time.Now()
 			}

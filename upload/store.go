@@ -43,10 +43,14 @@ func Parse(uri string) (sha, name string, err error) {
 	return sha, name, nil
 }
 
+// ErrBadName is the error of an upload named other than by a plain file
+// name.
+var ErrBadName = errors.New("not a plain file name")
+
 // checkName refuses names that are not a plain file name.
 func checkName(name string) error {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) || name != filepath.Base(name) {
-		return fmt.Errorf("%q is not a file name", name)
+		return fmt.Errorf("%q: %w", name, ErrBadName)
 	}
 	return nil
 }
@@ -83,14 +87,18 @@ func (s *Store) Local(uri string) (string, bool) {
 	return p, true
 }
 
+// ErrTooLarge is the error of a file past the size a store accepts.
+var ErrTooLarge = errors.New("file too large")
+
 // Receive stores a file read from r under its content's name and returns
-// its URI and size. A partial file never appears under the name.
-func (s *Store) Receive(name string, r io.Reader) (string, int64, error) {
-	return s.receive(name, r, "")
+// its URI and size; a file of more than limit bytes (if limit > 0) is
+// refused with ErrTooLarge. A partial file never appears under the name.
+func (s *Store) Receive(name string, r io.Reader, limit int64) (string, int64, error) {
+	return s.receive(name, r, "", limit)
 }
 
 // receive is Receive, refusing content whose hash is not want (if set).
-func (s *Store) receive(name string, r io.Reader, want string) (string, int64, error) {
+func (s *Store) receive(name string, r io.Reader, want string, limit int64) (string, int64, error) {
 	if err := checkName(name); err != nil {
 		return "", 0, err
 	}
@@ -100,12 +108,18 @@ func (s *Store) receive(name string, r io.Reader, want string) (string, int64, e
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	h := sha256.New()
+	if limit > 0 {
+		r = io.LimitReader(r, limit+1)
+	}
 	n, err := io.Copy(io.MultiWriter(tmp, h), r)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return "", 0, fmt.Errorf("receive %s: %w", name, err)
+	}
+	if limit > 0 && n > limit {
+		return "", 0, fmt.Errorf("receive %s: more than %d bytes: %w", name, limit, ErrTooLarge)
 	}
 	sha := hex.EncodeToString(h.Sum(nil))
 	if want != "" && sha != want {
@@ -165,8 +179,8 @@ type Source interface {
 
 // Resolve is the local path of an upload, fetched first from the first of
 // sources that has it when this node does not; the content must have the
-// hash the URI names.
-func (s *Store) Resolve(ctx context.Context, uri string, sources []Source) (string, error) {
+// hash the URI names, and no more than limit bytes if limit > 0.
+func (s *Store) Resolve(ctx context.Context, uri string, sources []Source, limit int64) (string, error) {
 	if p, ok := s.Local(uri); ok {
 		return p, nil
 	}
@@ -193,7 +207,7 @@ func (s *Store) Resolve(ctx context.Context, uri string, sources []Source) (stri
 			errs = append(errs, err)
 			continue
 		}
-		_, _, err = s.receive(name, rc, sha)
+		_, _, err = s.receive(name, rc, sha, limit)
 		rc.Close()
 		if err != nil {
 			errs = append(errs, err)

@@ -33,14 +33,14 @@ func TestReceiveNamesAFileByItsContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uri, n, err := s.Receive("log.csv", strings.NewReader("a,b\n1,2\n"))
+	uri, n, err := s.Receive("log.csv", strings.NewReader("a,b\n1,2\n"), 0)
 	if err != nil || n != 8 {
 		t.Fatalf("%v, %d bytes", err, n)
 	}
 	if !IsURI(uri) || !strings.HasSuffix(uri, "/log.csv") {
 		t.Fatalf("uri %s", uri)
 	}
-	again, _, _ := s.Receive("log.csv", strings.NewReader("a,b\n1,2\n"))
+	again, _, _ := s.Receive("log.csv", strings.NewReader("a,b\n1,2\n"), 0)
 	if again != uri {
 		t.Fatalf("the same content got two names: %s, %s", uri, again)
 	}
@@ -53,9 +53,15 @@ func TestReceiveNamesAFileByItsContent(t *testing.T) {
 		t.Fatalf("served %q, %v", sent.String(), err)
 	}
 	for _, bad := range []string{"", "..", "a/b", `a\b`} {
-		if _, _, err := s.Receive(bad, strings.NewReader("x")); err == nil {
+		if _, _, err := s.Receive(bad, strings.NewReader("x"), 0); err == nil {
 			t.Errorf("name %q accepted", bad)
 		}
+	}
+	if _, _, err := s.Receive("big.csv", strings.NewReader("123456789"), 8); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("9 bytes past a limit of 8: %v", err)
+	}
+	if _, _, err := s.Receive("fits.csv", strings.NewReader("12345678"), 8); err != nil {
+		t.Errorf("8 bytes within a limit of 8: %v", err)
 	}
 	for _, bad := range []string{"s3://x/y", Scheme + "abc/log.csv", Scheme + strings.Repeat("0", 64) + "/../x"} {
 		if _, _, err := Parse(bad); err == nil {
@@ -68,30 +74,33 @@ func TestReceiveNamesAFileByItsContent(t *testing.T) {
 // sends content with the hash its name says, and refuses other content.
 func TestResolveFetchesAndChecksTheHash(t *testing.T) {
 	origin, _ := NewStore(t.TempDir())
-	uri, _, err := origin.Receive("log.csv", strings.NewReader("the real content"))
+	uri, _, err := origin.Receive("log.csv", strings.NewReader("the real content"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	node, _ := NewStore(t.TempDir())
 	liar, down, honest := &fixed{data: []byte("something else")}, &fixed{err: errors.New("unreachable")}, &fixed{data: []byte("the real content")}
-	p, err := node.Resolve(context.Background(), uri, []Source{down, liar, honest})
+	p, err := node.Resolve(context.Background(), uri, []Source{down, liar, honest}, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != "the real content" {
 		t.Fatalf("resolved to %q", got)
 	}
-	if _, err := node.Resolve(context.Background(), uri, []Source{honest}); err != nil || honest.calls != 1 {
+	if _, err := node.Resolve(context.Background(), uri, []Source{honest}, 16); err != nil || honest.calls != 1 {
 		t.Fatalf("a second resolve fetched again (%d calls): %v", honest.calls, err)
 	}
 	other, _ := NewStore(t.TempDir())
-	if _, err := other.Resolve(context.Background(), uri, []Source{liar}); err == nil || !strings.Contains(err.Error(), "hash") {
+	if _, err := other.Resolve(context.Background(), uri, []Source{liar}, 0); err == nil || !strings.Contains(err.Error(), "hash") {
 		t.Fatalf("content of another hash accepted: %v", err)
 	}
 	if _, ok := other.Local(uri); ok {
 		t.Fatal("refused content was kept")
 	}
-	if _, err := other.Resolve(context.Background(), uri, nil); err == nil {
+	if _, err := other.Resolve(context.Background(), uri, []Source{honest}, 15); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("16 bytes fetched past a limit of 15: %v", err)
+	}
+	if _, err := other.Resolve(context.Background(), uri, nil, 0); err == nil {
 		t.Fatal("resolved with no source")
 	}
 }

@@ -55,7 +55,10 @@ type Node struct {
 	grpc    *grpc.Server
 	lis     net.Listener
 	gossip  *memberlist.Memberlist
-	done    chan struct{}
+	// gossipMu guards gossip against readers other than Start and
+	// shutdown: an upload fetch may look for coordinators while Start joins.
+	gossipMu sync.Mutex
+	done     chan struct{}
 
 	stopOnce sync.Once
 }
@@ -119,11 +122,14 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 			return nil, err
 		}
 	}
-	n.gossip, err = gossip.Start(gossip.Config{Name: cfg.Name, Addr: cfg.GossipAddr, Log: out,
+	g, err := gossip.Start(gossip.Config{Name: cfg.Name, Addr: cfg.GossipAddr, Log: out,
 		Meta: gossip.Meta{Role: gossip.RoleWorker, GRPCAddr: n.GRPCAddr(), Cores: cfg.Cores, MemoryBytes: cfg.MemoryBytes}})
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
+	n.gossipMu.Lock()
+	n.gossip = g
+	n.gossipMu.Unlock()
 	if _, err := n.gossip.Join(seeds); err != nil {
 		return nil, fmt.Errorf("worker: join gossip at %v: %w", seeds, err)
 	}

@@ -45,7 +45,9 @@ func (n *Node) resolveFile(ctx context.Context, name string) (string, error) {
 		defer conn.Close()
 		sources = append(sources, upload.FromClient(pb.NewCoordinatorClient(conn)))
 	}
-	return n.uploads.Resolve(ctx, name, sources)
+	// Coordinators are trusted to send what they hold: the hash, not a
+	// size, is checked.
+	return n.uploads.Resolve(ctx, name, sources, 0)
 }
 
 // coordinators are the client API addresses of the coordinators gossip
@@ -55,8 +57,11 @@ func (n *Node) coordinators() []string {
 	if n.cfg.Coordinator != "" {
 		out = append(out, n.cfg.Coordinator)
 	}
-	if n.gossip != nil {
-		for _, m := range n.gossip.Members() {
+	n.gossipMu.Lock()
+	g := n.gossip
+	n.gossipMu.Unlock()
+	if g != nil {
+		for _, m := range g.Members() {
 			meta, err := gossip.DecodeMeta(m.Meta)
 			if err == nil && meta.Role == gossip.RoleCoordinator && meta.GRPCAddr != "" && !slices.Contains(out, meta.GRPCAddr) {
 				out = append(out, meta.GRPCAddr)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -135,7 +134,7 @@ func submitCmd() *cobra.Command {
 		}
 		defer c.Close()
 		if send {
-			if text, err = uploadData(cmd.Context(), c, spec, text, args[0]); err != nil {
+			if text, err = uploadData(cmd.Context(), c, spec, text, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 		}
@@ -156,22 +155,18 @@ func submitCmd() *cobra.Command {
 }
 
 // uploadData sends a spec's data file to the cluster and returns the spec
-// naming the upload instead. A relative data.path is relative to the spec.
-func uploadData(ctx context.Context, c *client.Client, spec *jobspec.Spec, text []byte, specPath string) ([]byte, error) {
+// naming the upload instead. A relative data.path is relative to the
+// working directory, as it is for `cohort run`.
+func uploadData(ctx context.Context, c *client.Client, spec *jobspec.Spec, text []byte, log io.Writer) ([]byte, error) {
 	path := spec.Data.Path
 	if path == "" {
 		return nil, errors.New("--upload: the spec has no data.path to send")
-	}
-	if !filepath.IsAbs(path) {
-		if _, err := os.Stat(path); err != nil {
-			path = filepath.Join(filepath.Dir(specPath), path)
-		}
 	}
 	resp, err := c.Upload(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "uploaded %s (%d bytes) as %s\n", path, resp.Bytes, resp.Uri)
+	fmt.Fprintf(log, "uploaded %s (%d bytes) as %s\n", path, resp.Bytes, resp.Uri)
 	return jobspec.WithDataPath(text, resp.Uri)
 }
 

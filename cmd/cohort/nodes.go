@@ -69,6 +69,7 @@ func coordinatorCmd() *cobra.Command {
 	f.StringVar(&cfg.GossipAddr, "gossip-addr", "127.0.0.1:7402", "memberlist gossip address")
 	f.StringVar(&cfg.Join, "join", "", "client API address of a running coordinator to join as a voter")
 	f.DurationVar(&cfg.WorkerWait, "worker-wait", 30*time.Second, "how long a job waits for a first worker")
+	f.Int64Var(&cfg.MaxUploadBytes, "max-upload", coordinator.DefaultMaxUpload, "largest file a client may upload, in bytes (negative: no limit)")
 	return cmd
 }
 
