@@ -77,10 +77,10 @@ type DataSummary struct {
 // duplicateWords say what each data.duplicates rule did to the rows it
 // counts.
 var duplicateWords = map[string]string{
-	"first": "dropped, each after the first row of its customer id",
-	"last":  "dropped, each before the last row of its customer id",
-	"merge": "merged into the row of their customer id (each column's last value that is not missing)",
-	"drop":  "dropped, every row of a customer id that is on several",
+	prepare.DupFirst: "dropped, each after the first row of its customer id",
+	prepare.DupLast:  "dropped, each before the last row of its customer id",
+	prepare.DupMerge: "merged into the row of their customer id (each column's last value that is not missing)",
+	prepare.DupDrop:  "dropped, every row of a customer id that is on several",
 }
 
 func dataSummary(raw []byte) (*DataSummary, []string, error) {

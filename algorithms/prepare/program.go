@@ -249,8 +249,11 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 		return s, nil
 	case KindDedup:
 		s := &DedupStep{}
-		if err := json.Unmarshal(params, s); err != nil || s.ID == "" || s.N < 1 {
-			return nil, fmt.Errorf("decode %s: %v", kind, err)
+		if err := json.Unmarshal(params, s); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", kind, err)
+		}
+		if s.ID == "" || s.N < 1 {
+			return nil, fmt.Errorf("decode %s: id %q, %d buckets", kind, s.ID, s.N)
 		}
 		return s, nil
 	}
