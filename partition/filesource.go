@@ -13,9 +13,9 @@ import (
 type Preparer interface {
 	// Width is the number of features a row becomes.
 	Width() int
-	// Rows is the kept rows' features, Width values each, and the indices
-	// of the rows of t they came from.
-	Rows(t *Table) (values []float64, kept []int, err error)
+	// Rows appends the kept rows' features, Width values each, to values,
+	// and the indices of the rows of t they came from to kept.
+	Rows(t *Table, values []float64, kept []int) ([]float64, []int, error)
 	// Total is how many rows of the whole dataset are kept.
 	Total() int64
 	// Columns are the columns Rows reads: the only ones loaded.
@@ -107,24 +107,40 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	return b, nil
 }
 
+// prepareChunk is how many rows are encoded at a time: the float64
+// features of a whole partition would be twice the size of its block, and
+// fresh memory costs more to fault in than to fill.
+const prepareChunk = 1 << 14
+
 // preparedBlock is the features of t's rows that prep keeps, as a block
-// whose IDs are the kept rows' indices in t.
+// whose IDs are the kept rows' indices in t. Rows are encoded a chunk at a
+// time into one reused buffer and written into the block as float32.
 func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
-	values, kept, err := prep.Rows(t)
-	if err != nil {
-		return nil, err
-	}
 	w := prep.Width()
-	if len(values) != len(kept)*w {
-		return nil, fmt.Errorf("%d values for %d rows of %d features", len(values), len(kept), w)
-	}
-	b := NewBlock(id, len(kept), w)
-	for r, i := range kept {
-		row := b.Data[r*b.Stride : r*b.Stride+w]
-		for j, v := range values[r*w : (r+1)*w] {
-			row[j] = float32(v)
+	b := NewBlock(id, t.Rows, w) // every row may be kept
+	var values []float64
+	var kept []int
+	n := 0
+	for lo := 0; lo < t.Rows; lo += prepareChunk {
+		var err error
+		values, kept, err = prep.Rows(t.Slice(lo, min(lo+prepareChunk, t.Rows)), values[:0], kept[:0])
+		if err != nil {
+			return nil, err
 		}
-		b.IDs[r] = int64(i)
+		if len(values) != len(kept)*w {
+			return nil, fmt.Errorf("%d values for %d rows of %d features", len(values), len(kept), w)
+		}
+		for r, i := range kept {
+			row := b.Data[n*b.Stride : n*b.Stride+w]
+			for j, v := range values[r*w : (r+1)*w] {
+				row[j] = float32(v)
+			}
+			b.IDs[n] = int64(lo + i)
+			n++
+		}
+	}
+	if n < t.Rows {
+		b.Rows, b.Data, b.IDs = n, b.Data[:n*b.Stride:n*b.Stride], b.IDs[:n:n]
 	}
 	return b, nil
 }

@@ -65,3 +65,43 @@ func TestKeysOfIDColumns(t *testing.T) {
 		t.Error("buckets are not a function of the key")
 	}
 }
+
+// dropThirds is a Preparer that keeps rows whose x is not a multiple of 3,
+// as features (x, -x).
+type dropThirds struct{}
+
+func (dropThirds) Width() int        { return 2 }
+func (dropThirds) Total() int64      { return 0 }
+func (dropThirds) Columns() []string { return []string{"x"} }
+func (dropThirds) Rows(t *Table, values []float64, kept []int) ([]float64, []int, error) {
+	for r, x := range t.Column("x").Num {
+		if int(x)%3 != 0 {
+			values, kept = append(values, x, -x), append(kept, r)
+		}
+	}
+	return values, kept, nil
+}
+
+// A partition prepared a chunk at a time keeps the rows, features and
+// row indices a whole-table pass would, across chunk boundaries.
+func TestPreparedBlockInChunks(t *testing.T) {
+	tab := NewTable([]Field{{Name: "x", Type: Number}})
+	n := 2*prepareChunk + 123
+	for r := range n {
+		tab.Columns[0].Num = append(tab.Columns[0].Num, float64(r))
+	}
+	tab.Rows = n
+	b, err := preparedBlock(7, tab, dropThirds{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, kept, _ := dropThirds{}.Rows(tab, nil, nil)
+	if b.ID != 7 || b.Rows != len(kept) || len(b.IDs) != len(kept) || len(b.Data) != len(kept)*b.Stride || b.Validate() != nil {
+		t.Fatalf("block of %d rows (%d ids, %d values) for %d kept", b.Rows, len(b.IDs), len(b.Data), len(kept))
+	}
+	for r, i := range kept {
+		if b.IDs[r] != int64(i) || b.Row(r)[0] != float32(want[2*r]) || b.Row(r)[1] != float32(want[2*r+1]) {
+			t.Fatalf("row %d: id %d, %v; want %d, %v", r, b.IDs[r], b.Row(r), i, want[2*r:2*r+2])
+		}
+	}
+}

@@ -474,8 +474,8 @@ func Open(data json.RawMessage) (partition.Preparer, error) {
 func (p *Pipeline) Width() int { return len(p.Names()) }
 
 // Rows implements partition.Preparer.
-func (p *Pipeline) Rows(t *partition.Table) ([]float64, []int, error) {
-	values, kept, _, err := p.Features(t, nil, nil)
+func (p *Pipeline) Rows(t *partition.Table, values []float64, kept []int) ([]float64, []int, error) {
+	values, kept, _, err := p.Features(t, values, kept)
 	return values, kept, err
 }
 
