@@ -13,9 +13,10 @@ import (
 type Preparer interface {
 	// Width is the number of features a row becomes.
 	Width() int
-	// Rows appends the kept rows' features, Width values each, to values,
-	// and the indices of the rows of t they came from to kept.
-	Rows(t *Table, values []float64, kept []int) ([]float64, []int, error)
+	// Bind prepares to encode t's rows: the returned function appends the
+	// features of the kept rows among [lo, hi), Width values each, to
+	// values, and their indices in t to kept.
+	Bind(t *Table) (func(lo, hi int, values []float64, kept []int) ([]float64, []int), error)
 	// Total is how many rows of the whole dataset are kept.
 	Total() int64
 	// Columns are the columns Rows reads: the only ones loaded.
@@ -117,16 +118,16 @@ const prepareChunk = 1 << 14
 // time into one reused buffer and written into the block as float32.
 func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 	w := prep.Width()
+	encode, err := prep.Bind(t)
+	if err != nil {
+		return nil, err
+	}
 	b := NewBlock(id, t.Rows, w) // every row may be kept
 	var values []float64
 	var kept []int
 	n := 0
 	for lo := 0; lo < t.Rows; lo += prepareChunk {
-		var err error
-		values, kept, err = prep.Rows(t.Slice(lo, min(lo+prepareChunk, t.Rows)), values[:0], kept[:0])
-		if err != nil {
-			return nil, err
-		}
+		values, kept = encode(lo, min(lo+prepareChunk, t.Rows), values[:0], kept[:0])
 		if len(values) != len(kept)*w {
 			return nil, fmt.Errorf("%d values for %d rows of %d features", len(values), len(kept), w)
 		}
@@ -135,7 +136,7 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 			for j, v := range values[r*w : (r+1)*w] {
 				row[j] = float32(v)
 			}
-			b.IDs[n] = int64(lo + i)
+			b.IDs[n] = int64(i)
 			n++
 		}
 	}

@@ -73,13 +73,16 @@ type dropThirds struct{}
 func (dropThirds) Width() int        { return 2 }
 func (dropThirds) Total() int64      { return 0 }
 func (dropThirds) Columns() []string { return []string{"x"} }
-func (dropThirds) Rows(t *Table, values []float64, kept []int) ([]float64, []int, error) {
-	for r, x := range t.Column("x").Num {
-		if int(x)%3 != 0 {
-			values, kept = append(values, x, -x), append(kept, r)
+func (dropThirds) Bind(t *Table) (func(lo, hi int, values []float64, kept []int) ([]float64, []int), error) {
+	xs := t.Column("x").Num
+	return func(lo, hi int, values []float64, kept []int) ([]float64, []int) {
+		for r := lo; r < hi; r++ {
+			if x := xs[r]; int(x)%3 != 0 {
+				values, kept = append(values, x, -x), append(kept, r)
+			}
 		}
-	}
-	return values, kept, nil
+		return values, kept
+	}, nil
 }
 
 // A partition prepared a chunk at a time keeps the rows, features and
@@ -95,7 +98,8 @@ func TestPreparedBlockInChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, kept, _ := dropThirds{}.Rows(tab, nil, nil)
+	encode, _ := dropThirds{}.Bind(tab)
+	want, kept := encode(0, n, nil, nil)
 	if b.ID != 7 || b.Rows != len(kept) || len(b.IDs) != len(kept) || len(b.Data) != len(kept)*b.Stride || b.Validate() != nil {
 		t.Fatalf("block of %d rows (%d ids, %d values) for %d kept", b.Rows, len(b.IDs), len(b.Data), len(kept))
 	}

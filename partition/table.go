@@ -106,26 +106,6 @@ func (t *Table) Reserve(n int) {
 	}
 }
 
-// Slice is rows [lo, hi) of t, sharing its columns' values and
-// dictionaries: a view to read, not to append to.
-func (t *Table) Slice(lo, hi int) *Table {
-	out := &Table{Columns: make([]Column, len(t.Columns)), Rows: hi - lo}
-	for i := range t.Columns {
-		c := &t.Columns[i]
-		o := &out.Columns[i]
-		o.Field, o.Dict = c.Field, c.Dict
-		switch c.Type {
-		case Number:
-			o.Num = c.Num[lo:hi:hi]
-		case Text:
-			o.Codes = c.Codes[lo:hi:hi]
-		case Time:
-			o.Times = c.Times[lo:hi:hi]
-		}
-	}
-	return out
-}
-
 // Schema returns the table's fields.
 func (t *Table) Schema() []Field {
 	out := make([]Field, len(t.Columns))

@@ -385,43 +385,66 @@ func addCounts(a, b []int64) []int64 {
 // and the indices of the rows kept to kept, and counts what it did. The
 // table must have every input column, with its type.
 func (e *Encoder) Encode(t *partition.Table, out []float64, kept []int) ([]float64, []int, Counts, error) {
-	cols := make([]*partition.Column, len(e.Inputs))
-	codeOf := make([][]int, len(e.Inputs)) // per input: dictionary code → feature offset, −1 for other
+	b, err := e.Bind(t)
+	if err != nil {
+		return out, kept, Counts{}, err
+	}
+	out, kept, cnt := b.Rows(0, t.Rows, out, kept)
+	return out, kept, cnt, nil
+}
+
+// Bound is an Encoder bound to one table: its columns found and its text
+// dictionaries mapped to features once, so that rows can be encoded a
+// range at a time at no further cost.
+type Bound struct {
+	e        *Encoder
+	cols     []*partition.Column
+	codeOf   [][]int // per input: dictionary code → feature offset, −1 for other
+	fillCode []int
+}
+
+// Bind checks that t has every input column, with its type, and maps its
+// text dictionaries to features.
+func (e *Encoder) Bind(t *partition.Table) (*Bound, error) {
+	b := &Bound{e: e, cols: make([]*partition.Column, len(e.Inputs)), codeOf: make([][]int, len(e.Inputs)), fillCode: make([]int, len(e.Inputs))}
 	for i := range e.Inputs {
 		in := &e.Inputs[i]
 		c := t.Column(in.Column)
 		if c == nil {
-			return out, kept, Counts{}, fmt.Errorf("encode: column %s is missing from the data", in.Column)
+			return nil, fmt.Errorf("encode: column %s is missing from the data", in.Column)
 		}
 		if c.Type != in.Type {
-			return out, kept, Counts{}, fmt.Errorf("encode: column %s is %s, the model expects %s", in.Column, c.Type, in.Type)
+			return nil, fmt.Errorf("encode: column %s is %s, the model expects %s", in.Column, c.Type, in.Type)
 		}
-		cols[i] = c
+		b.cols[i] = c
 		if in.Type == partition.Text {
-			codeOf[i] = make([]int, len(c.Dict))
+			b.codeOf[i] = make([]int, len(c.Dict))
 			for code, v := range c.Dict {
-				codeOf[i][code] = slices.Index(in.Categories, v)
+				b.codeOf[i][code] = slices.Index(in.Categories, v)
 			}
+			b.fillCode[i] = slices.Index(in.Categories, in.FillText)
 		}
 	}
+	return b, nil
+}
+
+// Rows appends the feature rows of rows [lo, hi) of the bound table to out
+// and the indices (in the table) of the rows kept to kept, and counts what
+// it did.
+func (b *Bound) Rows(lo, hi int, out []float64, kept []int) ([]float64, []int, Counts) {
+	e := b.e
 	n := len(e.Inputs)
-	cnt := Counts{Rows: int64(t.Rows), Imputed: make([]int64, n), Outside: make([]int64, n), DropBy: make([]int64, n)}
+	cnt := Counts{Rows: int64(hi - lo), Imputed: make([]int64, n), Outside: make([]int64, n), DropBy: make([]int64, n)}
 	width := len(e.Names)
 	// Room for every row at once: grown row by row, the slice was copied
 	// again at each doubling, onto fresh pages each time.
-	out = slices.Grow(out, t.Rows*width)
-	kept = slices.Grow(kept, t.Rows)
-	fillCode := make([]int, n)
-	for i := range e.Inputs {
-		if in := &e.Inputs[i]; in.Type == partition.Text {
-			fillCode[i] = slices.Index(in.Categories, in.FillText)
-		}
-	}
+	out = slices.Grow(out, (hi-lo)*width)
+	kept = slices.Grow(kept, hi-lo)
 rows:
-	for r := range t.Rows {
+	for r := lo; r < hi; r++ {
 		// A row is dropped before any of it is written.
 		for i := range e.Inputs {
-			if e.Inputs[i].Drop && missingAt(cols[i], r) {
+			if e.Inputs[i].Drop && missingAt(b.cols[i], r) {
 				cnt.Dropped++
 				cnt.DropBy[i]++
 				continue rows
@@ -432,11 +455,11 @@ rows:
 		f := out[base:]
 		at := 0
 		for i := range e.Inputs {
-			in, c := &e.Inputs[i], cols[i]
+			in, c := &e.Inputs[i], b.cols[i]
 			if in.Type == partition.Text {
-				idx := fillCode[i]
+				idx := b.fillCode[i]
 				if code := c.Codes[r]; code >= 0 {
-					idx = codeOf[i][code]
+					idx = b.codeOf[i][code]
 				} else {
 					cnt.Imputed[i]++
 				}
@@ -466,7 +489,7 @@ rows:
 		}
 		kept = append(kept, r)
 	}
-	return out, kept, cnt, nil
+	return out, kept, cnt
 }
 
 func missingAt(c *partition.Column, r int) bool {

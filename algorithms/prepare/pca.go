@@ -68,23 +68,28 @@ func (s *covStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
 	}
 	pl := Pipeline{Encoder: s.Encoder, Scaling: s.Scaling}
-	rows, _, _, err := pl.Features(b.Table, nil, nil)
+	bound, err := s.Encoder.Bind(b.Table)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
 	w := len(s.Encoder.Names)
 	p := &covPartial{Sum: make([]float64, w), Prod: make([]float64, w*w)}
-	for lo := 0; lo+w <= len(rows); lo += w {
-		r := rows[lo : lo+w]
-		p.N++
-		for i, x := range r {
-			p.Sum[i] += x
-			prod := p.Prod[i*w : i*w+w]
-			for j := i; j < w; j++ {
-				prod[j] += x * r[j]
+	eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
+		rows, _, cnt := pl.features(bound, lo, hi, buf, nil)
+		return rows, cnt
+	}, func(rows []float64) {
+		for lo := 0; lo+w <= len(rows); lo += w {
+			r := rows[lo : lo+w]
+			p.N++
+			for i, x := range r {
+				p.Sum[i] += x
+				prod := p.Prod[i*w : i*w+w]
+				for j := i; j < w; j++ {
+					prod[j] += x * r[j]
+				}
 			}
 		}
-	}
+	})
 	return p, nil
 }
 

@@ -32,17 +32,24 @@ type Pipeline struct {
 // appending Width values per kept row to out and the indices of kept rows
 // to kept.
 func (p *Pipeline) Features(t *partition.Table, out []float64, kept []int) ([]float64, []int, Counts, error) {
-	base := len(out)
-	out, kept, cnt, err := p.Encoder.Encode(t, out, kept)
+	b, err := p.Encoder.Bind(t)
 	if err != nil {
-		return out, kept, cnt, err
+		return out, kept, Counts{}, err
 	}
+	out, kept, cnt := p.features(b, 0, t.Rows, out, kept)
+	return out, kept, cnt, nil
+}
+
+// features is Features of rows [lo, hi) of a bound table.
+func (p *Pipeline) features(b *Bound, lo, hi int, out []float64, kept []int) ([]float64, []int, Counts) {
+	base := len(out)
+	out, kept, cnt := b.Rows(lo, hi, out, kept)
 	w := len(p.Encoder.Names)
 	for lo := base; lo < len(out); lo += w {
 		p.Scaling.Apply(out[lo : lo+w])
 	}
 	if p.PCA == nil {
-		return out, kept, cnt, nil
+		return out, kept, cnt
 	}
 	// Projected in place: a row's m components overwrite the start of its
 	// own w features, never a later row's (m ≤ w).
@@ -53,7 +60,7 @@ func (p *Pipeline) Features(t *partition.Table, out []float64, kept []int) ([]fl
 		p.PCA.Apply(out[base+r*w:base+(r+1)*w], proj)
 		copy(out[base+r*m:], proj)
 	}
-	return out[:base+rows*m], kept, cnt, nil
+	return out[:base+rows*m], kept, cnt
 }
 
 // Names are the features a row becomes: the encoded columns, or pc1, pc2,
@@ -133,11 +140,17 @@ func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Table == nil {
 		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
 	}
-	rows, _, cnt, err := s.Encoder.Encode(b.Table, nil, nil)
+	bound, err := s.Encoder.Bind(b.Table)
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
-	return &featuresPartial{Stats: featureStats(rows, len(s.Encoder.Names), s.Quantiles), Counts: cnt}, nil
+	w := len(s.Encoder.Names)
+	stats := newFeatureStats(w)
+	cnt := eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
+		rows, _, cnt := bound.Rows(lo, hi, buf, nil)
+		return rows, cnt
+	}, func(rows []float64) { addFeatureStats(stats, rows, w, s.Quantiles) })
+	return &featuresPartial{Stats: stats, Counts: cnt}, nil
 }
 
 type featuresPartial struct {
@@ -473,10 +486,17 @@ func Open(data json.RawMessage) (partition.Preparer, error) {
 // Width implements partition.Preparer: the number of features.
 func (p *Pipeline) Width() int { return len(p.Names()) }
 
-// Rows implements partition.Preparer.
-func (p *Pipeline) Rows(t *partition.Table, values []float64, kept []int) ([]float64, []int, error) {
-	values, kept, _, err := p.Features(t, values, kept)
-	return values, kept, err
+// Bind implements partition.Preparer: the features of a table's rows, a
+// range at a time.
+func (p *Pipeline) Bind(t *partition.Table) (func(lo, hi int, values []float64, kept []int) ([]float64, []int), error) {
+	b, err := p.Encoder.Bind(t)
+	if err != nil {
+		return nil, err
+	}
+	return func(lo, hi int, values []float64, kept []int) ([]float64, []int) {
+		values, kept, _ = p.features(b, lo, hi, values, kept)
+		return values, kept
+	}, nil
 }
 
 // Columns implements partition.Preparer: the columns the pipeline reads.

@@ -85,10 +85,22 @@ func FeatureStats(rows []float64, width int) []ColumnStats {
 // every value of every feature to a sketch (a logarithm each) was most of
 // the pass's time.
 func featureStats(rows []float64, width int, quantiles bool) []ColumnStats {
+	out := newFeatureStats(width)
+	addFeatureStats(out, rows, width, quantiles)
+	return out
+}
+
+// newFeatureStats is the statistics of width features before any row.
+func newFeatureStats(width int) []ColumnStats {
 	out := make([]ColumnStats, width)
 	for i := range out {
 		out[i].Min, out[i].Max = math.Inf(1), math.Inf(-1)
 	}
+	return out
+}
+
+// addFeatureStats adds feature rows to their statistics, in order.
+func addFeatureStats(out []ColumnStats, rows []float64, width int, quantiles bool) {
 	for lo := 0; lo+width <= len(rows); lo += width {
 		for j, v := range rows[lo : lo+width] {
 			if quantiles {
@@ -98,7 +110,6 @@ func featureStats(rows []float64, width int, quantiles bool) []ColumnStats {
 			}
 		}
 	}
-	return out
 }
 
 // balanceOneHot makes a text column weigh in distances like one number
