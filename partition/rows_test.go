@@ -2,6 +2,7 @@ package partition
 
 import (
 	"math"
+	"strconv"
 	"testing"
 )
 
@@ -106,6 +107,28 @@ func TestPreparedBlockInChunks(t *testing.T) {
 	for r, i := range kept {
 		if b.IDs[r] != int64(i) || b.Row(r)[0] != float32(want[2*r]) || b.Row(r)[1] != float32(want[2*r+1]) {
 			t.Fatalf("row %d: id %d, %v; want %d, %v", r, b.IDs[r], b.Row(r), i, want[2*r:2*r+2])
+		}
+	}
+}
+
+// A text column of distinct values stops indexing them after the probe,
+// and still reads back every value; one of repeated values keeps its
+// dictionary small.
+func TestDistinctTextColumnsSkipTheIndex(t *testing.T) {
+	tab := NewTable([]Field{{Name: "id", Type: Text}, {Name: "g", Type: Text}})
+	n := distinctProbe + 1000
+	for r := range n {
+		tab.AppendText(0, strconv.Itoa(r%(n-10)), false) // 10 repeats at the end
+		tab.AppendText(1, []string{"F", "M"}[r%2], r%7 == 0)
+		tab.Rows++
+	}
+	ids, g := tab.Column("id"), tab.Column("g")
+	if ids.index != nil || g.index == nil || len(g.Dict) != 2 {
+		t.Fatalf("id indexed %v, g indexed %v with %d entries", ids.index != nil, g.index != nil, len(g.Dict))
+	}
+	for r := range n {
+		if v, ok := ids.Text(r); !ok || v != strconv.Itoa(r%(n-10)) {
+			t.Fatalf("row %d: %q", r, v)
 		}
 	}
 }

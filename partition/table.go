@@ -145,10 +145,24 @@ func (t *Table) Column(name string) *Column {
 // caller keeps every column the same length and counts the row in Rows.
 func (t *Table) AppendText(i int, s string, missing bool) { t.Columns[i].appendText(s, missing) }
 
-// appendText adds a Text value, or a missing one.
+// distinctProbe is how many values a text column takes before it decides
+// whether it is worth a dictionary.
+const distinctProbe = 1 << 16
+
+// appendText adds a Text value, or a missing one. A column whose first
+// distinctProbe values are nine in ten distinct (customer or order ids)
+// stops deduplicating: each later value becomes a dictionary entry of its
+// own, as most would anyway, without a lookup in the index; a million
+// unique ids cost more to index than to store. Readers of Dict therefore
+// take equal entries as one value (counts by the string, not the code).
 func (c *Column) appendText(s string, missing bool) {
 	if missing {
 		c.Codes = append(c.Codes, -1)
+		return
+	}
+	if c.index == nil {
+		c.Codes = append(c.Codes, int32(len(c.Dict)))
+		c.Dict = append(c.Dict, s)
 		return
 	}
 	code, ok := c.index[s]
@@ -158,6 +172,9 @@ func (c *Column) appendText(s string, missing bool) {
 		c.index[s] = code
 	}
 	c.Codes = append(c.Codes, code)
+	if len(c.Codes) == distinctProbe && 10*len(c.Dict) > 9*distinctProbe {
+		c.index = nil
+	}
 }
 
 // Text returns row i of a Text column and whether it is present.
