@@ -60,7 +60,7 @@ type Store struct {
 	dir string
 
 	mu       sync.Mutex
-	fetching map[string]*sync.Mutex // by URI: one fetch at a time
+	fetching map[string]chan struct{} // by URI: held by the one fetch at a time
 }
 
 // NewStore keeps uploads under dir, which it creates.
@@ -68,7 +68,7 @@ func NewStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("upload directory: %w", err)
 	}
-	return &Store{dir: dir, fetching: map[string]*sync.Mutex{}}, nil
+	return &Store{dir: dir, fetching: map[string]chan struct{}{}}, nil
 }
 
 // Dir is where the store keeps its files.
@@ -189,14 +189,19 @@ func (s *Store) Resolve(ctx context.Context, uri string, sources []Source, limit
 		return "", err
 	}
 	s.mu.Lock()
-	m := s.fetching[uri]
-	if m == nil {
-		m = &sync.Mutex{}
-		s.fetching[uri] = m
+	turn := s.fetching[uri]
+	if turn == nil {
+		turn = make(chan struct{}, 1)
+		s.fetching[uri] = turn
 	}
 	s.mu.Unlock()
-	m.Lock()
-	defer m.Unlock()
+	// Wait for a fetch of the same file to end, unless ctx ends first.
+	select {
+	case turn <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-turn }()
 	if p, ok := s.Local(uri); ok {
 		return p, nil // fetched while this call waited
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/cohort/cohort/proto"
 )
@@ -132,5 +133,48 @@ func TestChunksCarryTheWholeFile(t *testing.T) {
 	var empty []*pb.FileChunk
 	if err := Send(bytes.NewReader(nil), "e.csv", func(c *pb.FileChunk) error { empty = append(empty, c); return nil }); err != nil || len(empty) != 1 || empty[0].Name != "e.csv" {
 		t.Fatalf("an empty file is one named chunk: %v, %d", err, len(empty))
+	}
+}
+
+// blocking holds a fetch until released.
+type blocking struct{ release chan struct{} }
+
+func (b blocking) FetchUpload(ctx context.Context, _ string) (io.ReadCloser, error) {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return nil, errors.New("released")
+}
+
+// A caller waiting for another's fetch of the same file gives up when its
+// own context ends.
+func TestResolveWaitEndsWithItsContext(t *testing.T) {
+	s, _ := NewStore(t.TempDir())
+	uri := URI(strings.Repeat("ab", 32), "x.csv")
+	b := blocking{release: make(chan struct{})}
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Resolve(context.Background(), uri, []Source{b}, 0)
+		first <- err
+	}()
+	for {
+		s.mu.Lock()
+		started := s.fetching[uri] != nil && len(s.fetching[uri]) == 1
+		s.mu.Unlock()
+		if started {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Resolve(ctx, uri, []Source{b}, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting caller: %v", err)
+	}
+	close(b.release)
+	if err := <-first; err == nil {
+		t.Fatal("the first fetch succeeded with nothing to fetch")
 	}
 }
