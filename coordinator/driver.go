@@ -194,16 +194,17 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		// and the k-means checkpoint taken on it, are the same.
 		// A shuffle's parts stay on the workers until the job ends, however
 		// it ends: a bucket is built from them whenever it is loaded.
-		parts, err := newClusterExecutor(n, shuffleID(job.ID), partition.Spec{}, 0)
+		shuffle := shuffleID(job.ID)
+		parts, err := newClusterExecutor(n, shuffle, partition.Spec{}, 0)
 		if err != nil {
 			return nil, err
 		}
 		defer drop(parts)
 		var pd *preparedData
 		if spec.Transactions != nil {
-			pd, err = n.prepareTransactions(jobCtx, job, spec, drop, &out.Phases)
+			pd, err = n.prepareTransactions(jobCtx, job, spec, shuffle, drop, &out.Phases)
 		} else {
-			pd, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases)
+			pd, err = n.prepareFiles(jobCtx, job, spec, shuffle, drop, &out.Phases)
 		}
 		if err != nil {
 			return nil, cancelled(jobCtx, err)
@@ -340,7 +341,8 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 // over their raw rows on the workers. With a data.duplicates rule, the rows
 // are first shuffled by customer id, so that each id's rows meet on one
 // worker and are folded there into one row (or dropped).
-func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
+// shuffle names the shuffle, if one is needed.
+func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, shuffle string, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
 	fs, err := n.planFiles(ctx, spec.Data.Path, spec.CSVHints())
 	if err != nil {
 		return nil, err
@@ -368,7 +370,7 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, dr
 		for i, f := range schema {
 			names[i] = f.Name
 		}
-		sh := &partition.ShuffleSpec{ID: shuffleID(job.ID), Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
+		sh := &partition.ShuffleSpec{ID: shuffle, Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
 			Kind: prepare.KindDedup, Schema: schema}
 		if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: rule}); err != nil {
 			return nil, err

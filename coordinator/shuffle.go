@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -29,8 +30,12 @@ const minBuckets = 16
 // holder could not be reached.
 const shuffleAttempts = 4
 
-// shuffleID names a job's shuffle on the workers.
-func shuffleID(job string) string { return job + "/shuffle" }
+// shuffleID names a run of a job's shuffle on the workers. Each run (a new
+// leader, a run again after a lost holder) gets a name of its own, so that
+// a late part of an earlier run, pushed by a step that was still going
+// when its run ended, cannot land in this one or bring a dropped one back
+// (workers refuse parts of a shuffle they dropped).
+func shuffleID(job string) string { return fmt.Sprintf("%s/shuffle-%x", job, time.Now().UnixNano()) }
 
 // preparedData is a job's data once read and prepared: the dataset of
 // prepared features, its fitted preparation, what became of a transaction

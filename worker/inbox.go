@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -17,15 +18,27 @@ var ErrPartsMissing = errors.New("shuffle parts missing on this worker")
 type Inbox struct {
 	mu       sync.Mutex
 	shuffles map[string]map[int]map[int][]byte
+	// dropped are the shuffles dropped lately, oldest first: a part of one
+	// that arrives late is refused rather than bringing it back.
+	dropped []string
 }
+
+// droppedKept bounds the dropped shuffles remembered.
+const droppedKept = 1024
+
+// ErrShuffleDropped is the error of a part sent for a dropped shuffle.
+var ErrShuffleDropped = errors.New("the shuffle was dropped")
 
 func newInbox() *Inbox { return &Inbox{shuffles: map[string]map[int]map[int][]byte{}} }
 
 // Put keeps source's part of a bucket, replacing one sent before: a step
 // that is run again sends the same parts again.
-func (in *Inbox) Put(shuffle string, bucket, source int, data []byte) {
+func (in *Inbox) Put(shuffle string, bucket, source int, data []byte) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if slices.Contains(in.dropped, shuffle) {
+		return fmt.Errorf("part of bucket %d of %s: %w", bucket, shuffle, ErrShuffleDropped)
+	}
 	sh := in.shuffles[shuffle]
 	if sh == nil {
 		sh = map[int]map[int][]byte{}
@@ -37,6 +50,7 @@ func (in *Inbox) Put(shuffle string, bucket, source int, data []byte) {
 		sh[bucket] = b
 	}
 	b[source] = data
+	return nil
 }
 
 // Parts returns a bucket's parts in source order, or ErrPartsMissing
@@ -62,11 +76,17 @@ func (in *Inbox) Parts(shuffle string, bucket, sources int) ([][]byte, error) {
 	return out, nil
 }
 
-// Drop forgets a shuffle's parts.
+// Drop forgets a shuffle's parts, and refuses any sent after.
 func (in *Inbox) Drop(shuffle string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	delete(in.shuffles, shuffle)
+	if !slices.Contains(in.dropped, shuffle) {
+		if len(in.dropped) == droppedKept {
+			in.dropped = in.dropped[1:]
+		}
+		in.dropped = append(in.dropped, shuffle)
+	}
 }
 
 // Stats counts the parts held and their bytes.

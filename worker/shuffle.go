@@ -65,7 +65,9 @@ func (s *server) deliver(ctx context.Context, t *pb.ShuffleTargets, source int, 
 	for b, data := range parts {
 		owner := t.Owners[b]
 		if owner == s.self {
-			s.store.inbox.Put(t.Id, b, source, data)
+			if err := s.store.inbox.Put(t.Id, b, source, data); err != nil {
+				return err
+			}
 			continue
 		}
 		byOwner[owner] = append(byOwner[owner], &pb.BucketPart{Bucket: int32(b), Data: data})
@@ -138,7 +140,9 @@ func (s *server) PushParts(ctx context.Context, req *pb.PushPartsRequest) (*pb.P
 		if p.Bucket < 0 {
 			return nil, status.Errorf(codes.InvalidArgument, "push parts of %s: bucket %d", req.Shuffle, p.Bucket)
 		}
-		s.store.inbox.Put(req.Shuffle, int(p.Bucket), int(req.Source), p.Data)
+		if err := s.store.inbox.Put(req.Shuffle, int(p.Bucket), int(req.Source), p.Data); err != nil {
+			return nil, status.Error(codes.FailedPrecondition, err.Error())
+		}
 	}
 	return &pb.PushPartsResponse{}, nil
 }

@@ -161,3 +161,31 @@ func TestStreamDatasetsAreReadByEachStep(t *testing.T) {
 		t.Fatalf("a partition moved away was read: %v", err)
 	}
 }
+
+// An inbox gives a bucket's parts in source order only once every source
+// sent one, and refuses a late part of a shuffle it dropped.
+func TestInboxPartsAndDrops(t *testing.T) {
+	in := newInbox()
+	if err := in.Put("s", 1, 1, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Parts("s", 1, 2); !errors.Is(err, ErrPartsMissing) {
+		t.Fatalf("a bucket missing source 0: %v", err)
+	}
+	in.Put("s", 1, 0, []byte("a"))
+	in.Put("s", 1, 0, []byte("A")) // sent again: replaces
+	parts, err := in.Parts("s", 1, 2)
+	if err != nil || string(parts[0]) != "A" || string(parts[1]) != "b" {
+		t.Fatalf("parts %q, %v", parts, err)
+	}
+	if n, bytes := in.Stats(); n != 2 || bytes != 2 {
+		t.Fatalf("%d parts, %d bytes", n, bytes)
+	}
+	in.Drop("s")
+	if err := in.Put("s", 1, 0, []byte("late")); !errors.Is(err, ErrShuffleDropped) {
+		t.Fatalf("a late part of a dropped shuffle: %v", err)
+	}
+	if n, _ := in.Stats(); n != 0 {
+		t.Fatalf("%d parts after the drop", n)
+	}
+}
