@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"strconv"
 )
@@ -29,10 +28,17 @@ func (c *Column) Key(r int) (string, bool) {
 
 // Bucket is the bucket of n that a key belongs to in a shuffle: a hash,
 // the same on every node.
-func Bucket(key string, n int) int {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return int(h.Sum64() % uint64(n))
+func Bucket(key string, n int) int { return int(Hash(key) % uint64(n)) }
+
+// Hash is the 64-bit FNV-1a hash of s, computed in place: hash/fnv's
+// writer costs an allocation a call, and a shuffle hashes every line.
+func Hash(s string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * prime
+	}
+	return h
 }
 
 // EncodeRows writes the given rows of t, column by column, for a shuffle:

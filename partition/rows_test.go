@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"hash/fnv"
 	"math"
 	"strconv"
 	"testing"
@@ -129,6 +130,16 @@ func TestDistinctTextColumnsSkipTheIndex(t *testing.T) {
 	for r := range n {
 		if v, ok := ids.Text(r); !ok || v != strconv.Itoa(r%(n-10)) {
 			t.Fatalf("row %d: %q", r, v)
+		}
+	}
+}
+
+func TestHashIsFNV1a(t *testing.T) {
+	for _, s := range []string{"", "17850", "C536379", "ü€"} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if Hash(s) != h.Sum64() {
+			t.Errorf("Hash(%q) = %x, FNV-1a %x", s, Hash(s), h.Sum64())
 		}
 	}
 }

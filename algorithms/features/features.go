@@ -3,7 +3,6 @@ package features
 import (
 	"cmp"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
@@ -173,11 +172,7 @@ func Aggregate(t *partition.Table, cols Columns) (*Log, error) {
 // key is an id cell as text (partition.Column.Key); false when missing.
 func key(c *partition.Column, r int) (string, bool) { return c.Key(r) }
 
-func hash(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
-}
+func hash(s string) uint64 { return partition.Hash(s) }
 
 // insert adds h to the sorted set s.
 func insert(s []uint64, h uint64) []uint64 {
