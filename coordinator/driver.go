@@ -192,14 +192,18 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		// The preparation is fitted again after a change of leader (and
 		// the data shuffled again): it is deterministic, so the dataset,
 		// and the k-means checkpoint taken on it, are the same.
-		// A shuffle's parts stay on the workers until the job ends, however
-		// it ends: a bucket is built from them whenever it is loaded.
-		shuffle := shuffleID(job.ID)
-		parts, err := newClusterExecutor(n, shuffle, partition.Spec{}, 0)
-		if err != nil {
-			return nil, err
+		var shuffle string
+		if spec.Shuffles() {
+			// A shuffle's parts stay on the workers until the job ends,
+			// however it ends: a bucket is built from them whenever it is
+			// loaded.
+			shuffle = shuffleID(job.ID)
+			parts, err := newClusterExecutor(n, shuffle, partition.Spec{}, 0)
+			if err != nil {
+				return nil, err
+			}
+			defer drop(parts)
 		}
-		defer drop(parts)
 		var pd *preparedData
 		if spec.Transactions != nil {
 			pd, err = n.prepareTransactions(jobCtx, job, spec, shuffle, drop, &out.Phases)
@@ -352,7 +356,7 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, sh
 	var pin map[int]string
 	var tally *partition.Tally
 	rule := spec.Data.Duplicates
-	if rule != "" && rule != prepare.DupKeep {
+	if spec.Shuffles() {
 		cfg, _ := spec.PrepareConfig()
 		used, err := prepare.Select(fs.Schema, cfg)
 		if err != nil {

@@ -347,6 +347,12 @@ func (s *Spec) pca() (*prepare.PCA, error) {
 // Files says whether the job reads files (data.path).
 func (s *Spec) Files() bool { return s.Data.Path != "" }
 
+// Shuffles says whether the job groups its rows by customer across the
+// workers: a transaction log, or a rule for duplicate ids.
+func (s *Spec) Shuffles() bool {
+	return s.Transactions != nil || s.Data.Duplicates != "" && s.Data.Duplicates != prepare.DupKeep
+}
+
 // CSVHints are the data.csv section for partition.PlanFiles.
 // A transaction log's time, quantity, price and amount columns are
 // expected to have the type their role needs, so that one bad value among
