@@ -9,25 +9,14 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
-
-// maxMsg bounds one gRPC message; partials are per partition and small, but
-// sampled rows of k-means‖ on wide data can reach megabytes.
-const maxMsg = 1 << 30
-
-// stepWindow is the HTTP/2 flow-control window for steps' replies.
-const stepWindow = 32 << 20
 
 // ErrNoWorkers means no live worker is left to run a step.
 var ErrNoWorkers = errors.New("no live workers")
@@ -294,7 +283,7 @@ func (e *clusterExecutor) drop(ctx context.Context) {
 	}
 }
 
-func (e *clusterExecutor) client(w Worker) pb.WorkerClient { return e.n.pool.worker(w.GRPCAddr) }
+func (e *clusterExecutor) client(w Worker) pb.WorkerClient { return e.n.pool.Worker(w.GRPCAddr) }
 
 // workerFault tells a worker that cannot be reached from a step that failed
 // on it. A worker that could not reach a shuffle's peer answers
@@ -317,60 +306,4 @@ func groupByWorker(placement map[int]string) map[string][]int32 {
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	}
 	return out
-}
-
-// connPool keeps one client connection per worker address.
-type connPool struct {
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
-}
-
-func newConnPool() *connPool { return &connPool{conns: map[string]*grpc.ClientConn{}} }
-
-func (p *connPool) worker(addr string) pb.WorkerClient { return pb.NewWorkerClient(p.conn(addr)) }
-
-// coordinator is another coordinator's client API, over the same pool.
-func (p *connPool) coordinator(addr string) pb.CoordinatorClient {
-	return pb.NewCoordinatorClient(p.conn(addr))
-}
-
-func (p *connPool) conn(addr string) grpc.ClientConnInterface {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, ok := p.conns[addr]
-	if !ok {
-		var err error
-		// Keepalive pings notice a worker whose host died without closing
-		// the connection; workers permit pings this frequent.
-		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
-			// A step's partials are megabytes at 100M rows; the default
-			// 64 KB windows made the worker wait on flow-control round trips.
-			grpc.WithInitialWindowSize(stepWindow), grpc.WithInitialConnWindowSize(stepWindow),
-			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}))
-		if err != nil {
-			// NewClient only fails on a malformed target; surface it on first use.
-			return brokenConn{err}
-		}
-		p.conns[addr] = c
-	}
-	return c
-}
-
-func (p *connPool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = map[string]*grpc.ClientConn{}
-}
-
-type brokenConn struct{ err error }
-
-func (b brokenConn) Invoke(context.Context, string, any, any, ...grpc.CallOption) error {
-	return status.Error(codes.Unavailable, b.err.Error())
-}
-func (b brokenConn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
-	return nil, status.Error(codes.Unavailable, b.err.Error())
 }

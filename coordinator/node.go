@@ -17,8 +17,10 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/conns"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/upload"
@@ -81,7 +83,7 @@ type Node struct {
 	gossip *memberlist.Memberlist
 	grpc   *grpc.Server
 	lis    net.Listener
-	pool   *connPool
+	pool   *conns.Pool
 	// uploads holds the data files clients sent (cohort submit --upload).
 	uploads *upload.Store
 
@@ -120,7 +122,7 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n = &Node{cfg: cfg, log: log.New(out, "coordinator "+cfg.ID+": ", log.LstdFlags|log.Lmicroseconds),
-		fsm: NewFSM(), pool: newConnPool(), ctx: ctx, cancel: cancel}
+		fsm: NewFSM(), pool: conns.NewPool(), ctx: ctx, cancel: cancel}
 	// n is nil by the time a failing return runs the deferred call.
 	self := n
 	defer func() {
@@ -136,7 +138,9 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: listen for API on %s: %w", cfg.GRPCAddr, err)
 	}
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
+	// Workers and other coordinators fetching uploads ping as the pool does.
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(conns.MaxMsg), grpc.MaxSendMsgSize(conns.MaxMsg),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: conns.KeepaliveMinTime}))
 	pb.RegisterCoordinatorServer(n.grpc, &api{n: n})
 
 	events := make(chan memberlist.NodeEvent, 256)
@@ -293,7 +297,7 @@ func (n *Node) close() error {
 	for _, c := range n.closer {
 		errs = append(errs, c())
 	}
-	n.pool.close()
+	n.pool.Close()
 	return errors.Join(errs...)
 }
 

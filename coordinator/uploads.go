@@ -99,7 +99,7 @@ func (n *Node) otherCoordinators() []upload.Source {
 	slices.Sort(addrs)
 	out := make([]upload.Source, len(addrs))
 	for i, a := range addrs {
-		out[i] = upload.FromClient(n.pool.coordinator(a))
+		out[i] = upload.FromClient(n.pool.Coordinator(a))
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/conns"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/upload"
@@ -40,16 +41,17 @@ type Config struct {
 	Log         io.Writer
 }
 
-// keepalivePolicy lets the coordinator ping every few seconds to notice a
-// dead host; gRPC's default policy would answer such pings with GOAWAY.
-var keepalivePolicy = keepalive.EnforcementPolicy{MinTime: 5 * time.Second}
+// keepalivePolicy lets the coordinator and peers ping every few seconds to
+// notice a dead host; gRPC's default policy would answer such pings with
+// GOAWAY.
+var keepalivePolicy = keepalive.EnforcementPolicy{MinTime: conns.KeepaliveMinTime}
 
 // Node is a running worker.
 type Node struct {
 	cfg   Config
 	log   *log.Logger
 	store *Store
-	peers *peers
+	peers *conns.Pool // other workers and coordinators
 	// uploads are the uploaded files this worker's partitions read.
 	uploads *upload.Store
 	grpc    *grpc.Server
@@ -85,7 +87,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	if out == nil {
 		out = io.Discard
 	}
-	n = &Node{cfg: cfg, store: NewStore(cfg.Cores), peers: newPeers(), done: make(chan struct{})}
+	n = &Node{cfg: cfg, store: NewStore(cfg.Cores), peers: conns.NewPool(), done: make(chan struct{})}
 	// n is nil by the time a failing return runs the deferred call.
 	self := n
 	defer func() {
@@ -105,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.cfg.Name = cfg.Name
 	}
 	n.log = log.New(out, cfg.Name+": ", log.LstdFlags|log.Lmicroseconds)
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(1<<30), grpc.MaxSendMsgSize(1<<30), grpc.KeepaliveEnforcementPolicy(keepalivePolicy))
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(conns.MaxMsg), grpc.MaxSendMsgSize(conns.MaxMsg), grpc.KeepaliveEnforcementPolicy(keepalivePolicy))
 	pb.RegisterWorkerServer(n.grpc, &server{name: cfg.Name, cores: cfg.Cores, memory: cfg.MemoryBytes,
 		store: n.store, codec: cfg.Codec, parallel: cfg.Cores, self: n.GRPCAddr(), peers: n.peers})
 	go func() {
@@ -187,7 +189,7 @@ func (n *Node) shutdown(leave bool) error {
 			n.grpc.Stop()
 			<-n.done
 		}
-		n.peers.close()
+		n.peers.Close()
 		if n.uploads != nil {
 			_ = os.RemoveAll(n.uploads.Dir())
 		}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/conns"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
@@ -27,7 +28,7 @@ type server struct {
 	// self is the address this worker advertises: a shuffle's parts for
 	// its own buckets go straight to its inbox.
 	self  string
-	peers *peers
+	peers *conns.Pool
 }
 
 func (s *server) LoadPartitions(ctx context.Context, req *pb.LoadPartitionsRequest) (*pb.LoadPartitionsResponse, error) {

@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/cohort/cohort/proto"
@@ -21,41 +17,6 @@ import (
 // pushTimeout bounds one push: a peer that takes this long to accept a
 // few megabytes is not working.
 const pushTimeout = 2 * time.Minute
-
-// peers keeps one connection per other worker, for pushing parts.
-type peers struct {
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
-}
-
-func newPeers() *peers { return &peers{conns: map[string]*grpc.ClientConn{}} }
-
-func (p *peers) client(addr string) (pb.WorkerClient, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, ok := p.conns[addr]
-	if !ok {
-		var err error
-		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(1<<30)),
-			grpc.WithInitialWindowSize(8<<20), grpc.WithInitialConnWindowSize(8<<20),
-			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}))
-		if err != nil {
-			return nil, err
-		}
-		p.conns[addr] = c
-	}
-	return pb.NewWorkerClient(c), nil
-}
-
-func (p *peers) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = map[string]*grpc.ClientConn{}
-}
 
 // deliver hands a source partition's parts to the holders of their
 // buckets: this worker's own into its inbox, the others' by PushParts,
@@ -112,10 +73,7 @@ func (e *peerError) status() error {
 func (s *server) push(step context.Context, owner string, req *pb.PushPartsRequest) error {
 	ctx, cancel := context.WithTimeout(step, pushTimeout)
 	defer cancel()
-	c, err := s.peers.client(owner)
-	if err == nil {
-		_, err = c.PushParts(ctx, req)
-	}
+	_, err := s.peers.Worker(owner).PushParts(ctx, req)
 	if err == nil {
 		return nil
 	}

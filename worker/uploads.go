@@ -6,11 +6,7 @@ import (
 	"os"
 	"slices"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/cohort/cohort/gossip"
-	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/upload"
 )
 
@@ -38,12 +34,7 @@ func (n *Node) resolveFile(ctx context.Context, name string) (string, error) {
 	}
 	var sources []upload.Source
 	for _, addr := range n.coordinators() {
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			continue
-		}
-		defer conn.Close()
-		sources = append(sources, upload.FromClient(pb.NewCoordinatorClient(conn)))
+		sources = append(sources, upload.FromClient(n.peers.Coordinator(addr)))
 	}
 	// Coordinators are trusted to send what they hold: the hash, not a
 	// size, is checked.
