@@ -374,7 +374,7 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, sh
 		for i, f := range schema {
 			names[i] = f.Name
 		}
-		sh := &partition.ShuffleSpec{ID: shuffle, Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
+		sh := &partition.ShuffleSpec{ID: shuffle, Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
 			Kind: prepare.KindDedup, Schema: schema}
 		if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: rule}); err != nil {
 			return nil, err

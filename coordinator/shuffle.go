@@ -20,11 +20,18 @@ import (
 	"github.com/cohort/cohort/results"
 )
 
-// minBuckets is the fewest buckets a shuffle's rows are cut into, so
-// that even data in one file spreads its customers over several workers;
-// data of more pieces gets one bucket a piece. Either way the count is
-// fixed by the data, never by the number of workers.
-const minBuckets = 16
+// Buckets a shuffle's rows are cut into: one a piece, but at least
+// minBuckets, so that even data in one file spreads its customers over
+// several workers, and at most maxBuckets, because every piece sends a part
+// to every bucket (pieces × buckets parts). Either way the count is fixed
+// by the data, never by the number of workers.
+const (
+	minBuckets = 16
+	maxBuckets = 1024
+)
+
+// bucketsFor is the bucket count of a shuffle of pieces pieces.
+func bucketsFor(pieces int) int { return min(max(pieces, minBuckets), maxBuckets) }
 
 // shuffleAttempts bounds how often a shuffle is run again after a bucket's
 // holder could not be reached.

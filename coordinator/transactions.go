@@ -35,7 +35,7 @@ func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.S
 	if _, err := prepare.Select(features.CustomerSchema(tx.Customer), cfg); err != nil {
 		return nil, err
 	}
-	sh := &partition.ShuffleSpec{ID: shuffle, Buckets: max(len(fs.Pieces), minBuckets), Sources: len(fs.Pieces),
+	sh := &partition.ShuffleSpec{ID: shuffle, Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
 		Kind: features.KindCustomers, Schema: features.CustomerSchema(tx.Customer)}
 	merged, pin, err := n.shuffleFiles(ctx, job, spec, fs, tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID, drop, clock)
 	if err != nil {
