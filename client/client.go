@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -35,6 +36,9 @@ type Client struct {
 	addr string
 	conn *grpc.ClientConn
 	api  pb.CoordinatorClient
+	// others are the other coordinators' client API addresses, learnt from
+	// the cluster's status: where to go when this one stops answering.
+	others []string
 }
 
 // Dial connects to a coordinator and checks that it answers.
@@ -45,11 +49,47 @@ func Dial(ctx context.Context, addr string) (*Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, DialTimeout)
 	defer cancel()
-	if _, err := c.api.ClusterStatus(ctx, &pb.ClusterStatusRequest{}); err != nil {
+	st, err := c.api.ClusterStatus(ctx, &pb.ClusterStatusRequest{})
+	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("cannot reach coordinator at %s: %s", addr, describe(err))
 	}
+	c.learn(st)
 	return c, nil
+}
+
+// learn keeps the other coordinators' addresses a status names.
+func (c *Client) learn(st *pb.ClusterStatusResponse) {
+	for _, s := range st.Servers {
+		if s.GrpcAddr != "" && s.GrpcAddr != c.addr && !slices.Contains(c.others, s.GrpcAddr) {
+			c.others = append(c.others, s.GrpcAddr)
+		}
+	}
+}
+
+// moveOn switches to the first other coordinator that answers, when the
+// one in use has stopped (its host died, or it was shut down).
+func (c *Client) moveOn(ctx context.Context) bool {
+	for _, addr := range c.others {
+		next, err := open(addr)
+		if err != nil {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, DialTimeout)
+		st, err := next.api.ClusterStatus(sctx, &pb.ClusterStatusRequest{})
+		cancel()
+		if err != nil {
+			next.Close()
+			continue
+		}
+		others := append(slices.DeleteFunc(slices.Clone(c.others), func(a string) bool { return a == addr }), c.addr)
+		c.conn.Close()
+		*c = *next
+		c.others = others
+		c.learn(st)
+		return true
+	}
+	return false
 }
 
 func open(addr string) (*Client, error) {
@@ -97,7 +137,9 @@ func onLeader[T any](ctx context.Context, c *Client, call func(pb.CoordinatorCli
 			return v, wrap(err)
 		}
 		c.conn.Close()
+		others := append(slices.DeleteFunc(slices.Clone(c.others), func(a string) bool { return a == hint }), c.addr)
 		*c = *next
+		c.others = others
 	}
 }
 
@@ -188,7 +230,8 @@ const watchRetries = 10
 
 // Wait follows a job until it is terminal, calling update with every state
 // seen, and returns the final one. A broken stream is re-opened, so a
-// coordinator restart does not fail the wait.
+// coordinator restart does not fail the wait; a coordinator that keeps
+// failing (it stopped, with the leadership perhaps) is left for another.
 func (c *Client) Wait(ctx context.Context, id string, update func(*pb.Job)) (*pb.Job, error) {
 	failures := 0
 	for {
@@ -199,11 +242,15 @@ func (c *Client) Wait(ctx context.Context, id string, update func(*pb.Job)) (*pb
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && st.Code() != codes.Internal {
+		// Canceled with our context alive is the coordinator stopping.
+		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && st.Code() != codes.Internal && st.Code() != codes.Canceled {
 			return nil, wrap(err)
 		}
 		if failures++; failures > watchRetries {
 			return nil, fmt.Errorf("watch job %s: %w", id, wrap(err))
+		}
+		if failures > 1 {
+			c.moveOn(ctx)
 		}
 		select {
 		case <-ctx.Done():

@@ -26,6 +26,7 @@ const (
 	cmdSetPlacement
 	cmdDropDataset
 	cmdAddUpload
+	cmdJobFitted
 )
 
 // Errors returned from Apply as values; the API maps them to status codes.
@@ -76,6 +77,12 @@ type finishJob struct {
 	Transactions json.RawMessage `json:"transactions,omitempty"`
 	Rows         int64           `json:"rows,omitempty"`
 	Dims         int             `json:"dims,omitempty"`
+}
+
+// jobFitted records a job's fitted preparation, for a new leader to reuse.
+type jobFitted struct {
+	ID       string          `json:"id"`
+	Pipeline json.RawMessage `json:"pipeline"`
 }
 
 type jobRef struct {
@@ -164,6 +171,10 @@ var commands = map[CommandType]applyFunc{
 		delete(s.Datasets, c.ID)
 		return nil, nil
 	}),
+	cmdJobFitted: jobCommand(func(j *Job, c jobFitted) error {
+		j.Fitted = c.Pipeline
+		return nil
+	}),
 	cmdAddUpload: decodeThen(func(s *State, c Upload) (any, error) {
 		if s.Uploads == nil {
 			s.Uploads = map[string]Upload{}
@@ -202,6 +213,7 @@ func (c startJob) jobID() string    { return c.ID }
 func (c jobProgress) jobID() string { return c.ID }
 func (c finishJob) jobID() string   { return c.ID }
 func (c jobRef) jobID() string      { return c.ID }
+func (c jobFitted) jobID() string   { return c.ID }
 
 // encodeCommand frames a command as its tag byte followed by JSON.
 func encodeCommand(t CommandType, body any) ([]byte, error) {

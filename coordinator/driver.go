@@ -25,6 +25,12 @@ var errCancelled = errors.New("job cancelled")
 // sooner than interleaving would; a later issue may add priorities.
 func (n *Node) runDriver(ctx context.Context) {
 	for {
+		// A job left unfinished by a lost leadership is still the next
+		// job: without this check the loop would run it again at once,
+		// and again, until the node stopped.
+		if ctx.Err() != nil {
+			return
+		}
 		changed := n.fsm.Changed()
 		if id := n.nextJob(); id != "" {
 			n.runJob(ctx, id)
@@ -352,6 +358,16 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, sh
 		return nil, err
 	}
 	clock.add("plan")
+	if len(job.Fitted) > 0 && !spec.Shuffles() {
+		// Fitted under an earlier leader: the same files give the same
+		// pieces, and the pipeline is what fitting again would give.
+		var pl prepare.Pipeline
+		if err := json.Unmarshal(job.Fitted, &pl); err != nil {
+			return nil, fmt.Errorf("the preparation an earlier leader fitted: %w", err)
+		}
+		n.log.Printf("job %s: reusing the preparation fitted by an earlier leader", job.ID)
+		return &preparedData{dataset: partition.Spec{Files: fs, Prepare: job.Fitted}, pipeline: &pl}, nil
+	}
 	raw, partitions, schema := partition.Spec{Files: fs}, len(fs.Pieces), fs.Schema
 	var pin map[int]string
 	var tally *partition.Tally
@@ -397,6 +413,13 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, sh
 	data, err := json.Marshal(pl)
 	if err != nil {
 		return nil, err
+	}
+	if !spec.Shuffles() {
+		// A shuffled dataset's buckets die with the workers' inboxes, so
+		// only a preparation over the files themselves is worth keeping.
+		if _, err := n.apply(cmdJobFitted, jobFitted{ID: job.ID, Pipeline: data}); err != nil {
+			return nil, fmt.Errorf("record the preparation: %w", err)
+		}
 	}
 	raw.Prepare, raw.Columns = data, nil
 	return &preparedData{dataset: raw, pipeline: pl, pin: pin}, nil

@@ -31,6 +31,10 @@ type Job struct {
 	Result     *kmeans.Result      `json:"result,omitempty"`
 	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
 	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
+	// Fitted is the preparation an earlier leader fitted for a job over
+	// files that needs no shuffle: a new leader reuses it rather than
+	// reading the data and fitting it again.
+	Fitted json.RawMessage `json:"fitted,omitempty"`
 	// Transactions is what became of the lines of a job over a transaction log.
 	Transactions json.RawMessage `json:"transactions,omitempty"`
 	Phases       []PhaseTime     `json:"phases,omitempty"` // wall time by phase, of the last run
