@@ -195,9 +195,10 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	var pipeline *prepare.Pipeline
 	var pin map[int]string
 	if spec.Files() {
-		// The preparation is fitted again after a change of leader (and
-		// the data shuffled again): it is deterministic, so the dataset,
-		// and the k-means checkpoint taken on it, are the same.
+		// After a change of leader the preparation is reused if it was
+		// committed, or fitted again (and the data shuffled again): it is
+		// deterministic, so the dataset, and the k-means checkpoint taken
+		// on it, are the same.
 		var shuffle string
 		if spec.Shuffles() {
 			// A shuffle's parts stay on the workers until the job ends,
