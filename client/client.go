@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/cohort/cohort/proto"
@@ -67,10 +68,15 @@ func (c *Client) learn(st *pb.ClusterStatusResponse) {
 	}
 }
 
-// moveOn switches to the first other coordinator that answers, when the
-// one in use has stopped (its host died, or it was shut down).
-func (c *Client) moveOn(ctx context.Context) bool {
-	for _, addr := range c.others {
+// moveOn switches to another coordinator when the one in use has stopped
+// (its host died, or it was shut down): the leader, as the first other
+// coordinator that answers names it, or else that coordinator.
+func (c *Client) moveOn(ctx context.Context) bool { return c.moveTo(ctx, c.others) }
+
+// moveTo switches to the first of addrs that answers, preferring the
+// leader it names.
+func (c *Client) moveTo(ctx context.Context, addrs []string) bool {
+	for _, addr := range addrs {
 		next, err := open(addr)
 		if err != nil {
 			continue
@@ -87,6 +93,9 @@ func (c *Client) moveOn(ctx context.Context) bool {
 		*c = *next
 		c.others = others
 		c.learn(st)
+		if l := st.LeaderGrpcAddr; l != "" && l != c.addr {
+			c.moveTo(ctx, []string{l})
+		}
 		return true
 	}
 	return false
@@ -96,8 +105,11 @@ func open(addr string) (*Client, error) {
 	if addr == "" {
 		return nil, errors.New("no coordinator address given")
 	}
+	// Keepalive pings notice a coordinator whose host died without
+	// closing the connection, so a watch moves on instead of waiting on it.
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}))
 	if err != nil {
 		return nil, fmt.Errorf("coordinator address %q: %w", addr, err)
 	}
@@ -233,24 +245,29 @@ const watchRetries = 10
 // coordinator restart does not fail the wait; a coordinator that keeps
 // failing (it stopped, with the leadership perhaps) is left for another.
 func (c *Client) Wait(ctx context.Context, id string, update func(*pb.Job)) (*pb.Job, error) {
-	failures := 0
+	failures, moved := 0, false
 	for {
-		j, err := c.watchOnce(ctx, id, update)
+		j, heard, err := c.watchOnce(ctx, id, update)
 		if err == nil {
 			return j, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// Canceled with our context alive is the coordinator stopping.
-		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && st.Code() != codes.Internal && st.Code() != codes.Canceled {
+		if heard {
+			failures, moved = 0, false // the stream worked: a new break starts a new count
+		}
+		// Canceled with our context alive is the coordinator stopping; a
+		// coordinator just moved to may not have applied the job yet.
+		code := status.Code(err)
+		if code != codes.Unavailable && code != codes.Internal && code != codes.Canceled && !(moved && code == codes.NotFound) {
 			return nil, wrap(err)
 		}
 		if failures++; failures > watchRetries {
 			return nil, fmt.Errorf("watch job %s: %w", id, wrap(err))
 		}
-		if failures > 1 {
-			c.moveOn(ctx)
+		if failures > 1 && c.moveOn(ctx) {
+			moved = true
 		}
 		select {
 		case <-ctx.Done():
@@ -260,26 +277,29 @@ func (c *Client) Wait(ctx context.Context, id string, update func(*pb.Job)) (*pb
 	}
 }
 
-func (c *Client) watchOnce(ctx context.Context, id string, update func(*pb.Job)) (*pb.Job, error) {
+// watchOnce follows one watch stream; heard says whether it delivered
+// anything before it broke.
+func (c *Client) watchOnce(ctx context.Context, id string, update func(*pb.Job)) (j *pb.Job, heard bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.api.WatchJob(ctx, &pb.GetJobRequest{Id: id})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for {
 		j, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return nil, status.Error(codes.Unavailable, "watch stream ended before the job finished")
+			return nil, heard, status.Error(codes.Unavailable, "watch stream ended before the job finished")
 		}
 		if err != nil {
-			return nil, err
+			return nil, heard, err
 		}
+		heard = true
 		if update != nil {
 			update(j)
 		}
 		if Terminal(j) {
-			return j, nil
+			return j, true, nil
 		}
 	}
 }

@@ -147,6 +147,7 @@ var commands = map[CommandType]applyFunc{
 	}),
 	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {
 		j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
+		j.Fitted = nil // only a running job resumes from it
 		if c.Prepared != nil {
 			j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
 		}

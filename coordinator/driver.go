@@ -203,9 +203,10 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		if spec.Shuffles() {
 			// A shuffle's parts stay on the workers until the job ends,
 			// however it ends: a bucket is built from them whenever it is
-			// loaded.
+			// loaded. Dropping the job's name drops every run's parts,
+			// an earlier leader's too.
 			shuffle = shuffleID(job.ID)
-			parts, err := newClusterExecutor(n, shuffle, partition.Spec{}, 0)
+			parts, err := newClusterExecutor(n, job.ID, partition.Spec{}, 0)
 			if err != nil {
 				return nil, err
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/results"
+	"github.com/cohort/cohort/worker"
 )
 
 // Buckets a shuffle's rows are cut into: one a piece, but at least
@@ -42,7 +43,9 @@ const shuffleAttempts = 4
 // a late part of an earlier run, pushed by a step that was still going
 // when its run ended, cannot land in this one or bring a dropped one back
 // (workers refuse parts of a shuffle they dropped).
-func shuffleID(job string) string { return fmt.Sprintf("%s/shuffle-%x", job, time.Now().UnixNano()) }
+func shuffleID(job string) string {
+	return fmt.Sprintf("%s%s%x", job, worker.ShuffleMark, time.Now().UnixNano())
+}
 
 // preparedData is a job's data once read and prepared: the dataset of
 // prepared features, its fitted preparation, what became of a transaction

@@ -19,7 +19,7 @@ type Preparer interface {
 	Bind(t *Table) (func(lo, hi int, values []float64, kept []int) ([]float64, []int), error)
 	// Total is how many rows of the whole dataset are kept.
 	Total() int64
-	// Columns are the columns Rows reads: the only ones loaded.
+	// Columns are the columns Bind reads: the only ones loaded.
 	Columns() []string
 }
 

@@ -62,10 +62,11 @@ type Column struct {
 	Field
 	Num   []float64
 	Codes []int32
-	Dict  []string // Text: the distinct values, in order of first appearance
+	Dict  []string // Text: the values, in order of first appearance; equal entries are one value (see appendText)
 	Times []int64
 
-	index map[string]int32 // Text: Dict's inverse, while building
+	index  map[string]int32 // Text: Dict's inverse, while building
+	probed bool             // Text: whether the column decided on its index
 }
 
 // Table is a partition's rows as typed columns, before they become the
@@ -172,8 +173,11 @@ func (c *Column) appendText(s string, missing bool) {
 		c.index[s] = code
 	}
 	c.Codes = append(c.Codes, code)
-	if len(c.Codes) == distinctProbe && 10*len(c.Dict) > 9*distinctProbe {
-		c.index = nil
+	if !c.probed && len(c.Codes) >= distinctProbe {
+		c.probed = true
+		if 10*len(c.Dict) > 9*len(c.Codes) {
+			c.index = nil
+		}
 	}
 }
 

@@ -3,7 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"sync"
 )
 
@@ -18,10 +18,16 @@ var ErrPartsMissing = errors.New("shuffle parts missing on this worker")
 type Inbox struct {
 	mu       sync.Mutex
 	shuffles map[string]map[int]map[int][]byte
-	// dropped are the shuffles dropped lately, oldest first: a part of one
-	// that arrives late is refused rather than bringing it back.
-	dropped []string
+	// dropped are the shuffles dropped lately (order, oldest first, bounds
+	// them): a part of one that arrives late is refused rather than
+	// bringing it back.
+	dropped map[string]bool
+	order   []string
 }
+
+// ShuffleMark separates a job from the run in a shuffle's name
+// (JOB/shuffle-RUN), which the coordinator gives it.
+const ShuffleMark = "/shuffle-"
 
 // droppedKept bounds the dropped shuffles remembered.
 const droppedKept = 1024
@@ -29,14 +35,16 @@ const droppedKept = 1024
 // ErrShuffleDropped is the error of a part sent for a dropped shuffle.
 var ErrShuffleDropped = errors.New("the shuffle was dropped")
 
-func newInbox() *Inbox { return &Inbox{shuffles: map[string]map[int]map[int][]byte{}} }
+func newInbox() *Inbox {
+	return &Inbox{shuffles: map[string]map[int]map[int][]byte{}, dropped: map[string]bool{}}
+}
 
 // Put keeps source's part of a bucket, replacing one sent before: a step
 // that is run again sends the same parts again.
 func (in *Inbox) Put(shuffle string, bucket, source int, data []byte) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if slices.Contains(in.dropped, shuffle) {
+	if in.dropped[shuffle] {
 		return fmt.Errorf("part of bucket %d of %s: %w", bucket, shuffle, ErrShuffleDropped)
 	}
 	sh := in.shuffles[shuffle]
@@ -80,13 +88,33 @@ func (in *Inbox) Parts(shuffle string, bucket, sources int) ([][]byte, error) {
 func (in *Inbox) Drop(shuffle string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	delete(in.shuffles, shuffle)
-	if !slices.Contains(in.dropped, shuffle) {
-		if len(in.dropped) == droppedKept {
-			in.dropped = in.dropped[1:]
+	in.dropLocked(shuffle)
+}
+
+// DropPrefix drops every shuffle whose name starts with prefix: all the
+// runs of a job's shuffle, including those of an earlier leader, which
+// no later run names.
+func (in *Inbox) DropPrefix(prefix string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for name := range in.shuffles {
+		if strings.HasPrefix(name, prefix) {
+			in.dropLocked(name)
 		}
-		in.dropped = append(in.dropped, shuffle)
 	}
+}
+
+func (in *Inbox) dropLocked(shuffle string) {
+	delete(in.shuffles, shuffle)
+	if in.dropped[shuffle] {
+		return
+	}
+	if len(in.order) == droppedKept {
+		delete(in.dropped, in.order[0])
+		in.order = in.order[1:]
+	}
+	in.dropped[shuffle] = true
+	in.order = append(in.order, shuffle)
 }
 
 // Stats counts the parts held and their bytes.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -216,12 +217,18 @@ func BuildBucket(sh *partition.ShuffleSpec, parts [][]byte, columns []string) (*
 	return nil, 0, fmt.Errorf("unknown shuffle kind %q", sh.Kind)
 }
 
-// Drop releases a dataset, or a shuffle's parts, by name.
+// Drop releases a dataset, or a shuffle's parts, by name. Dropping a
+// job's dataset (JOB) also drops every run of its shuffle (JOB/shuffle-*):
+// an earlier leader's run is named by no later one.
 func (s *Store) Drop(name string) {
 	s.mu.Lock()
 	delete(s.datasets, name)
 	s.mu.Unlock()
-	s.inbox.Drop(name)
+	if strings.Contains(name, ShuffleMark) {
+		s.inbox.Drop(name)
+		return
+	}
+	s.inbox.DropPrefix(name + ShuffleMark)
 }
 
 // Stats reports what the store holds.

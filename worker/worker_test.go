@@ -189,3 +189,21 @@ func TestInboxPartsAndDrops(t *testing.T) {
 		t.Fatalf("%d parts after the drop", n)
 	}
 }
+
+// Dropping a job's dataset drops every run of its shuffle, an earlier
+// leader's too, and no other job's.
+func TestDroppingAJobDropsAllItsShuffles(t *testing.T) {
+	s := NewStore(1)
+	for _, name := range []string{"job-1" + ShuffleMark + "a", "job-1" + ShuffleMark + "b", "job-12" + ShuffleMark + "a"} {
+		if err := s.inbox.Put(name, 0, 0, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Drop("job-1")
+	if n, _ := s.inbox.Stats(); n != 1 {
+		t.Fatalf("%d parts left, want job-12's one", n)
+	}
+	if err := s.inbox.Put("job-1"+ShuffleMark+"a", 0, 1, nil); !errors.Is(err, ErrShuffleDropped) {
+		t.Fatalf("a late part of a dropped run: %v", err)
+	}
+}

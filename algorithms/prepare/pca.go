@@ -74,8 +74,11 @@ func (s *covStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	}
 	w := len(s.Encoder.Names)
 	p := &covPartial{Sum: make([]float64, w), Prod: make([]float64, w*w)}
+	var kept []int // reused, as the features' buffer is
 	eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
-		rows, _, cnt := pl.features(bound, lo, hi, buf, nil)
+		var rows []float64
+		var cnt Counts
+		rows, kept, cnt = pl.features(bound, lo, hi, buf, kept[:0])
 		return rows, cnt
 	}, func(rows []float64) {
 		for lo := 0; lo+w <= len(rows); lo += w {

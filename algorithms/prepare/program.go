@@ -146,8 +146,11 @@ func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	}
 	w := len(s.Encoder.Names)
 	stats := newFeatureStats(w)
+	var kept []int // reused, as the features' buffer is
 	cnt := eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
-		rows, _, cnt := bound.Rows(lo, hi, buf, nil)
+		var rows []float64
+		var cnt Counts
+		rows, kept, cnt = bound.Rows(lo, hi, buf, kept[:0])
 		return rows, cnt
 	}, func(rows []float64) { addFeatureStats(stats, rows, w, s.Quantiles) })
 	return &featuresPartial{Stats: stats, Counts: cnt}, nil
