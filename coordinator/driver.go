@@ -199,13 +199,11 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		// committed, or fitted again (and the data shuffled again): it is
 		// deterministic, so the dataset, and the k-means checkpoint taken
 		// on it, are the same.
-		var shuffle string
 		if spec.Shuffles() {
 			// A shuffle's parts stay on the workers until the job ends,
 			// however it ends: a bucket is built from them whenever it is
 			// loaded. Dropping the job's name drops every run's parts,
 			// an earlier leader's too.
-			shuffle = shuffleID(job.ID)
 			parts, err := newClusterExecutor(n, job.ID, partition.Spec{}, 0)
 			if err != nil {
 				return nil, err
@@ -214,9 +212,9 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		}
 		var pd *preparedData
 		if spec.Transactions != nil {
-			pd, err = n.prepareTransactions(jobCtx, job, spec, shuffle, drop, &out.Phases)
+			pd, err = n.prepareTransactions(jobCtx, job, spec, drop, &out.Phases)
 		} else {
-			pd, err = n.prepareFiles(jobCtx, job, spec, shuffle, drop, &out.Phases)
+			pd, err = n.prepareFiles(jobCtx, job, spec, drop, &out.Phases)
 		}
 		if err != nil {
 			return nil, cancelled(jobCtx, err)
@@ -353,8 +351,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 // over their raw rows on the workers. With a data.duplicates rule, the rows
 // are first shuffled by customer id, so that each id's rows meet on one
 // worker and are folded there into one row (or dropped).
-// shuffle names the shuffle, if one is needed.
-func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, shuffle string, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
+func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
 	fs, err := n.planFiles(ctx, spec.Data.Path, spec.CSVHints())
 	if err != nil {
 		return nil, err
@@ -388,16 +385,12 @@ func (n *Node) prepareFiles(ctx context.Context, job Job, spec *jobspec.Spec, sh
 		if !slices.ContainsFunc(used, func(f partition.Field) bool { return f.Name == spec.Data.ID }) {
 			schema = append(schema, fs.Schema[i])
 		}
-		names := make([]string, len(schema))
-		for i, f := range schema {
-			names[i] = f.Name
-		}
-		sh := &partition.ShuffleSpec{ID: shuffle, Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
+		sh := &partition.ShuffleSpec{ID: shuffleID(job.ID), Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
 			Kind: prepare.KindDedup, Schema: schema}
 		if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: rule}); err != nil {
 			return nil, err
 		}
-		merged, l, err := n.shuffleFiles(ctx, job, spec, fs, names, &prepare.DedupStep{ID: spec.Data.ID, N: sh.Buckets}, sh.ID, drop, clock)
+		merged, l, err := n.shuffleFiles(ctx, job, spec, fs, partition.FieldNames(schema), &prepare.DedupStep{ID: spec.Data.ID, N: sh.Buckets}, sh.ID, drop, clock)
 		if err != nil {
 			return nil, err
 		}
@@ -439,10 +432,7 @@ func (n *Node) fitPreparation(ctx context.Context, job Job, spec *jobspec.Spec, 
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, f := range used {
-		names = append(names, f.Name)
-	}
+	names := partition.FieldNames(used)
 	cfg.Columns, raw.Columns = names, names
 	ex, err := newClusterExecutor(n, job.ID+"/raw", raw, partitions)
 	if err != nil {

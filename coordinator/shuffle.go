@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
@@ -54,7 +55,7 @@ func shuffleID(job string) string {
 type preparedData struct {
 	dataset  partition.Spec
 	pipeline *prepare.Pipeline
-	log      any
+	log      *features.LogSummary
 	pin      map[int]string
 }
 

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"encoding/json"
+
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/partition"

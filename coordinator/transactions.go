@@ -18,8 +18,7 @@ import (
 // of its bucket (a hash of the id), worker to worker, so no node ever
 // holds every customer. The holders build the customers' features, and
 // the preparation is fitted over them as over any raw rows.
-// shuffle names the shuffle.
-func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.Spec, shuffle string, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
+func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.Spec, drop func(*clusterExecutor), clock *phaseClock) (*preparedData, error) {
 	tx := spec.Transactions
 	fs, err := n.planFiles(ctx, spec.Data.Path, spec.CSVHints())
 	if err != nil {
@@ -35,7 +34,7 @@ func (n *Node) prepareTransactions(ctx context.Context, job Job, spec *jobspec.S
 	if _, err := prepare.Select(features.CustomerSchema(tx.Customer), cfg); err != nil {
 		return nil, err
 	}
-	sh := &partition.ShuffleSpec{ID: shuffle, Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
+	sh := &partition.ShuffleSpec{ID: shuffleID(job.ID), Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
 		Kind: features.KindCustomers, Schema: features.CustomerSchema(tx.Customer)}
 	merged, pin, err := n.shuffleFiles(ctx, job, spec, fs, tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID, drop, clock)
 	if err != nil {

@@ -108,10 +108,11 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	return b, nil
 }
 
-// prepareChunk is how many rows are encoded at a time: the float64
-// features of a whole partition would be twice the size of its block, and
-// fresh memory costs more to fault in than to fill.
-const prepareChunk = 1 << 14
+// ChunkRows is how many rows a pass over a partition encodes at a time,
+// into one reused buffer: a whole partition's float64 features would be
+// twice the size of its block, and fresh memory costs more to fault in
+// than to fill.
+const ChunkRows = 1 << 14
 
 // preparedBlock is the features of t's rows that prep keeps, as a block
 // whose IDs are the kept rows' indices in t. Rows are encoded a chunk at a
@@ -126,8 +127,8 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 	var values []float64
 	var kept []int
 	n := 0
-	for lo := 0; lo < t.Rows; lo += prepareChunk {
-		values, kept = encode(lo, min(lo+prepareChunk, t.Rows), values[:0], kept[:0])
+	for lo := 0; lo < t.Rows; lo += ChunkRows {
+		values, kept = encode(lo, min(lo+ChunkRows, t.Rows), values[:0], kept[:0])
 		if len(values) != len(kept)*w {
 			return nil, fmt.Errorf("%d values for %d rows of %d features", len(values), len(kept), w)
 		}

@@ -91,7 +91,7 @@ func (dropThirds) Bind(t *Table) (func(lo, hi int, values []float64, kept []int)
 // row indices a whole-table pass would, across chunk boundaries.
 func TestPreparedBlockInChunks(t *testing.T) {
 	tab := NewTable([]Field{{Name: "x", Type: Number}})
-	n := 2*prepareChunk + 123
+	n := 2*ChunkRows + 123
 	for r := range n {
 		tab.Columns[0].Num = append(tab.Columns[0].Num, float64(r))
 	}

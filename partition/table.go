@@ -107,6 +107,15 @@ func (t *Table) Reserve(n int) {
 	}
 }
 
+// FieldNames are the fields' names, in order.
+func FieldNames(fields []Field) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.Name
+	}
+	return out
+}
+
 // Schema returns the table's fields.
 func (t *Table) Schema() []Field {
 	out := make([]Field, len(t.Columns))

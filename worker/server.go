@@ -86,15 +86,7 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 			}
 			var p algorithms.Partial
 			if isScatter {
-				var parts [][]byte
-				if p, parts, err = scatter.Scatter(b); err == nil {
-					if len(parts) != len(req.Shuffle.Owners) {
-						return fmt.Errorf("step %s on partition %d: %d parts for %d buckets", req.Kind, b.ID, len(parts), len(req.Shuffle.Owners))
-					}
-					if err := s.deliver(gctx, req.Shuffle, b.ID, parts); err != nil {
-						return err
-					}
-				}
+				p, err = s.scatter(gctx, scatter, req.Shuffle, b)
 			} else {
 				p, err = step.Map(b)
 			}

@@ -11,12 +11,27 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
 
 // pushTimeout bounds one push: a peer that takes this long to accept a
 // few megabytes is not working.
 const pushTimeout = 2 * time.Minute
+
+// scatter runs a scatter step on one partition and hands its parts to the
+// holders of their buckets; the partial goes to the coordinator.
+func (s *server) scatter(ctx context.Context, step algorithms.Scatter, t *pb.ShuffleTargets, b *partition.Block) (algorithms.Partial, error) {
+	p, parts, err := step.Scatter(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) != len(t.Owners) {
+		return nil, fmt.Errorf("%d parts for %d buckets", len(parts), len(t.Owners))
+	}
+	return p, s.deliver(ctx, t, b.ID, parts)
+}
 
 // deliver hands a source partition's parts to the holders of their
 // buckets: this worker's own into its inbox, the others' by PushParts,

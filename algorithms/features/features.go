@@ -64,11 +64,7 @@ func (cols Columns) Check(schema []partition.Field) error {
 		}
 		i := slices.IndexFunc(schema, func(f partition.Field) bool { return f.Name == name })
 		if i < 0 {
-			names := make([]string, len(schema))
-			for i, f := range schema {
-				names[i] = f.Name
-			}
-			return fmt.Errorf("transactions.%s: the data has no column %q (columns: %s)", role, name, strings.Join(names, ", "))
+			return fmt.Errorf("transactions.%s: the data has no column %q (columns: %s)", role, name, strings.Join(partition.FieldNames(schema), ", "))
 		}
 		if !slices.Contains(types, schema[i].Type) {
 			return fmt.Errorf("transactions.%s: column %s is %s, not %s", role, name, schema[i].Type, types[0])

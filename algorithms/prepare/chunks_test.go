@@ -12,7 +12,7 @@ import (
 // a time, have the bits of a pass over the whole partition's features, and
 // the counts of encoding it whole, across chunk boundaries.
 func TestChunkedPassesMatchAWholePass(t *testing.T) {
-	rows := customers(5, 2*chunkRows+777)
+	rows := customers(5, 2*partition.ChunkRows+777)
 	tab := table(rows)
 	cfg := Config{Exclude: []string{"CustomerID"}, Missing: map[string]string{"Balance": "drop"}, Outliers: Outliers{Method: "clip", Z: 2}}
 	enc := fit(t, rows, cfg)

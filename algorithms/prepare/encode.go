@@ -133,7 +133,7 @@ func Select(fields []partition.Field, cfg Config) ([]partition.Field, error) {
 	for i, name := range cfg.Columns {
 		j := slices.IndexFunc(fields, func(f partition.Field) bool { return f.Name == name })
 		if j < 0 {
-			return nil, fmt.Errorf("prepare.columns names column %q, which the data does not have (columns: %s)", name, strings.Join(fieldNames(fields), ", "))
+			return nil, fmt.Errorf("prepare.columns names column %q, which the data does not have (columns: %s)", name, strings.Join(partition.FieldNames(fields), ", "))
 		}
 		if slices.Contains(cfg.Columns[:i], name) {
 			return nil, fmt.Errorf("prepare.columns names %q twice", name)
@@ -161,11 +161,11 @@ func FitEncoder(fields []partition.Field, stats []ColumnStats, cfg Config) (*Enc
 	if err != nil {
 		return nil, err
 	}
-	cols := fieldNames(used)
+	cols := partition.FieldNames(used)
 	known := func(what string, names []string) error {
 		for _, name := range names {
 			if _, ok := index[name]; !ok && name != "default" {
-				return fmt.Errorf("prepare.%s names column %q, which the data does not have (columns: %s)", what, name, strings.Join(fieldNames(fields), ", "))
+				return fmt.Errorf("prepare.%s names column %q, which the data does not have (columns: %s)", what, name, strings.Join(partition.FieldNames(fields), ", "))
 			}
 		}
 		return nil
@@ -509,14 +509,6 @@ func numberAt(c *partition.Column, r int) (float64, bool) {
 	}
 	v := c.Num[r]
 	return v, !math.IsNaN(v) && !math.IsInf(v, 0)
-}
-
-func fieldNames(fields []partition.Field) []string {
-	out := make([]string, len(fields))
-	for i, f := range fields {
-		out[i] = f.Name
-	}
-	return out
 }
 
 func mapKeys(m map[string]string) []string {
