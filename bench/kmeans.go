@@ -152,7 +152,7 @@ func KMeans(ctx context.Context, cfg KMeansConfig) (*KMeansReport, error) {
 		Iterations: int(res.Iterations), IterSeconds: perIter,
 		SecondsPerIter: median(perIter), StartSeconds: run.startSeconds,
 		InitSeconds: initEnd.Sub(run.submitted).Seconds(), TotalSeconds: run.totalSeconds,
-		WCSS: res.Wcss, TrueCenters: blobs.Centers(), DataBytes: data, GoVersion: runtime.Version(),
+		WCSS: res.Metrics["wcss"], TrueCenters: blobs.Centers(), DataBytes: data, GoVersion: runtime.Version(),
 	}
 	for _, v := range res.Centroids {
 		r.Centroids = append(r.Centroids, v.Values)

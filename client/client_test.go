@@ -44,7 +44,7 @@ func TestLeaderHint(t *testing.T) {
 
 func TestSummaryOutputs(t *testing.T) {
 	s := SummaryOf(&pb.JobResult{
-		Job: &pb.Job{Id: "job-000001"}, Algorithm: "kmeans", K: 2, Rows: 10, Dims: 2, Iterations: 3, Wcss: 1.5,
+		Job: &pb.Job{Id: "job-000001"}, Algorithm: "kmeans", K: 2, Rows: 10, Dims: 2, Iterations: 3, Metrics: map[string]float64{"wcss": 1.5},
 		Centroids: []*pb.Vector{{Values: []float64{1, 2}}, {Values: []float64{0.1, 3}}}, Sizes: []int64{4, 6}, Converged: true,
 	})
 	dir := filepath.Join(t.TempDir(), "out")

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,12 +31,16 @@ type Summary struct {
 	Dims       int         `json:"dims"`
 	Iterations int         `json:"iterations"`
 	Converged  bool        `json:"converged"`
-	Restart    int         `json:"restart"`
-	WCSS       float64     `json:"wcss"`
-	Centroids  [][]float64 `json:"centroids"`
+	Centroids  [][]float64 `json:"centroids,omitempty"` // the segments' centres, when the algorithm has them
 	Sizes      []int64     `json:"sizes"`
 	Seconds    float64     `json:"seconds"`
 	Workers    int         `json:"workers"`
+	// Metrics are the algorithm's own measures (k-means: wcss); the JSON
+	// has each at the top level too, as the CLI contract names them.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Details are other facts the algorithm reports (a JSON object),
+	// merged into the top level of the JSON.
+	Details json.RawMessage `json:"-"`
 	// A job over files: the names of the dims, and what reading and
 	// preparing the data did to its rows.
 	Features []string          `json:"features,omitempty"`
@@ -113,8 +119,8 @@ func dataSummary(raw []byte) (*DataSummary, []string, error) {
 func SummaryOf(r *pb.JobResult) Summary {
 	s := Summary{
 		Algorithm: r.Algorithm, K: int(r.K), Rows: r.Rows, Dims: int(r.Dims),
-		Iterations: int(r.Iterations), Converged: r.Converged, Restart: int(r.Restart),
-		WCSS: r.Wcss, Sizes: r.Sizes, Seconds: r.Seconds, Workers: int(r.Workers),
+		Iterations: int(r.Iterations), Converged: r.Converged, Metrics: r.Metrics, Details: r.DetailsJson,
+		Sizes: r.Sizes, Seconds: r.Seconds, Workers: int(r.Workers),
 	}
 	if r.Job != nil {
 		s.Job, s.Name = r.Job.Id, r.Job.Name
@@ -143,6 +149,39 @@ func SummaryOf(r *pb.JobResult) Summary {
 	return s
 }
 
+// MarshalJSON writes the summary's fields, then each metric and detail at
+// the top level, where no field of the summary has the name already.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary
+	base, err := json.Marshal(plain(s))
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(base, &fields); err != nil {
+		return nil, err
+	}
+	extra := map[string]json.RawMessage{}
+	if len(s.Details) > 0 {
+		if err := json.Unmarshal(s.Details, &extra); err != nil {
+			return nil, fmt.Errorf("the algorithm's details: %w", err)
+		}
+	}
+	for k, v := range s.Metrics {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", k, err)
+		}
+		extra[k] = b
+	}
+	for k, v := range extra {
+		if _, ok := fields[k]; !ok {
+			fields[k] = v
+		}
+	}
+	return json.Marshal(fields)
+}
+
 // WriteJSON prints the summary as indented JSON.
 func (s Summary) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -157,7 +196,11 @@ func (s Summary) WriteText(w io.Writer) error {
 	if !s.Converged {
 		conv = "stopped at max_iter"
 	}
-	fmt.Fprintf(w, "%d iterations (%s), WCSS %.6g, %.2fs\n", s.Iterations, conv, s.WCSS, s.Seconds)
+	line := fmt.Sprintf("%d iterations (%s)", s.Iterations, conv)
+	for _, name := range slices.Sorted(maps.Keys(s.Metrics)) {
+		line += fmt.Sprintf(", %s %.6g", name, s.Metrics[name])
+	}
+	fmt.Fprintf(w, "%s, %.2fs\n", line, s.Seconds)
 	if len(s.Phases) > 0 {
 		var parts []string
 		for _, p := range s.Phases {
@@ -190,17 +233,21 @@ func (s Summary) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "segment\tsize\tshare\tcentroid\t")
-	for i, c := range s.Centroids {
-		var size int64
-		if i < len(s.Sizes) {
-			size = s.Sizes[i]
-		}
+	if len(s.Centroids) > 0 {
+		fmt.Fprintln(tw, "segment\tsize\tshare\tcentroid\t")
+	} else {
+		fmt.Fprintln(tw, "segment\tsize\tshare\t")
+	}
+	for i, size := range s.Sizes {
 		share := 0.0
 		if s.Rows > 0 {
 			share = 100 * float64(size) / float64(s.Rows)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%s\t\n", i, size, share, vector(c, 6))
+		if i < len(s.Centroids) {
+			fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%s\t\n", i, size, share, vector(s.Centroids[i], 6))
+		} else {
+			fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t\n", i, size, share)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -254,7 +301,8 @@ func vector(v []float64, limit int) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// WriteOutputs stores summary.json and centroids.csv under dir.
+// WriteOutputs stores summary.json, centroids.csv (for segments with
+// centres), profiles.json and pipeline.json under dir.
 func (s Summary) WriteOutputs(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output dir: %w", err)
@@ -270,25 +318,8 @@ func (s Summary) WriteOutputs(dir string) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
-	var b strings.Builder
-	b.WriteString("segment,size")
-	for j := range s.Dims {
-		if j < len(s.Features) {
-			b.WriteString("," + csvField(s.Features[j]))
-		} else {
-			fmt.Fprintf(&b, ",x%d", j)
-		}
-	}
-	b.WriteString("\n")
-	for i, c := range s.Centroids {
-		fmt.Fprintf(&b, "%d,%d", i, s.Sizes[i])
-		for _, x := range c {
-			b.WriteString("," + strconv.FormatFloat(x, 'g', -1, 64))
-		}
-		b.WriteString("\n")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "centroids.csv"), []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("write centroids: %w", err)
+	if err := s.writeCentroids(dir); err != nil {
+		return err
 	}
 	if len(s.Profiles) > 0 {
 		data, err := json.MarshalIndent(s.Profiles, "", "  ")
@@ -305,6 +336,38 @@ func (s Summary) WriteOutputs(dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, "pipeline.json"), s.pipeline, 0o644); err != nil {
 			return fmt.Errorf("write pipeline: %w", err)
 		}
+	}
+	return nil
+}
+
+// writeCentroids stores centroids.csv, when the segments have centres.
+func (s Summary) writeCentroids(dir string) error {
+	if len(s.Centroids) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("segment,size")
+	for j := range s.Dims {
+		if j < len(s.Features) {
+			b.WriteString("," + csvField(s.Features[j]))
+		} else {
+			fmt.Fprintf(&b, ",x%d", j)
+		}
+	}
+	b.WriteString("\n")
+	for i, c := range s.Centroids {
+		var size int64
+		if i < len(s.Sizes) {
+			size = s.Sizes[i]
+		}
+		fmt.Fprintf(&b, "%d,%d", i, size)
+		for _, x := range c {
+			b.WriteString("," + strconv.FormatFloat(x, 'g', -1, 64))
+		}
+		b.WriteString("\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "centroids.csv"), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write centroids: %w", err)
 	}
 	return nil
 }

@@ -24,11 +24,7 @@ func (a *api) SubmitJob(ctx context.Context, req *pb.SubmitJobRequest) (*pb.Job,
 	if err != nil {
 		return nil, a.n.toStatus(fmt.Errorf("%w: %v", ErrInvalidSpec, err))
 	}
-	cfg, err := spec.KMeans()
-	if err != nil {
-		return nil, a.n.toStatus(fmt.Errorf("%w: %v", ErrInvalidSpec, err))
-	}
-	sub := submitJob{Name: spec.Name, SpecYAML: req.SpecYaml, MaxIter: cfg.MaxIter, At: time.Now().UnixNano()}
+	sub := submitJob{Name: spec.Name, SpecYAML: req.SpecYaml, MaxIter: spec.Config().MaxIter(), At: time.Now().UnixNano()}
 	if syn := spec.Data.Synthetic; syn != nil {
 		sub.Rows, sub.Dims = syn.Rows, syn.Dims // a job over files learns them when it reads the data
 	}
@@ -105,7 +101,11 @@ func (a *api) GetResult(ctx context.Context, req *pb.GetJobRequest) (*pb.JobResu
 		}
 		return nil, a.n.toStatus(fmt.Errorf("%s: %w", msg, ErrNoResult))
 	}
-	return resultProto(&j), nil
+	out, err := resultProto(&j)
+	if err != nil {
+		return nil, a.n.toStatus(err)
+	}
+	return out, nil
 }
 
 func (a *api) ClusterStatus(ctx context.Context, _ *pb.ClusterStatusRequest) (*pb.ClusterStatusResponse, error) {
@@ -190,18 +190,24 @@ func stateProto(s string) pb.JobState {
 	return pb.JobState_JOB_STATE_UNSPECIFIED
 }
 
-func resultProto(j *Job) *pb.JobResult {
+func resultProto(j *Job) (*pb.JobResult, error) {
 	r := j.Result
-	out := &pb.JobResult{
-		Job: jobProto(j), Algorithm: "kmeans", K: int32(len(r.Centroids)), Rows: j.Rows, Dims: int32(j.Dims),
-		Iterations: int32(r.Iterations), Wcss: r.WCSS, Sizes: r.Sizes, Seconds: float64(j.RunNanos) / 1e9,
-		Converged: r.Converged, Restart: int32(r.Restart), Workers: int32(j.Workers), PreparedJson: j.Prepared, ProfilesJson: j.Profiles, TransactionsJson: j.Transactions,
+	m, err := r.Decode()
+	if err != nil {
+		return nil, fmt.Errorf("the %s model of %s: %w", r.Algorithm, j.ID, err)
 	}
-	for _, c := range r.Centroids {
+	d := m.Describe()
+	out := &pb.JobResult{
+		Job: jobProto(j), Algorithm: r.Algorithm, K: int32(r.Segments), Rows: j.Rows, Dims: int32(j.Dims),
+		Iterations: int32(r.Iterations), Metrics: r.Metrics, DetailsJson: d.Details, Model: r.Model, Sizes: r.Sizes,
+		Seconds: float64(j.RunNanos) / 1e9, Converged: r.Converged, Workers: int32(j.Workers),
+		PreparedJson: j.Prepared, ProfilesJson: j.Profiles, TransactionsJson: j.Transactions,
+	}
+	for _, c := range d.Centres {
 		out.Centroids = append(out.Centroids, &pb.Vector{Values: c})
 	}
 	for _, p := range j.Phases {
 		out.Phases = append(out.Phases, &pb.PhaseTime{Phase: p.Phase, Seconds: p.Seconds})
 	}
-	return out
+	return out, nil
 }

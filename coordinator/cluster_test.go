@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/coordinator"
 	"github.com/cohort/cohort/jobspec"
@@ -188,13 +187,12 @@ cluster:
 `
 
 // localResult runs the same job with the in-process executor.
-func localResult(t *testing.T, specYAML string) kmeans.Result {
+func localResult(t *testing.T, specYAML string) algorithms.Description {
 	t.Helper()
 	spec, err := jobspec.Parse([]byte(specYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := spec.KMeans()
 	src, err := partition.Open(spec.Dataset(), partition.Env{})
 	if err != nil {
 		t.Fatal(err)
@@ -203,18 +201,25 @@ func localResult(t *testing.T, specYAML string) kmeans.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := kmeans.New(cfg, src.Rows(), src.Dims())
+	return localFit(t, spec, blocks, src.Rows(), src.Dims())
+}
+
+// localFit fits the spec's algorithm, through the registry, over blocks
+// with the in-process executor.
+func localFit(t *testing.T, spec *jobspec.Spec, blocks []*partition.Block, rows int64, dims int) algorithms.Description {
+	t.Helper()
+	prog, err := spec.Config().New(rows, dims)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := algorithms.Drive(context.Background(), prog, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 3}, nil); err != nil {
 		t.Fatal(err)
 	}
-	res, err := prog.Result()
+	m, err := prog.Model()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return m.Describe()
 }
 
 func sameBits(t *testing.T, what string, a [][]float64, b []*pb.Vector) {
@@ -239,9 +244,9 @@ func TestSameCentroidsWithOneTwoAndThreeWorkers(t *testing.T) {
 			c := startCoordinators(t, 1, 10*time.Second)
 			c.addWorkers(workers)
 			res := c.run(0, spec, nil)
-			sameBits(t, "cluster vs local executor", want.Centroids, res.Centroids)
-			if res.Workers != int32(workers) || res.Rows != 24000 || math.Float64bits(res.Wcss) != math.Float64bits(want.WCSS) {
-				t.Fatalf("result workers=%d rows=%d wcss=%v (local %v)", res.Workers, res.Rows, res.Wcss, want.WCSS)
+			sameBits(t, "cluster vs local executor", want.Centres, res.Centroids)
+			if res.Workers != int32(workers) || res.Rows != 24000 || math.Float64bits(res.Metrics["wcss"]) != math.Float64bits(want.Metrics["wcss"]) {
+				t.Fatalf("result workers=%d rows=%d wcss=%v (local %v)", res.Workers, res.Rows, res.Metrics["wcss"], want.Metrics["wcss"])
 			}
 			var placed int
 			c.leader().FSM().Read(func(s *coordinator.State) {
@@ -326,7 +331,11 @@ func TestJoinedCoordinatorsRedirectWritesAndReplicateResults(t *testing.T) {
 	})
 	for _, n := range c.coords {
 		j, _ := n.FSM().Job(res.Job.Id)
-		sameBits(t, "replicated result", j.Result.Centroids, res.Centroids)
+		m, err := j.Result.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBits(t, "replicated result", m.Describe().Centres, res.Centroids)
 	}
 }
 
@@ -348,7 +357,7 @@ func TestLostWorkerPartitionsMoveAndResultIsUnchanged(t *testing.T) {
 	if !killed.Load() {
 		t.Fatal("job finished before a worker could be killed")
 	}
-	sameBits(t, "after losing a worker", want.Centroids, res.Centroids)
+	sameBits(t, "after losing a worker", want.Centres, res.Centroids)
 }
 
 func TestWorkerDeadBeforeJobFailsClearly(t *testing.T) {
@@ -400,7 +409,7 @@ func TestBadSpecsAreRefusedWithTheProblemNamed(t *testing.T) {
 		"k > rows":      "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n",
 		"dims < 1":      "data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n",
 	}
-	wants := map[string]string{"unknown field": "line 5", "k < 1": "k must be at least 1", "k > rows": "exceeds", "dims < 1": "dims must be at least 1"}
+	wants := map[string]string{"unknown field": "line 5", "k < 1": "cluster.k: must be at least 1", "k > rows": "exceeds", "dims < 1": "dims must be at least 1"}
 	for name, spec := range cases {
 		_, err := cl.Submit(context.Background(), []byte(spec))
 		var ce *client.Error

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -27,6 +26,9 @@ const (
 	cmdDropDataset
 	cmdAddUpload
 	cmdJobFitted
+	// cmdFinished ends a job with a Result of any algorithm; cmdFinishJob
+	// entries, written before, hold a k-means result and are still read.
+	cmdFinished
 )
 
 // Errors returned from Apply as values; the API maps them to status codes.
@@ -62,12 +64,12 @@ type jobProgress struct {
 }
 
 type finishJob struct {
-	ID       string         `json:"id"`
-	State    string         `json:"state"`
-	Error    string         `json:"error,omitempty"`
-	Result   *kmeans.Result `json:"result,omitempty"`
-	At       int64          `json:"at"`
-	RunNanos int64          `json:"run_nanos"`
+	ID       string  `json:"id"`
+	State    string  `json:"state"`
+	Error    string  `json:"error,omitempty"`
+	Result   *Result `json:"outcome,omitempty"`
+	At       int64   `json:"at"`
+	RunNanos int64   `json:"run_nanos"`
 	// A job over files: the fitted preparation and the rows and features
 	// it made, known only once the data was read.
 	Prepared json.RawMessage `json:"prepared,omitempty"`
@@ -77,6 +79,13 @@ type finishJob struct {
 	Transactions json.RawMessage `json:"transactions,omitempty"`
 	Rows         int64           `json:"rows,omitempty"`
 	Dims         int             `json:"dims,omitempty"`
+}
+
+// legacyFinishJob is a cmdFinishJob entry: a finishJob whose result is a
+// k-means result without the algorithm's name.
+type legacyFinishJob struct {
+	finishJob
+	Legacy json.RawMessage `json:"result,omitempty"`
 }
 
 // jobFitted records a job's fitted preparation, for a new leader to reuse.
@@ -145,20 +154,16 @@ var commands = map[CommandType]applyFunc{
 		}
 		return nil
 	}),
-	cmdFinishJob: jobCommand(func(j *Job, c finishJob) error {
-		j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
-		j.Fitted = nil // only a running job resumes from it
-		if c.Prepared != nil {
-			j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
+	cmdFinished: jobCommand(finish),
+	cmdFinishJob: jobCommand(func(j *Job, c legacyFinishJob) error {
+		if len(c.Legacy) > 0 && string(c.Legacy) != "null" {
+			r, err := legacyResult(c.Legacy)
+			if err != nil {
+				return err
+			}
+			c.Result = r
 		}
-		j.Phases = c.Phases
-		if c.Rows > 0 {
-			j.Rows, j.Dims = c.Rows, c.Dims
-		}
-		if c.State == JobSucceeded {
-			j.Progress.Phase = "done"
-		}
-		return nil
+		return finish(j, c.finishJob)
 	}),
 	cmdCancelJob: jobCommand(func(j *Job, c jobRef) error {
 		j.State, j.Finished, j.Error = JobCancelled, c.At, "cancelled by user"
@@ -183,6 +188,23 @@ var commands = map[CommandType]applyFunc{
 		s.Uploads[c.URI] = c
 		return nil, nil
 	}),
+}
+
+// finish ends a job as the driver saw it end.
+func finish(j *Job, c finishJob) error {
+	j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
+	j.Fitted = nil // only a running job resumes from it
+	if c.Prepared != nil {
+		j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
+	}
+	j.Phases = c.Phases
+	if c.Rows > 0 {
+		j.Rows, j.Dims = c.Rows, c.Dims
+	}
+	if c.State == JobSucceeded {
+		j.Progress.Phase = "done"
+	}
+	return nil
 }
 
 func decodeThen[T any](f func(*State, T) (any, error)) applyFunc {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/algorithms/profile"
 	"github.com/cohort/cohort/jobspec"
@@ -94,18 +93,18 @@ func (n *Node) runJob(ctx context.Context, id string) {
 	default:
 		fin.State, fin.Result, fin.Prepared, fin.Profiles, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Profiles, res.Rows, res.Dims
 		fin.Phases, fin.Transactions = res.Phases.times, res.Transactions
-		n.log.Printf("job %s succeeded: wcss %.6g after %d iterations", id, res.Result.WCSS, res.Result.Iterations)
+		n.log.Printf("job %s succeeded: %s, %d segments after %d iterations %v", id, res.Result.Algorithm, res.Result.Segments, res.Result.Iterations, res.Result.Metrics)
 	}
 	if _, err := n.apply(cmdFinishJob, fin); err != nil && !errors.Is(err, ErrJobTerminal) {
 		n.log.Printf("record end of job %s: %v", id, err)
 	}
 }
 
-// jobOutcome is what a finished job leaves besides its k-means result:
+// jobOutcome is what a finished job leaves besides its model:
 // for a job over files, the fitted preparation and the rows and features
 // it made.
 type jobOutcome struct {
-	Result   *kmeans.Result
+	Result   *Result
 	Prepared json.RawMessage
 	Profiles json.RawMessage
 	// A job over a transaction log: what became of its lines.
@@ -164,10 +163,7 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := spec.KMeans()
-	if err != nil {
-		return nil, err
-	}
+	cfg := spec.Config()
 	workers, err := n.awaitWorkers(ctx, job.ID)
 	if err != nil {
 		return nil, err
@@ -232,16 +228,16 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}
 	out.Rows, out.Dims = src.Rows(), src.Dims()
-	if err := cfg.Validate(out.Rows, out.Dims); err != nil {
+	if err := cfg.Check(out.Rows, out.Dims); err != nil {
 		return nil, err
 	}
 
-	var prog *kmeans.Program
+	var prog algorithms.Fit
 	if len(job.Checkpoint) > 0 {
 		n.log.Printf("job %s: resuming from checkpoint at step %d (%s, iteration %d)", job.ID, job.Steps, job.Progress.Phase, job.Progress.Iteration)
-		prog, err = kmeans.Resume(job.Checkpoint)
+		prog, err = cfg.Resume(job.Checkpoint)
 	} else {
-		prog, err = kmeans.New(cfg, out.Rows, out.Dims)
+		prog, err = cfg.New(out.Rows, out.Dims)
 	}
 	if err != nil {
 		return nil, err
@@ -318,16 +314,18 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 	if err != nil {
 		return nil, err
 	}
-	res, err := prog.Result()
+	model, err := prog.Model()
 	if err != nil {
 		return nil, err
 	}
-	out.Result = &res
+	if out.Result, err = newResult(spec.Cluster.Algorithm, model); err != nil {
+		return nil, err
+	}
 	if pipeline != nil {
 		// Every customer's segment, written where the partitions are, and
 		// the segments' statistics in the data's units.
-		step := &results.AssignStep{Cent: res.Centroids, Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID,
-			Columns: pipeline.Columns()}
+		step := &results.AssignStep{Algorithm: out.Result.Algorithm, Model: out.Result.Model, Segments: out.Result.Segments,
+			Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID, Columns: pipeline.Columns()}
 		merged, err := ex.Run(jobCtx, step)
 		if err != nil {
 			return nil, fmt.Errorf("assign segments: %w", err)

@@ -2,15 +2,16 @@ package coordinator
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/raft"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kmeans"
 )
 
 // apply feeds one command through the FSM as Raft would.
@@ -51,8 +52,8 @@ func TestFSMJobLifecycle(t *testing.T) {
 	if j.State != JobRunning || j.Steps != 1 || j.Progress != p || !bytes.Equal(j.Checkpoint, []byte{1, 2, 3}) || j.Workers != 2 {
 		t.Fatalf("after progress: %+v", j)
 	}
-	res := &kmeans.Result{Centroids: [][]float64{{1, 2}}, Sizes: []int64{5}, WCSS: 0.1, Iterations: 3, Converged: true}
-	if _, err := apply(t, f, 4, cmdFinishJob, finishJob{ID: id, State: JobSucceeded, Result: res, At: 300}); err != nil {
+	res := &Result{Algorithm: "test", Model: []byte(`{}`), Segments: 1, Sizes: []int64{5}, Iterations: 3, Converged: true, Metrics: map[string]float64{"m": 0.1}}
+	if _, err := apply(t, f, 4, cmdFinished, finishJob{ID: id, State: JobSucceeded, Result: res, At: 300}); err != nil {
 		t.Fatal(err)
 	}
 	// A progress report racing a finish (or a cancel) must not reopen the job.
@@ -136,5 +137,52 @@ func TestFSMSnapshotRestoreRoundTrip(t *testing.T) {
 	}
 	if err := g.Restore(io.NopCloser(bytes.NewReader([]byte("{not json")))); err == nil {
 		t.Fatal("corrupt snapshot restored")
+	}
+}
+
+// legacyKMeans is a k-means result as log entries and snapshots held it
+// before the registry: without the algorithm's name.
+const legacyKMeans = `{"centroids":[[1,2],[3,4]],"sizes":[5,6],"wcss":0.5,"iterations":3,"restart":1,"converged":true}`
+
+// A log written before the registry replays: its finish entries carry a
+// bare k-means result, read as a model of the default algorithm.
+func TestFSMReadsLegacyFinishEntries(t *testing.T) {
+	f := NewFSM()
+	v, _ := apply(t, f, 1, cmdSubmitJob, submitJob{Name: "a"})
+	id := v.(string)
+	body := json.RawMessage(`{"id":"` + id + `","state":"succeeded","at":9,"result":` + legacyKMeans + `}`)
+	if _, err := apply(t, f, 2, cmdFinishJob, body); err != nil {
+		t.Fatal(err)
+	}
+	j, _ := f.Job(id)
+	checkLegacyResult(t, j.Result)
+}
+
+// So does a snapshot taken before the registry.
+func TestFSMRestoresLegacySnapshots(t *testing.T) {
+	snap := `{"seq":1,"jobs":{"job-000001":{"id":"job-000001","state":"succeeded","result":` + legacyKMeans + `}},"order":["job-000001"]}`
+	f := NewFSM()
+	if err := f.Restore(io.NopCloser(strings.NewReader(snap))); err != nil {
+		t.Fatal(err)
+	}
+	j, _ := f.Job("job-000001")
+	checkLegacyResult(t, j.Result)
+}
+
+func checkLegacyResult(t *testing.T, r *Result) {
+	t.Helper()
+	def, err := algorithms.Lookup("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r == nil || r.Algorithm != def.Name || r.Segments != 2 || !reflect.DeepEqual(r.Sizes, []int64{5, 6}) || r.Iterations != 3 || !r.Converged || r.Metrics["wcss"] != 0.5 {
+		t.Fatalf("legacy result read as %+v", r)
+	}
+	m, err := r.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Describe(); !reflect.DeepEqual(d.Centres, [][]float64{{1, 2}, {3, 4}}) || string(d.Details) != `{"restart":1}` {
+		t.Fatalf("legacy model %+v", d)
 	}
 }

@@ -2,9 +2,9 @@ package coordinator
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -29,7 +29,7 @@ type Job struct {
 	MaxIter    int                 `json:"max_iter"`
 	Steps      int                 `json:"steps"`
 	Checkpoint []byte              `json:"checkpoint,omitempty"`
-	Result     *kmeans.Result      `json:"result,omitempty"`
+	Result     *Result             `json:"outcome,omitempty"`
 	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
 	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
 	// Fitted is the preparation an earlier leader fitted for a job over
@@ -47,6 +47,74 @@ type Job struct {
 	Finished     int64           `json:"finished,omitempty"`
 	// RunNanos is wall time spent running, summed over leaders.
 	RunNanos int64 `json:"run_nanos"`
+}
+
+// UnmarshalJSON reads a job of a snapshot, converting the k-means result
+// snapshots held before the registry ("result") into a Result.
+func (j *Job) UnmarshalJSON(data []byte) error {
+	type plain Job
+	var v struct {
+		*plain
+		Legacy json.RawMessage `json:"result"`
+	}
+	v.plain = (*plain)(j)
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if len(v.Legacy) > 0 && string(v.Legacy) != "null" && j.Result == nil {
+		r, err := legacyResult(v.Legacy)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", j.ID, err)
+		}
+		j.Result = r
+	}
+	return nil
+}
+
+// Result is a finished job's model: the algorithm's own encoding, and
+// what every model says of itself, so that reads need not decode it.
+type Result struct {
+	Algorithm  string             `json:"algorithm"`
+	Model      []byte             `json:"model"`
+	Segments   int                `json:"segments"`
+	Sizes      []int64            `json:"sizes"`
+	Iterations int                `json:"iterations"`
+	Converged  bool               `json:"converged"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+}
+
+// newResult records a fitted model of the named algorithm.
+func newResult(algorithm string, m algorithms.Model) (*Result, error) {
+	enc, err := m.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode the %s model: %w", algorithm, err)
+	}
+	d := m.Describe()
+	return &Result{Algorithm: algorithm, Model: enc, Segments: d.Segments, Sizes: d.Sizes, Iterations: d.Iterations,
+		Converged: d.Converged, Metrics: d.Metrics}, nil
+}
+
+// legacyResult reads a result stored before the registry: a model of the
+// default algorithm, without its name.
+func legacyResult(raw json.RawMessage) (*Result, error) {
+	a, err := algorithms.Lookup("")
+	if err != nil {
+		return nil, fmt.Errorf("a result without an algorithm: %w", err)
+	}
+	m, err := a.DecodeModel(raw)
+	if err != nil {
+		return nil, err
+	}
+	return newResult(a.Name, m)
+}
+
+// Decode decodes the result's model through the registry.
+func (r *Result) Decode() (algorithms.Model, error) {
+	a, err := algorithms.Lookup(r.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	return a.DecodeModel(r.Model)
 }
 
 // Terminal reports whether the job has ended.

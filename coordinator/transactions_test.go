@@ -15,7 +15,6 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/features"
-	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
@@ -124,7 +123,7 @@ func assignments(t *testing.T, dir string) map[string]string {
 // localRetail is the same job in one process: the log's pieces shuffled
 // by the local twin of the shuffle, the preparation fitted and k-means run
 // with the local executor, over buckets read from the local shuffle's parts.
-func localRetail(t *testing.T, specYAML string) kmeans.Result {
+func localRetail(t *testing.T, specYAML string) algorithms.Description {
 	t.Helper()
 	ctx := context.Background()
 	spec, err := jobspec.Parse([]byte(specYAML))
@@ -190,19 +189,7 @@ func localRetail(t *testing.T, specYAML string) kmeans.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kcfg, _ := spec.KMeans()
-	prog, err := kmeans.New(kcfg, ready.Rows(), ready.Dims())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := algorithms.Drive(ctx, prog, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 3}, nil); err != nil {
-		t.Fatal(err)
-	}
-	res, err := prog.Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return localFit(t, spec, blocks, ready.Rows(), ready.Dims())
 }
 
 // A transaction log becomes one row per customer through the shuffle
@@ -222,7 +209,7 @@ func TestTransactionsJobGivesEveryCustomerOneSegment(t *testing.T) {
 		c := startCoordinators(t, 1, 10*time.Second)
 		c.addWorkers(workers)
 		res := c.run(0, retailSpecAt(logDir, out, 30), nil)
-		sameBits(t, fmt.Sprintf("%d workers", workers), want.Centroids, res.Centroids)
+		sameBits(t, fmt.Sprintf("%d workers", workers), want.Centres, res.Centroids)
 		if res.Rows != int64(len(customers)) {
 			t.Fatalf("%d workers: %d rows, want the excerpt's %d customers", workers, res.Rows, len(customers))
 		}
@@ -273,7 +260,7 @@ func TestLostBucketHolderShufflesAgainWithTheSameResult(t *testing.T) {
 	if !killed.Load() {
 		t.Fatal("job finished before a worker could be killed")
 	}
-	sameBits(t, "after losing a bucket holder", want.Centroids, res.Centroids)
+	sameBits(t, "after losing a bucket holder", want.Centres, res.Centroids)
 	if got := assignments(t, out); len(got) != len(customers) {
 		t.Fatalf("%d customers assigned, want %d", len(got), len(customers))
 	}
@@ -308,5 +295,5 @@ func TestWorkerJoiningAfterTheShuffleChangesNothing(t *testing.T) {
 	if !joined.Load() || redone.Load() {
 		t.Fatalf("joined %v; prepared again after the join: %v", joined.Load(), redone.Load())
 	}
-	sameBits(t, "with a worker joining", want.Centroids, res.Centroids)
+	sameBits(t, "with a worker joining", want.Centres, res.Centroids)
 }

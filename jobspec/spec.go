@@ -14,11 +14,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cohort/cohort/algorithms"
+	_ "github.com/cohort/cohort/algorithms/builtin" // the registry's contents
 	"github.com/cohort/cohort/algorithms/features"
-	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
-	"github.com/cohort/cohort/results"
 )
 
 // Spec is a whole job. Only data and cluster are required.
@@ -76,13 +75,27 @@ type Prepare struct {
 	PCA      yaml.Node         `yaml:"pca"`
 }
 
-// Cluster chooses the algorithm and its parameters.
+// Cluster chooses the algorithm; the rest of the section is the
+// algorithm's parameters, which it reads itself (algorithms.Params).
 type Cluster struct {
-	Algorithm string    `yaml:"algorithm"`
-	K         yaml.Node `yaml:"k"`
-	MaxIter   int       `yaml:"max_iter"`
-	Tol       *float64  `yaml:"tol"`
-	Restarts  int       `yaml:"restarts"`
+	Algorithm string
+	node      *yaml.Node
+	config    algorithms.Config
+}
+
+// UnmarshalYAML keeps the section for the algorithm and reads its name.
+func (c *Cluster) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("job spec line %d: cluster must be a mapping (algorithm and its parameters)", n.Line)
+	}
+	c.node = n
+	if v := mapValue(n, "algorithm"); v != nil {
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("job spec line %d: cluster.algorithm must be a name", v.Line)
+		}
+		c.Algorithm = v.Value
+	}
+	return nil
 }
 
 // Output is where results are written: the summary, centroids and
@@ -177,36 +190,39 @@ func (s *Spec) validate() error {
 	} else if err := s.validateSynthetic(); err != nil {
 		return err
 	}
-	switch strings.ToLower(s.Cluster.Algorithm) {
-	case "", "kmeans", "k-means":
-		s.Cluster.Algorithm = "kmeans"
-	case "dbscan", "hierarchical":
-		return fmt.Errorf("cluster.algorithm %q is not supported by this build yet; use kmeans", s.Cluster.Algorithm)
-	default:
-		return fmt.Errorf("cluster.algorithm %q is unknown; use kmeans, dbscan or hierarchical", s.Cluster.Algorithm)
-	}
-	if s.Cluster.K.Kind == 0 {
-		return errors.New("cluster.k is required")
-	}
-	if s.Cluster.K.Kind != yaml.ScalarNode {
-		return fmt.Errorf("job spec line %d: cluster.k as a range (choosing k automatically) is not supported by this build yet; give a number", s.Cluster.K.Line)
-	}
-	if _, err := s.k(); err != nil {
-		return err
-	}
-	if s.Cluster.Tol != nil && (*s.Cluster.Tol < 0 || math.IsNaN(*s.Cluster.Tol)) {
-		return fmt.Errorf("cluster.tol must be ≥ 0, got %v", *s.Cluster.Tol)
-	}
-	cfg, err := s.KMeans()
-	if err != nil {
+	if err := s.configure(); err != nil {
 		return err
 	}
 	if s.Data.Path != "" {
-		// The rows and features are known once the data is read; the rest
-		// of the configuration can be checked now.
-		return cfg.Validate(int64(max(cfg.K, 1)), 1)
+		return nil // the rows and features are known once the data is read
 	}
-	return cfg.Validate(s.Data.Synthetic.Rows, s.Data.Synthetic.Dims)
+	return s.Cluster.config.Check(s.Data.Synthetic.Rows, s.Data.Synthetic.Dims)
+}
+
+// configure finds the registered algorithm the cluster section names and
+// has it read its parameters.
+func (s *Spec) configure() error {
+	c := &s.Cluster
+	if c.node == nil {
+		return fmt.Errorf("cluster is required: name an algorithm (%s) and its parameters", strings.Join(algorithms.Names(), ", "))
+	}
+	a, err := algorithms.Lookup(c.Algorithm)
+	if err != nil {
+		line := c.node.Line
+		if v := mapValue(c.node, "algorithm"); v != nil {
+			line = v.Line
+		}
+		return fmt.Errorf("job spec line %d: cluster.algorithm: %w", line, err)
+	}
+	c.Algorithm = a.Name
+	p, err := algorithms.NewParams("cluster", c.node, a.Params, "algorithm")
+	if err != nil {
+		return err
+	}
+	if c.config, err = a.Configure(p, s.JobSeed()); err != nil {
+		return err
+	}
+	return nil
 }
 
 func (s *Spec) validateSynthetic() error {
@@ -389,14 +405,6 @@ func (s *Spec) PrepareConfig() (prepare.Config, string) {
 	return cfg, p.Scale
 }
 
-func (s *Spec) k() (int, error) {
-	var k int
-	if err := s.Cluster.K.Decode(&k); err != nil {
-		return 0, fmt.Errorf("job spec line %d: cluster.k must be a whole number, got %q", s.Cluster.K.Line, s.Cluster.K.Value)
-	}
-	return k, nil
-}
-
 // JobSeed is the seed every random choice derives from; 1 when unset so that
 // a spec without a seed is still reproducible.
 func (s *Spec) JobSeed() uint64 {
@@ -412,25 +420,9 @@ func (s *Spec) Dataset() partition.Spec {
 	return partition.Spec{Synthetic: s.Data.Synthetic, PartitionRows: s.Data.PartitionRows}
 }
 
-// KMeans is the algorithm configuration with defaults applied.
-func (s *Spec) KMeans() (kmeans.Config, error) {
-	k, err := s.k()
-	if err != nil {
-		return kmeans.Config{}, err
-	}
-	cfg := kmeans.Config{K: k, MaxIter: s.Cluster.MaxIter, Restarts: s.Cluster.Restarts, Seed: s.JobSeed()}
-	if s.Cluster.Tol != nil {
-		cfg.Tol = *s.Cluster.Tol
-	}
-	cfg = cfg.WithDefaults()
-	if s.Cluster.Tol != nil {
-		cfg.Tol = *s.Cluster.Tol // an explicit 0 means "run to max_iter"
-	}
-	return cfg, nil
-}
+// Config is the configured algorithm the cluster section names.
+func (s *Spec) Config() algorithms.Config { return s.Cluster.config }
 
-// Codec decodes the steps and partials of every algorithm a spec can name.
-// Coordinators and workers must be built with the same one.
-func Codec() algorithms.Codec {
-	return algorithms.Codecs{"kmeans": kmeans.Codec{}, "prepare": prepare.Codec{}, "results": results.Codec{}, "features": features.Codec{}}
-}
+// Codec decodes the steps and partials of every registered algorithm and
+// stage. Coordinators and workers must be built with the same ones.
+func Codec() algorithms.Codec { return algorithms.Registered() }

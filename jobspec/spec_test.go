@@ -26,12 +26,8 @@ func TestParseAppliesDefaults(t *testing.T) {
 	if syn.Kind != "blobs" || syn.Spread != 1 || syn.Seed != 9 || s.Cluster.Algorithm != "kmeans" {
 		t.Fatalf("defaults not applied: %+v %+v", syn, s.Cluster)
 	}
-	cfg, err := s.KMeans()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.K != 3 || cfg.MaxIter != 100 || cfg.Tol != 0 || cfg.Restarts != 1 || cfg.Seed != 9 {
-		t.Fatalf("config %+v; an explicit tol 0 must survive defaults", cfg)
+	if cfg := s.Config(); cfg == nil || cfg.MaxIter() != 100 {
+		t.Fatalf("config %+v: want the registered algorithm's, with its default max_iter", cfg)
 	}
 	if ds := s.Dataset(); ds.PartitionRows != 100 || ds.Synthetic != syn {
 		t.Fatalf("dataset %+v", ds)
@@ -42,14 +38,15 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 	cases := map[string]string{
 		"":        "empty",
 		"data: [": "job spec",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n":                              "line 5",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                                             "k must be at least 1",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":                                            "k (11) exceeds the number of rows (10)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n":                              "line 5: cluster.colour is not a parameter of this algorithm (it takes: k, max_iter, tol, restarts",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n":                                             "line 4: cluster.k: must be at least 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":                                            "line 4: cluster.k: 11 exceeds the number of rows (10)",
 		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                                             "dims must be at least 1",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":                                           "cluster.k must be a whole number",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":                                        "not supported by this build yet",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                                               "cluster.k is required",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":                                  "cluster.tol",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":                                           "line 4: cluster.k: must be a whole number",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":                                        "line 4: cluster.k: a range",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                                               "cluster is required: name an algorithm (kmeans",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  max_iter: 5\n":                                      "line 4: cluster.k: is required",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":                                  "line 5: cluster.tol: must be a finite number",
 		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":                              "not both",
 		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                                           "data.max_rejects is a share",
 		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                                                   "one character",
@@ -58,8 +55,7 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		"data:\n  path: x.csv\nprepare:\n  scale: zscore\ncluster:\n  k: 2\n":                                                  `prepare.scale "zscore" is unknown`,
 		"data:\n  path: x.csv\nprepare:\n  colour: red\ncluster:\n  k: 2\n":                                                    "line 4",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\nprepare: {scale: none}\ncluster:\n  k: 2\n":                     "prepare applies to data read from files",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: dbscan\n":                                "not supported by this build yet",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":                                 "unknown",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: magic\n":                                 `line 4: cluster.algorithm: unknown algorithm "magic" (registered: kmeans`,
 		"transactions: {customer: id}\ndata:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\n":                "transactions applies to a log read from files",
 		"data: {path: x.csv}\ntransactions: {customer: c, time: t}\ncluster: {k: 2}\n":                                         "transactions.order: name the column",
 		"data: {path: x.csv}\ntransactions: {customer: c, time: t, order: o, quantity: q}\ncluster: {k: 2}\n":                  "name an amount column, or quantity and price",

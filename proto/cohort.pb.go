@@ -602,21 +602,28 @@ func (x *Vector) GetValues() []float64 {
 	return nil
 }
 
+// A finished job's result, for any registered algorithm: what every model
+// says of itself (algorithms.Description), and the model's own encoding.
 type JobResult struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Job        *Job                   `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
 	Algorithm  string                 `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
-	K          int32                  `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"`
+	K          int32                  `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"` // segments
 	Rows       int64                  `protobuf:"varint,4,opt,name=rows,proto3" json:"rows,omitempty"`
 	Dims       int32                  `protobuf:"varint,5,opt,name=dims,proto3" json:"dims,omitempty"`
 	Iterations int32                  `protobuf:"varint,6,opt,name=iterations,proto3" json:"iterations,omitempty"`
-	Wcss       float64                `protobuf:"fixed64,7,opt,name=wcss,proto3" json:"wcss,omitempty"`
-	Centroids  []*Vector              `protobuf:"bytes,8,rep,name=centroids,proto3" json:"centroids,omitempty"`
-	Sizes      []int64                `protobuf:"varint,9,rep,packed,name=sizes,proto3" json:"sizes,omitempty"`
-	Seconds    float64                `protobuf:"fixed64,10,opt,name=seconds,proto3" json:"seconds,omitempty"`
-	Converged  bool                   `protobuf:"varint,11,opt,name=converged,proto3" json:"converged,omitempty"`
-	Restart    int32                  `protobuf:"varint,12,opt,name=restart,proto3" json:"restart,omitempty"`
-	Workers    int32                  `protobuf:"varint,13,opt,name=workers,proto3" json:"workers,omitempty"`
+	// The segments' centres in the space the algorithm ran in, when they have them.
+	Centroids []*Vector `protobuf:"bytes,8,rep,name=centroids,proto3" json:"centroids,omitempty"`
+	Sizes     []int64   `protobuf:"varint,9,rep,packed,name=sizes,proto3" json:"sizes,omitempty"`
+	Seconds   float64   `protobuf:"fixed64,10,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	Converged bool      `protobuf:"varint,11,opt,name=converged,proto3" json:"converged,omitempty"`
+	Workers   int32     `protobuf:"varint,13,opt,name=workers,proto3" json:"workers,omitempty"`
+	// The fit's own measures by name (k-means: wcss).
+	Metrics map[string]float64 `protobuf:"bytes,18,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// Other facts the algorithm reports, as a JSON object (k-means: restart).
+	DetailsJson []byte `protobuf:"bytes,19,opt,name=details_json,json=detailsJson,proto3" json:"details_json,omitempty"`
+	// The model as the algorithm encodes it (algorithms.Model.Encode).
+	Model []byte `protobuf:"bytes,20,opt,name=model,proto3" json:"model,omitempty"`
 	// A job over files: its fitted preparation (algorithms/prepare.Pipeline) as JSON.
 	PreparedJson []byte `protobuf:"bytes,14,opt,name=prepared_json,json=preparedJson,proto3" json:"prepared_json,omitempty"`
 	// And its segments' profiles (algorithms/profile.Profile) as JSON.
@@ -702,13 +709,6 @@ func (x *JobResult) GetIterations() int32 {
 	return 0
 }
 
-func (x *JobResult) GetWcss() float64 {
-	if x != nil {
-		return x.Wcss
-	}
-	return 0
-}
-
 func (x *JobResult) GetCentroids() []*Vector {
 	if x != nil {
 		return x.Centroids
@@ -737,18 +737,32 @@ func (x *JobResult) GetConverged() bool {
 	return false
 }
 
-func (x *JobResult) GetRestart() int32 {
-	if x != nil {
-		return x.Restart
-	}
-	return 0
-}
-
 func (x *JobResult) GetWorkers() int32 {
 	if x != nil {
 		return x.Workers
 	}
 	return 0
+}
+
+func (x *JobResult) GetMetrics() map[string]float64 {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+func (x *JobResult) GetDetailsJson() []byte {
+	if x != nil {
+		return x.DetailsJson
+	}
+	return nil
+}
+
+func (x *JobResult) GetModel() []byte {
+	if x != nil {
+		return x.Model
+	}
+	return nil
 }
 
 func (x *JobResult) GetPreparedJson() []byte {
@@ -1969,7 +1983,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\x8d\x04\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\x9d\x05\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -1978,19 +1992,23 @@ const file_cohort_proto_rawDesc = "" +
 	"\x04dims\x18\x05 \x01(\x05R\x04dims\x12\x1e\n" +
 	"\n" +
 	"iterations\x18\x06 \x01(\x05R\n" +
-	"iterations\x12\x12\n" +
-	"\x04wcss\x18\a \x01(\x01R\x04wcss\x12/\n" +
+	"iterations\x12/\n" +
 	"\tcentroids\x18\b \x03(\v2\x11.cohort.v1.VectorR\tcentroids\x12\x14\n" +
 	"\x05sizes\x18\t \x03(\x03R\x05sizes\x12\x18\n" +
 	"\aseconds\x18\n" +
 	" \x01(\x01R\aseconds\x12\x1c\n" +
 	"\tconverged\x18\v \x01(\bR\tconverged\x12\x18\n" +
-	"\arestart\x18\f \x01(\x05R\arestart\x12\x18\n" +
-	"\aworkers\x18\r \x01(\x05R\aworkers\x12#\n" +
+	"\aworkers\x18\r \x01(\x05R\aworkers\x12;\n" +
+	"\ametrics\x18\x12 \x03(\v2!.cohort.v1.JobResult.MetricsEntryR\ametrics\x12!\n" +
+	"\fdetails_json\x18\x13 \x01(\fR\vdetailsJson\x12\x14\n" +
+	"\x05model\x18\x14 \x01(\fR\x05model\x12#\n" +
 	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\x12#\n" +
 	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\x12,\n" +
 	"\x06phases\x18\x10 \x03(\v2\x14.cohort.v1.PhaseTimeR\x06phases\x12+\n" +
-	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\";\n" +
+	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\x1a:\n" +
+	"\fMetricsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\a\x10\bJ\x04\b\f\x10\r\";\n" +
 	"\tPhaseTime\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
 	"\aseconds\x18\x02 \x01(\x01R\aseconds\"\x16\n" +
@@ -2116,7 +2134,7 @@ func file_cohort_proto_rawDescGZIP() []byte {
 }
 
 var file_cohort_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_cohort_proto_goTypes = []any{
 	(JobState)(0),                  // 0: cohort.v1.JobState
 	(*FileChunk)(nil),              // 1: cohort.v1.FileChunk
@@ -2149,53 +2167,55 @@ var file_cohort_proto_goTypes = []any{
 	(*DropDatasetResponse)(nil),    // 28: cohort.v1.DropDatasetResponse
 	(*HealthRequest)(nil),          // 29: cohort.v1.HealthRequest
 	(*HealthResponse)(nil),         // 30: cohort.v1.HealthResponse
+	nil,                            // 31: cohort.v1.JobResult.MetricsEntry
 }
 var file_cohort_proto_depIdxs = []int32{
 	0,  // 0: cohort.v1.Job.state:type_name -> cohort.v1.JobState
 	6,  // 1: cohort.v1.ListJobsResponse.jobs:type_name -> cohort.v1.Job
 	6,  // 2: cohort.v1.JobResult.job:type_name -> cohort.v1.Job
 	9,  // 3: cohort.v1.JobResult.centroids:type_name -> cohort.v1.Vector
-	11, // 4: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
-	14, // 5: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
-	13, // 6: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
-	21, // 7: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
-	23, // 8: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
-	25, // 9: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
-	4,  // 10: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
-	5,  // 11: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
-	5,  // 12: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
-	7,  // 13: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
-	5,  // 14: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
-	5,  // 15: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
-	12, // 16: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
-	16, // 17: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
-	1,  // 18: cohort.v1.Coordinator.UploadFile:input_type -> cohort.v1.FileChunk
-	3,  // 19: cohort.v1.Coordinator.FetchUpload:input_type -> cohort.v1.FetchUploadRequest
-	18, // 20: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
-	20, // 21: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
-	27, // 22: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
-	29, // 23: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
-	22, // 24: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
-	6,  // 25: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
-	6,  // 26: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
-	6,  // 27: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
-	8,  // 28: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
-	6,  // 29: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
-	10, // 30: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
-	15, // 31: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
-	17, // 32: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
-	2,  // 33: cohort.v1.Coordinator.UploadFile:output_type -> cohort.v1.UploadFileResponse
-	1,  // 34: cohort.v1.Coordinator.FetchUpload:output_type -> cohort.v1.FileChunk
-	19, // 35: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
-	26, // 36: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
-	28, // 37: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
-	30, // 38: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
-	24, // 39: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
-	25, // [25:40] is the sub-list for method output_type
-	10, // [10:25] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	31, // 4: cohort.v1.JobResult.metrics:type_name -> cohort.v1.JobResult.MetricsEntry
+	11, // 5: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
+	14, // 6: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
+	13, // 7: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
+	21, // 8: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
+	23, // 9: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
+	25, // 10: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
+	4,  // 11: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
+	5,  // 12: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
+	5,  // 13: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
+	7,  // 14: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
+	5,  // 15: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
+	5,  // 16: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
+	12, // 17: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
+	16, // 18: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
+	1,  // 19: cohort.v1.Coordinator.UploadFile:input_type -> cohort.v1.FileChunk
+	3,  // 20: cohort.v1.Coordinator.FetchUpload:input_type -> cohort.v1.FetchUploadRequest
+	18, // 21: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
+	20, // 22: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
+	27, // 23: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
+	29, // 24: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
+	22, // 25: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
+	6,  // 26: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
+	6,  // 27: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
+	6,  // 28: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
+	8,  // 29: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
+	6,  // 30: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
+	10, // 31: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
+	15, // 32: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
+	17, // 33: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
+	2,  // 34: cohort.v1.Coordinator.UploadFile:output_type -> cohort.v1.UploadFileResponse
+	1,  // 35: cohort.v1.Coordinator.FetchUpload:output_type -> cohort.v1.FileChunk
+	19, // 36: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
+	26, // 37: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
+	28, // 38: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
+	30, // 39: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
+	24, // 40: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
+	26, // [26:41] is the sub-list for method output_type
+	11, // [11:26] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cohort_proto_init() }
@@ -2209,7 +2229,7 @@ func file_cohort_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cohort_proto_rawDesc), len(file_cohort_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

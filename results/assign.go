@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kernels"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/algorithms/profile"
 	"github.com/cohort/cohort/partition"
@@ -20,11 +20,14 @@ import (
 // Kind names the assignment step on the wire.
 const Kind = "results/assign"
 
-// AssignStep labels every prepared row with its nearest centroid, writes
-// the partition's assignments (when Dir is set) and returns its segments'
-// statistics.
+// AssignStep gives every prepared row its segment by the job's model,
+// whatever the algorithm, writes the partition's assignments (when Dir is
+// set) and returns its segments' statistics.
 type AssignStep struct {
-	Cent [][]float64 `json:"cent"`
+	// Algorithm and Model are the fitted model, decoded by the registry.
+	Algorithm string `json:"algorithm"`
+	Model     []byte `json:"model"`
+	Segments  int    `json:"segments"`
 	// Dir is the job's output directory: assignments go to
 	// Dir/assignments/part-NNNNN.parquet (or .csv). Empty writes nothing.
 	Dir    string `json:"dir,omitempty"`
@@ -35,6 +38,22 @@ type AssignStep struct {
 	// Columns are the columns profiled: the ones the segments were made
 	// from. Empty profiles every column.
 	Columns []string `json:"columns,omitempty"`
+
+	once  sync.Once
+	model algorithms.Model
+	err   error
+}
+
+// decoded is the step's model, decoded once for all the partitions a
+// worker maps.
+func (s *AssignStep) decoded() (algorithms.Model, error) {
+	s.once.Do(func() {
+		var a *algorithms.Algorithm
+		if a, s.err = algorithms.Lookup(s.Algorithm); s.err == nil {
+			s.model, s.err = a.DecodeModel(s.Model)
+		}
+	})
+	return s.model, s.err
 }
 
 func (s *AssignStep) Kind() string                   { return Kind }
@@ -53,22 +72,21 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Reread == nil {
 		return nil, fmt.Errorf("partition %d is not read from files: nothing to assign", b.ID)
 	}
-	k := len(s.Cent)
-	if k == 0 || len(s.Cent[0]) != b.Dims {
-		return nil, fmt.Errorf("partition %d: %d centroids for %d features", b.ID, k, b.Dims)
+	m, err := s.decoded()
+	if err != nil {
+		return nil, fmt.Errorf("partition %d: the %s model: %w", b.ID, s.Algorithm, err)
 	}
-	flat := make([]float32, k*b.Dims)
-	for c, row := range s.Cent {
-		for j, v := range row {
-			flat[c*b.Dims+j] = float32(v)
+	if d := m.Describe().Dims; d != b.Dims {
+		return nil, fmt.Errorf("partition %d: a model of %d features for %d", b.ID, d, b.Dims)
+	}
+	k := s.Segments
+	out := algorithms.NewAssigned(m.Output(), b.Rows)
+	if b.Rows > 0 {
+		if err := m.Assign(b.Data, b.Rows, b.Stride, out); err != nil {
+			return nil, fmt.Errorf("partition %d: assign: %w", b.ID, err)
 		}
 	}
-	var kc kernels.Centroids
-	kc.Set(flat, k, b.Dims)
-	label, dist, second := make([]int32, b.Rows), make([]float32, b.Rows), make([]float32, b.Rows)
-	if b.Rows > 0 {
-		kernels.Nearest(b.Data, b.Rows, b.Stride, &kc, label, dist, second)
-	}
+	label, dist := out.Segment, out.Score
 	var columns []string // what is profiled and written, nothing else
 	if len(s.Columns) > 0 {
 		columns = slices.Clone(s.Columns)
@@ -101,29 +119,30 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
 	if s.Dir != "" {
-		if err := s.write(b, raw, label, dist); err != nil {
+		if err := s.write(b, raw, label, dist, m.Output().Score); err != nil {
 			return nil, fmt.Errorf("partition %d: write assignments: %w", b.ID, err)
 		}
 	}
 	return &Partial{Stats: stats, Rows: int64(b.Rows)}, nil
 }
 
-// write writes the partition's part file: one row per kept customer.
-func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, dist []float32) error {
+// write writes the partition's part file: one row per kept customer, its
+// segment and its score (named as the model names it).
+func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, dist []float32, score string) error {
 	var ids *partition.Column
 	if s.ID != "" {
 		if ids = raw.Column(s.ID); ids == nil {
 			return fmt.Errorf("data.id %q is not a column of the data", s.ID)
 		}
 	}
-	out := partition.NewTable([]partition.Field{{Name: "id", Type: partition.Text}, {Name: "segment", Type: partition.Number}, {Name: "distance", Type: partition.Number}})
+	out := partition.NewTable([]partition.Field{{Name: "id", Type: partition.Text}, {Name: "segment", Type: partition.Number}, {Name: score, Type: partition.Number}})
 	n := len(b.IDs)
 	out.Rows = n
 	out.Columns[1].Num = make([]float64, n)
 	out.Columns[2].Num = make([]float64, n)
 	for r := range n {
 		out.Columns[1].Num[r] = float64(label[r])
-		out.Columns[2].Num[r] = math.Sqrt(float64(dist[r]))
+		out.Columns[2].Num[r] = float64(dist[r])
 	}
 	if ids != nil && ids.Type == partition.Text {
 		// The data's own dictionary and the kept rows' codes: ids are

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
 )
@@ -46,7 +47,12 @@ func TestAssignWritesPartsAndProfiles(t *testing.T) {
 	pj, _ := json.Marshal(pl)
 	blocks := load(t, partition.Spec{Files: fs, Prepare: pj})
 
-	step := &AssignStep{Cent: [][]float64{{10}, {1000}}, Dir: filepath.Join(dir, "out"), Format: "csv", ID: "cid", Columns: []string{"spend"}}
+	model, err := kmeans.NewModel(kmeans.Result{Centroids: [][]float64{{10}, {1000}}, Sizes: []int64{0, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := model.Encode()
+	step := &AssignStep{Algorithm: kmeans.Name, Model: enc, Segments: 2, Dir: filepath.Join(dir, "out"), Format: "csv", ID: "cid", Columns: []string{"spend"}}
 	params, _ := step.MarshalBinary()
 	s, err := Codec{}.DecodeStep(Kind, params)
 	if err != nil {

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cohort/cohort/algorithms/features"
+	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
 )
@@ -188,33 +187,11 @@ func (s *Store) bucket(ctx context.Context, sh *partition.ShuffleSpec, id int, c
 	if err != nil {
 		return nil, 0, err
 	}
-	t, dups, err := BuildBucket(sh, parts, columns)
+	t, dups, err := algorithms.BuildBucket(sh, parts, columns)
 	if err != nil {
 		return nil, 0, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
 	}
 	return t, dups, nil
-}
-
-// BuildBucket makes a bucket's table of its parts, in source order, by the
-// shuffle's kind: customers from a transaction log's lines, or customers'
-// rows with duplicate ids folded.
-func BuildBucket(sh *partition.ShuffleSpec, parts [][]byte, columns []string) (*partition.Table, int64, error) {
-	switch sh.Kind {
-	case features.KindCustomers:
-		var p features.CustomersParams
-		if err := json.Unmarshal(sh.Params, &p); err != nil {
-			return nil, 0, fmt.Errorf("decode parameters: %w", err)
-		}
-		t, err := features.BucketTable(parts, p, columns)
-		return t, 0, err
-	case prepare.KindDedup:
-		var p prepare.DedupParams
-		if err := json.Unmarshal(sh.Params, &p); err != nil {
-			return nil, 0, fmt.Errorf("decode parameters: %w", err)
-		}
-		return prepare.DedupTable(parts, sh.Schema, p, columns)
-	}
-	return nil, 0, fmt.Errorf("unknown shuffle kind %q", sh.Kind)
 }
 
 // Drop releases a dataset, or a shuffle's parts, by name. Dropping a

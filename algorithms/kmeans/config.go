@@ -49,27 +49,37 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports the first problem, naming the parameter as a spec does.
 func (c Config) Validate(rows int64, dims int) error {
+	key, err := c.problem(rows, dims)
+	if err != nil && key != "" {
+		return fmt.Errorf("%s %w", key, err)
+	}
+	return err
+}
+
+// problem is the first problem and the parameter it is about ("" when it
+// is the data's).
+func (c Config) problem(rows int64, dims int) (string, error) {
 	switch {
 	case c.K < 1:
-		return fmt.Errorf("k must be at least 1 (got %d)", c.K)
+		return "k", fmt.Errorf("must be at least 1 (got %d)", c.K)
 	case rows < 1:
-		return fmt.Errorf("the dataset has no rows")
+		return "", fmt.Errorf("the dataset has no rows")
 	case int64(c.K) > rows:
-		return fmt.Errorf("k (%d) exceeds the number of rows (%d)", c.K, rows)
+		return "k", fmt.Errorf("%d exceeds the number of rows (%d)", c.K, rows)
 	case dims < 1:
-		return fmt.Errorf("dims must be at least 1 (got %d)", dims)
+		return "", fmt.Errorf("dims must be at least 1 (got %d)", dims)
 	case int64(c.K)*int64(dims) > maxTable:
-		return fmt.Errorf("k (%d) × dims (%d) exceeds the limit of %d centroid values", c.K, dims, maxTable)
+		return "k", fmt.Errorf("%d × dims %d exceeds the limit of %d centroid values", c.K, dims, maxTable)
 	case c.MaxIter < 1:
-		return fmt.Errorf("max_iter must be at least 1 (got %d)", c.MaxIter)
+		return "max_iter", fmt.Errorf("must be at least 1 (got %d)", c.MaxIter)
 	case c.Restarts < 1:
-		return fmt.Errorf("restarts must be at least 1 (got %d)", c.Restarts)
+		return "restarts", fmt.Errorf("must be at least 1 (got %d)", c.Restarts)
 	case c.Tol < 0 || math.IsNaN(c.Tol) || math.IsInf(c.Tol, 0):
-		return fmt.Errorf("tol must be a finite number ≥ 0 (got %v)", c.Tol)
+		return "tol", fmt.Errorf("must be a finite number ≥ 0 (got %v)", c.Tol)
 	case c.Oversample < 0 || math.IsNaN(c.Oversample) || math.IsInf(c.Oversample, 0):
-		return fmt.Errorf("oversample must be a finite number ≥ 0 (got %v)", c.Oversample)
+		return "oversample", fmt.Errorf("must be a finite number ≥ 0 (got %v)", c.Oversample)
 	case c.Rounds < 0:
-		return fmt.Errorf("rounds must be ≥ 0 (got %d)", c.Rounds)
+		return "rounds", fmt.Errorf("must be ≥ 0 (got %d)", c.Rounds)
 	}
-	return nil
+	return "", nil
 }

@@ -328,7 +328,7 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		want string
 	}{
 		{Config{K: 0}, 10, 2, "k must be at least 1"},
-		{Config{K: 11}, 10, 2, "k (11) exceeds the number of rows (10)"},
+		{Config{K: 11}, 10, 2, "k 11 exceeds the number of rows (10)"},
 		{Config{K: 2}, 10, 0, "dims must be at least 1"},
 		{Config{K: 2, MaxIter: -1}, 10, 2, "max_iter"},
 		{Config{K: 2, Tol: math.NaN()}, 10, 2, "tol"},

@@ -232,6 +232,39 @@ func TestGenWritesAFile(t *testing.T) {
 	}
 }
 
+// `cohort algorithms` lists the registry: each algorithm with its
+// parameters and their defaults.
+func TestAlgorithmsListsTheRegistry(t *testing.T) {
+	stdout, stderr, err := cli(t, "algorithms", "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	var list []struct {
+		Name   string `json:"name"`
+		Params []struct {
+			Name, Default string
+		} `json:"params"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	defaults := map[string]string{}
+	for _, a := range list {
+		if a.Name == "kmeans" {
+			for _, p := range a.Params {
+				defaults[p.Name] = p.Default
+			}
+		}
+	}
+	if d, ok := defaults["max_iter"]; !ok || d != "100" || defaults["k"] != "" || len(defaults) < 4 {
+		t.Fatalf("kmeans parameters %v in %s", defaults, stdout)
+	}
+	text, _, err := cli(t, "algorithms")
+	if err != nil || !strings.Contains(text, "kmeans (the default)") || !strings.Contains(text, "max_iter") {
+		t.Fatalf("%v:\n%s", err, text)
+	}
+}
+
 func TestBadInputExitsNonZeroWithTheProblemNamed(t *testing.T) {
 	dead := freePort(t) // nothing listens here
 	cases := []struct {
@@ -240,8 +273,9 @@ func TestBadInputExitsNonZeroWithTheProblemNamed(t *testing.T) {
 		want string
 	}{
 		{"unreachable coordinator", []string{"jobs", "--coordinator", dead}, "cannot reach coordinator at " + dead},
-		{"unknown spec field", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  kk: 3\n")}, "line 5"},
-		{"k < 1", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n")}, "k must be at least 1"},
+		{"unknown spec field", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  kk: 3\n")}, "line 5: cluster.kk is not a parameter of this algorithm (it takes: k, max_iter"},
+		{"unknown algorithm", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  algorithm: kmedoids\n  k: 2\n")}, `line 4: cluster.algorithm: unknown algorithm "kmedoids" (registered: kmeans)`},
+		{"k < 1", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n")}, "cluster.k: must be at least 1"},
 		{"k > rows", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 50\n")}, "exceeds"},
 		{"dims < 1", []string{"run", writeSpec(t, "data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n")}, "dims must be at least 1"},
 		{"missing spec file", []string{"run", filepath.Join(t.TempDir(), "nope.yaml")}, "no such file"},

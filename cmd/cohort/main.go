@@ -43,7 +43,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(runCmd(), localCmd(), coordinatorCmd(), workerCmd(),
+	cmd.AddCommand(runCmd(), localCmd(), coordinatorCmd(), workerCmd(), algorithmsCmd(),
 		submitCmd(), jobsCmd(), statusCmd(), watchCmd(), cancelCmd(), resultCmd(), benchCmd(), genCmd())
 	return cmd
 }
