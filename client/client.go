@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -20,10 +19,6 @@ import (
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/upload"
 )
-
-// NotLeaderReason marks, in a status's ErrorInfo, a write sent to a follower;
-// the "leader" metadata key holds the leader's client API address.
-const NotLeaderReason = "NOT_LEADER"
 
 // DialTimeout bounds how long Dial waits for a coordinator to answer, so an
 // unreachable address is an error in seconds, not a hang.
@@ -122,25 +117,11 @@ func (c *Client) Addr() string { return c.addr }
 // Close releases the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// LeaderHint returns the leader address carried by a NOT_LEADER error, or "".
-func LeaderHint(err error) string {
-	st, ok := status.FromError(err)
-	if !ok {
-		return ""
-	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Reason == NotLeaderReason {
-			return info.Metadata["leader"]
-		}
-	}
-	return ""
-}
-
 // onLeader runs a write, following NOT_LEADER hints to the leader.
 func onLeader[T any](ctx context.Context, c *Client, call func(pb.CoordinatorClient) (T, error)) (T, error) {
 	for i := 0; ; i++ {
 		v, err := call(c.api)
-		hint := LeaderHint(err)
+		hint := pb.LeaderHint(err)
 		if err == nil || hint == "" || hint == c.addr || i == maxRedirects {
 			return v, wrap(err)
 		}

@@ -33,11 +33,11 @@ func TestDialUnreachableFailsFastNamingTheAddress(t *testing.T) {
 
 func TestLeaderHint(t *testing.T) {
 	st, _ := status.New(codes.FailedPrecondition, "not the leader").WithDetails(
-		&errdetails.ErrorInfo{Reason: NotLeaderReason, Domain: "cohort", Metadata: map[string]string{"leader": "10.0.0.2:7400"}})
-	if got := LeaderHint(st.Err()); got != "10.0.0.2:7400" {
+		&errdetails.ErrorInfo{Reason: pb.ReasonNotLeader, Domain: "cohort", Metadata: map[string]string{"leader": "10.0.0.2:7400"}})
+	if got := pb.LeaderHint(st.Err()); got != "10.0.0.2:7400" {
 		t.Fatalf("hint %q", got)
 	}
-	if got := LeaderHint(status.Error(codes.Internal, "x")); got != "" {
+	if got := pb.LeaderHint(status.Error(codes.Internal, "x")); got != "" {
 		t.Fatalf("hint %q from a plain error", got)
 	}
 }

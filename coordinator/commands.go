@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
@@ -29,7 +30,24 @@ const (
 	// cmdFinished ends a job with a Result of any algorithm; cmdFinishJob
 	// entries, written before, hold a k-means result and are still read.
 	cmdFinished
+	cmdStageDone
+	cmdStagesReset
 )
+
+// commandNames name the entries in logs and failpoint events.
+var commandNames = map[CommandType]string{
+	cmdRegisterServer: "register-server", cmdWorkerUp: "worker-up", cmdWorkerDown: "worker-down",
+	cmdSubmitJob: "submit-job", cmdStartJob: "start-job", cmdJobProgress: "job-progress", cmdFinishJob: "finish-job",
+	cmdCancelJob: "cancel-job", cmdSetPlacement: "set-placement", cmdDropDataset: "drop-dataset", cmdAddUpload: "add-upload",
+	cmdJobFitted: "job-fitted", cmdFinished: "finished", cmdStageDone: "stage-done", cmdStagesReset: "stages-reset",
+}
+
+func (t CommandType) String() string {
+	if s, ok := commandNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("command-%d", uint8(t))
+}
 
 // Errors returned from Apply as values; the API maps them to status codes.
 var (
@@ -75,6 +93,7 @@ type finishJob struct {
 	Prepared json.RawMessage `json:"prepared,omitempty"`
 	Profiles json.RawMessage `json:"profiles,omitempty"`
 	Phases   []PhaseTime     `json:"phases,omitempty"`
+	Stages   []StageRecord   `json:"stages,omitempty"`
 	// Transactions is what became of a transaction log's lines.
 	Transactions json.RawMessage `json:"transactions,omitempty"`
 	Rows         int64           `json:"rows,omitempty"`
@@ -88,7 +107,21 @@ type legacyFinishJob struct {
 	Legacy json.RawMessage `json:"result,omitempty"`
 }
 
-// jobFitted records a job's fitted preparation, for a new leader to reuse.
+// stageDone records a stage's end and output.
+type stageDone struct {
+	ID    string      `json:"id"`
+	Stage StageRecord `json:"stage"`
+}
+
+// stagesReset forgets the stages from From on: their outputs are lost
+// (a shuffle's buckets with a worker) and they must run again.
+type stagesReset struct {
+	ID   string `json:"id"`
+	From string `json:"from"`
+}
+
+// jobFitted recorded a job's fitted preparation, before stages were
+// committed; such entries are read as the prepare stage's end.
 type jobFitted struct {
 	ID       string          `json:"id"`
 	Pipeline json.RawMessage `json:"pipeline"`
@@ -178,7 +211,18 @@ var commands = map[CommandType]applyFunc{
 		return nil, nil
 	}),
 	cmdJobFitted: jobCommand(func(j *Job, c jobFitted) error {
-		j.Fitted = c.Pipeline
+		j.Stages = append(j.Stages, fittedStage(c.Pipeline))
+		return nil
+	}),
+	cmdStageDone: jobCommand(func(j *Job, c stageDone) error {
+		j.Stages = slices.DeleteFunc(j.Stages, func(r StageRecord) bool { return r.Name == c.Stage.Name })
+		j.Stages = append(j.Stages, c.Stage)
+		return nil
+	}),
+	cmdStagesReset: jobCommand(func(j *Job, c stagesReset) error {
+		if i := slices.IndexFunc(j.Stages, func(r StageRecord) bool { return r.Name == c.From }); i >= 0 {
+			j.Stages = j.Stages[:i]
+		}
 		return nil
 	}),
 	cmdAddUpload: decodeThen(func(s *State, c Upload) (any, error) {
@@ -193,11 +237,13 @@ var commands = map[CommandType]applyFunc{
 // finish ends a job as the driver saw it end.
 func finish(j *Job, c finishJob) error {
 	j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
-	j.Fitted = nil // only a running job resumes from it
 	if c.Prepared != nil {
 		j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
 	}
 	j.Phases = c.Phases
+	if c.Stages != nil {
+		j.Stages = c.Stages
+	}
 	if c.Rows > 0 {
 		j.Rows, j.Dims = c.Rows, c.Dims
 	}
@@ -237,6 +283,8 @@ func (c jobProgress) jobID() string { return c.ID }
 func (c finishJob) jobID() string   { return c.ID }
 func (c jobRef) jobID() string      { return c.ID }
 func (c jobFitted) jobID() string   { return c.ID }
+func (c stageDone) jobID() string   { return c.ID }
+func (c stagesReset) jobID() string { return c.ID }
 
 // encodeCommand frames a command as its tag byte followed by JSON.
 func encodeCommand(t CommandType, body any) ([]byte, error) {

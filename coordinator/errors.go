@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 
-	"github.com/cohort/cohort/client"
-
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	pb "github.com/cohort/cohort/proto"
 )
 
 // ErrInvalidSpec marks a job spec the coordinator refused.
@@ -27,7 +27,7 @@ func (n *Node) toStatus(err error) error {
 	case errors.Is(err, ErrNotLeader):
 		st := status.New(codes.FailedPrecondition, err.Error())
 		if addr := n.leaderGRPCAddr(); addr != "" {
-			if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: client.NotLeaderReason, Domain: "cohort", Metadata: map[string]string{"leader": addr}}); derr == nil {
+			if d, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ReasonNotLeader, Domain: "cohort", Metadata: map[string]string{"leader": addr}}); derr == nil {
 				return d.Err()
 			}
 		}

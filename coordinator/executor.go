@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -37,6 +38,18 @@ type clusterExecutor struct {
 	// pin, for a shuffle's buckets, is where they must be: the workers
 	// that received their parts. A pinned holder gone is errShuffleLost.
 	pin map[int]string
+	// read, when set, adds up what the workers read from the data's
+	// source for this dataset: loads, and a stream's steps.
+	read *atomic.Int64
+	// dropped: released on the workers already.
+	dropped bool
+}
+
+// counted adds what a worker said it read to e.read.
+func (e *clusterExecutor) counted(n int64) {
+	if e.read != nil {
+		e.read.Add(n)
+	}
 }
 
 func newClusterExecutor(n *Node, dataset string, spec partition.Spec, partitions int) (*clusterExecutor, error) {
@@ -143,8 +156,11 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.client(live[name]).LoadPartitions(ctx, &pb.LoadPartitionsRequest{
+			resp, err := e.client(live[name]).LoadPartitions(ctx, &pb.LoadPartitionsRequest{
 				Dataset: e.dataset, SpecJson: e.specJSON, Partitions: ids, Exclusive: true})
+			if err == nil {
+				e.counted(resp.BytesRead)
+			}
 			if err != nil {
 				mu.Lock()
 				failed[name] = err
@@ -213,6 +229,7 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 				}
 				return
 			}
+			e.counted(resp.BytesRead)
 			for _, pp := range resp.Partials {
 				if pp.Partition < 0 || int(pp.Partition) >= e.partitions {
 					fatal = fmt.Errorf("worker %s returned partition %d of %d", name, pp.Partition, e.partitions)

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
 )
@@ -171,7 +170,7 @@ func (n *Node) joinCluster() {
 				Id: n.cfg.ID, RaftAddr: n.RaftAddr(), GrpcAddr: n.GRPCAddr(), GossipAddr: n.GossipAddr(),
 			})
 			if err != nil {
-				if leader := client.LeaderHint(err); leader != "" {
+				if leader := pb.LeaderHint(err); leader != "" {
 					target = leader
 				}
 				return err

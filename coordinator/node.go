@@ -21,6 +21,7 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/conns"
+	"github.com/cohort/cohort/failpoint"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/upload"
@@ -61,6 +62,9 @@ type Config struct {
 	Stores    *Stores
 	// FastTimers shortens Raft's timeouts for tests.
 	FastTimers bool
+	// Failpoints, in tests and chaos runs, are places where something can
+	// be made to happen (package failpoint); nil in production.
+	Failpoints *failpoint.Set
 }
 
 // Stores are Raft's log, stable and snapshot stores.
@@ -309,6 +313,9 @@ func (n *Node) apply(t CommandType, body any) (any, error) {
 // applyAsync starts committing a command and returns a function that waits
 // for the outcome, so a caller can overlap the commit with other work.
 func (n *Node) applyAsync(t CommandType, body any) func() (any, error) {
+	if err := n.cfg.Failpoints.Hit(failpoint.BeforeApply, failpoint.Event{Node: n.cfg.ID, Command: t.String()}); err != nil {
+		return func() (any, error) { return nil, err }
+	}
 	b, err := encodeCommand(t, body)
 	if err != nil {
 		return func() (any, error) { return nil, err }

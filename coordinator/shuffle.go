@@ -13,13 +13,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/features"
-	"github.com/cohort/cohort/algorithms/prepare"
-	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/results"
-	"github.com/cohort/cohort/worker"
 )
 
 // Buckets a shuffle's rows are cut into: one a piece, but at least
@@ -45,18 +41,7 @@ const shuffleAttempts = 4
 // when its run ended, cannot land in this one or bring a dropped one back
 // (workers refuse parts of a shuffle they dropped).
 func shuffleID(job string) string {
-	return fmt.Sprintf("%s%s%x", job, worker.ShuffleMark, time.Now().UnixNano())
-}
-
-// preparedData is a job's data once read and prepared: the dataset of
-// prepared features, its fitted preparation, what became of a transaction
-// log's lines (nil for other data), and, when a shuffle made the dataset,
-// the workers holding its buckets.
-type preparedData struct {
-	dataset  partition.Spec
-	pipeline *prepare.Pipeline
-	log      *features.LogSummary
-	pin      map[int]string
+	return fmt.Sprintf("%s%s%x", job, partition.ShuffleMark, time.Now().UnixNano())
 }
 
 // tallied is a scatter partial that carries what reading files found.
@@ -64,26 +49,26 @@ type tallied interface {
 	ReadTally() *partition.Tally
 }
 
-// shuffleFiles reads a file set's pieces (only the named columns) on the
-// workers and scatters their rows into the buckets of shuffle id, worker
-// to worker. The unreadable rows are checked against data.max_rejects and
-// written to the rejects files. It returns the step's merged partial and
-// the workers holding the buckets.
-func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs *partition.FileSet, columns []string, step algorithms.Scatter, id string,
-	drop func(*clusterExecutor), clock *phaseClock) (algorithms.Partial, map[int]string, error) {
+// shuffleFiles reads the job's file pieces (only the named columns) on
+// the workers and scatters their rows into the buckets of shuffle id,
+// worker to worker. The unreadable rows are checked against
+// data.max_rejects and written to the rejects files. It returns the
+// step's merged partial and the workers holding the buckets.
+func (r *jobRun) shuffleFiles(columns []string, step algorithms.Scatter, id string) (algorithms.Partial, map[int]string, error) {
+	spec, fs := r.spec, r.fileSet
 	// The pieces are streamed: each is read when the scatter runs on it and
 	// let go after, so a log far larger than the workers' memory shuffles
 	// in the memory of its parts.
-	files, err := newClusterExecutor(n, job.ID+"/files", partition.Spec{Files: fs, Columns: columns, Stream: true}, len(fs.Pieces))
+	files, err := r.executor(r.job.ID+"/files", partition.Spec{Files: fs, Columns: columns, Stream: true}, len(fs.Pieces))
 	if err != nil {
 		return nil, nil, err
 	}
-	defer drop(files)
-	merged, pin, err := n.shuffle(ctx, files, step, id)
+	defer r.drop(files)
+	merged, pin, err := r.n.shuffle(r.ctx, files, step, id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("shuffle %s: %w", spec.Data.Path, err)
 	}
-	clock.add("read and shuffle")
+	r.clock.add("read and shuffle")
 	t, ok := merged.(tallied)
 	if !ok {
 		return nil, nil, fmt.Errorf("shuffle %s: %T says nothing of the rows read", spec.Data.Path, merged)
@@ -95,10 +80,10 @@ func (n *Node) shuffleFiles(ctx context.Context, job Job, spec *jobspec.Spec, fs
 	}
 	if tally.Rejected > 0 && spec.Output.Dir != "" {
 		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: tally.LineOffsets()}
-		if _, err := files.Run(ctx, step); err != nil {
+		if _, err := files.Run(r.ctx, step); err != nil {
 			return nil, nil, fmt.Errorf("write rejects: %w", err)
 		}
-		clock.add("rejects")
+		r.clock.add("rejects")
 	}
 	return merged, pin, nil
 }

@@ -32,10 +32,10 @@ type Job struct {
 	Result     *Result             `json:"outcome,omitempty"`
 	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
 	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
-	// Fitted is the preparation an earlier leader fitted for a job over
-	// files that needs no shuffle: a new leader reuses it rather than
-	// reading the data and fitting it again.
-	Fitted json.RawMessage `json:"fitted,omitempty"`
+	// Stages are the stages of the job's pipeline that have ended, with
+	// their outputs: a new leader restores them rather than running them
+	// again.
+	Stages []StageRecord `json:"stages,omitempty"`
 	// Transactions is what became of the lines of a job over a transaction log.
 	Transactions json.RawMessage `json:"transactions,omitempty"`
 	Phases       []PhaseTime     `json:"phases,omitempty"` // wall time by phase, of the last run
@@ -56,6 +56,7 @@ func (j *Job) UnmarshalJSON(data []byte) error {
 	var v struct {
 		*plain
 		Legacy json.RawMessage `json:"result"`
+		Fitted json.RawMessage `json:"fitted"`
 	}
 	v.plain = (*plain)(j)
 	if err := json.Unmarshal(data, &v); err != nil {
@@ -68,7 +69,17 @@ func (j *Job) UnmarshalJSON(data []byte) error {
 		}
 		j.Result = r
 	}
+	if len(v.Fitted) > 0 && string(v.Fitted) != "null" && !j.Terminal() {
+		j.Stages = append(j.Stages, fittedStage(v.Fitted))
+	}
 	return nil
+}
+
+// fittedStage is the prepare stage of a preparation committed before
+// stages were (cmdJobFitted).
+func fittedStage(pipeline json.RawMessage) StageRecord {
+	out, _ := json.Marshal(prepareOutput{Pipeline: pipeline})
+	return StageRecord{Name: stagePrepare, Output: out}
 }
 
 // Result is a finished job's model: the algorithm's own encoding, and

@@ -61,13 +61,13 @@ func TestHeldBlocksFindsEachPartitionOnItsWorker(t *testing.T) {
 	}
 	defer cl.Close()
 	spec := partition.Spec{Synthetic: &partition.SyntheticSpec{Kind: "blobs", Rows: 5000, Dims: 3, Clusters: 3, Spread: 1}, PartitionRows: 1000}
-	if err := cl.Workers[0].Store().Load(ctx, "ds", spec, []int{0, 2, 4}, true); err != nil {
+	if _, err := cl.Workers[0].Store().Load(ctx, "ds", spec, []int{0, 2, 4}, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cl.HeldBlocks("ds", 5); !errors.Is(err, worker.ErrNotLoaded) {
 		t.Fatalf("partitions 1 and 3 are nowhere, got %v", err)
 	}
-	if err := cl.Workers[1].Store().Load(ctx, "ds", spec, []int{1, 3}, true); err != nil {
+	if _, err := cl.Workers[1].Store().Load(ctx, "ds", spec, []int{1, 3}, true); err != nil {
 		t.Fatal(err)
 	}
 	blocks, err := cl.HeldBlocks("ds", 5)

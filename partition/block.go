@@ -27,6 +27,9 @@ type Block struct {
 	// prepared into Data (nil for synthetic data): what a preparation's
 	// statistics are computed from.
 	Table *Table
+	// BytesRead is what building the block read from the data's source
+	// (its file piece's bytes); zero when it was built from memory.
+	BytesRead int64
 	// File is the file Table was read from; Rejects are the rows of its
 	// piece that could not be read, and Lines the lines the piece spans
 	// (CSV), for line numbers in the whole file.

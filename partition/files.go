@@ -32,6 +32,10 @@ type Piece struct {
 	Last  int    `json:"last,omitempty"`
 	Rows  int64  `json:"rows,omitempty"` // known before reading for Parquet, else 0
 	Gzip  bool   `json:"gzip,omitempty"`
+	// Bytes is the piece's share of its file on disk: what reading it
+	// reads from the source, at most (a pass that reads some columns of
+	// Parquet reads less).
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // FileSet is a dataset of files planned into pieces: every node that sees
@@ -147,7 +151,7 @@ func (fs *FileSet) plan(f string, hints CSVHints, pieceBytes int64) ([]Field, er
 			return nil, fmt.Errorf("%s: delimiter %q and header %v differ from the first file's (%q, %v)", f, format.Delimiter, format.Header, fs.CSV.Delimiter, fs.CSV.Header)
 		}
 		if gz || st.Size() <= pieceBytes {
-			fs.Pieces = append(fs.Pieces, Piece{File: f, End: -1, Gzip: gz})
+			fs.Pieces = append(fs.Pieces, Piece{File: f, End: -1, Gzip: gz, Bytes: st.Size()})
 			return schema, nil
 		}
 		n := (st.Size() + pieceBytes - 1) / pieceBytes
@@ -156,7 +160,8 @@ func (fs *FileSet) plan(f string, hints CSVHints, pieceBytes int64) ([]Field, er
 			if i == n-1 {
 				end = -1
 			}
-			fs.Pieces = append(fs.Pieces, Piece{File: f, Start: st.Size() * i / n, End: end})
+			start, stop := st.Size()*i/n, st.Size()*(i+1)/n
+			fs.Pieces = append(fs.Pieces, Piece{File: f, Start: start, End: end, Bytes: stop - start})
 		}
 		return schema, nil
 	case FormatParquet:
@@ -173,7 +178,8 @@ func (fs *FileSet) plan(f string, hints CSVHints, pieceBytes int64) ([]Field, er
 			rows += r
 			// Cut after this group once the run's share of the file reaches a piece.
 			if g == len(pf.GroupRows)-1 || float64(st.Size())*float64(rows)/float64(max(total, 1)) >= float64(pieceBytes) {
-				fs.Pieces = append(fs.Pieces, Piece{File: f, First: first, Last: g + 1, Rows: rows})
+				fs.Pieces = append(fs.Pieces, Piece{File: f, First: first, Last: g + 1, Rows: rows,
+					Bytes: int64(float64(st.Size()) * float64(rows) / float64(max(total, 1)))})
 				first, rows = g+1, 0
 			}
 		}
@@ -183,7 +189,7 @@ func (fs *FileSet) plan(f string, hints CSVHints, pieceBytes int64) ([]Field, er
 		if err != nil {
 			return nil, err
 		}
-		fs.Pieces = append(fs.Pieces, Piece{File: f, Rows: int64(t.Rows)})
+		fs.Pieces = append(fs.Pieces, Piece{File: f, Rows: int64(t.Rows), Bytes: st.Size()})
 		return t.Schema(), nil
 	}
 }

@@ -98,13 +98,13 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 		return t, err
 	}
 	if s.prep == nil {
-		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines, Reread: reread}, nil
+		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines, Reread: reread, BytesRead: p.Bytes}, nil
 	}
 	b, err := preparedBlock(id, t, s.prep)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", p.File, err)
 	}
-	b.File, b.Reread = p.File, reread
+	b.File, b.Reread, b.BytesRead = p.File, reread, p.Bytes
 	return b, nil
 }
 

@@ -7,6 +7,11 @@ import (
 	"fmt"
 )
 
+// ShuffleMark separates a job from the run in a shuffle's name
+// (JOB/shuffle-RUN), which the coordinator gives it: dropping JOB drops
+// every run's parts.
+const ShuffleMark = "/shuffle-"
+
 // ShuffleSpec is a dataset made by a shuffle: a scatter step over another
 // dataset's partitions (its sources) sent each bucket's part straight to
 // the node that holds the bucket, so no node ever held every row. Buckets

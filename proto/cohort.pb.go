@@ -1301,9 +1301,12 @@ func (x *LoadPartitionsRequest) GetExclusive() bool {
 }
 
 type LoadPartitionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rows          int64                  `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
-	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rows  int64                  `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	Bytes int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// What loading read from the data's source (file pieces' bytes); 0 for
+	// partitions built from memory.
+	BytesRead     int64 `protobuf:"varint,3,opt,name=bytes_read,json=bytesRead,proto3" json:"bytes_read,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1348,6 +1351,13 @@ func (x *LoadPartitionsResponse) GetRows() int64 {
 func (x *LoadPartitionsResponse) GetBytes() int64 {
 	if x != nil {
 		return x.Bytes
+	}
+	return 0
+}
+
+func (x *LoadPartitionsResponse) GetBytesRead() int64 {
+	if x != nil {
+		return x.BytesRead
 	}
 	return 0
 }
@@ -1685,8 +1695,10 @@ func (x *PartitionPartial) GetData() []byte {
 }
 
 type RunStepResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partials      []*PartitionPartial    `protobuf:"bytes,1,rep,name=partials,proto3" json:"partials,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Partials []*PartitionPartial    `protobuf:"bytes,1,rep,name=partials,proto3" json:"partials,omitempty"`
+	// What the step read from the data's source: a stream dataset's pieces.
+	BytesRead     int64 `protobuf:"varint,2,opt,name=bytes_read,json=bytesRead,proto3" json:"bytes_read,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1726,6 +1738,13 @@ func (x *RunStepResponse) GetPartials() []*PartitionPartial {
 		return x.Partials
 	}
 	return nil
+}
+
+func (x *RunStepResponse) GetBytesRead() int64 {
+	if x != nil {
+		return x.BytesRead
+	}
+	return 0
 }
 
 type DropDatasetRequest struct {
@@ -2051,10 +2070,12 @@ const file_cohort_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x03 \x03(\x05R\n" +
 	"partitions\x12\x1c\n" +
-	"\texclusive\x18\x04 \x01(\bR\texclusive\"B\n" +
+	"\texclusive\x18\x04 \x01(\bR\texclusive\"a\n" +
 	"\x16LoadPartitionsResponse\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\x03R\x04rows\x12\x14\n" +
-	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"\xab\x01\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\x12\x1d\n" +
+	"\n" +
+	"bytes_read\x18\x03 \x01(\x03R\tbytesRead\"\xab\x01\n" +
 	"\x0eRunStepRequest\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\x12\x1e\n" +
 	"\n" +
@@ -2077,9 +2098,11 @@ const file_cohort_proto_rawDesc = "" +
 	"\x11PushPartsResponse\"D\n" +
 	"\x10PartitionPartial\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"J\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"i\n" +
 	"\x0fRunStepResponse\x127\n" +
-	"\bpartials\x18\x01 \x03(\v2\x1b.cohort.v1.PartitionPartialR\bpartials\".\n" +
+	"\bpartials\x18\x01 \x03(\v2\x1b.cohort.v1.PartitionPartialR\bpartials\x12\x1d\n" +
+	"\n" +
+	"bytes_read\x18\x02 \x01(\x03R\tbytesRead\".\n" +
 	"\x12DropDatasetRequest\x12\x18\n" +
 	"\adataset\x18\x01 \x01(\tR\adataset\"\x15\n" +
 	"\x13DropDatasetResponse\"\x0f\n" +

@@ -25,10 +25,6 @@ type Inbox struct {
 	order   []string
 }
 
-// ShuffleMark separates a job from the run in a shuffle's name
-// (JOB/shuffle-RUN), which the coordinator gives it.
-const ShuffleMark = "/shuffle-"
-
 // droppedKept bounds the dropped shuffles remembered.
 const droppedKept = 1024
 

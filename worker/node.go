@@ -19,6 +19,7 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/conns"
+	"github.com/cohort/cohort/failpoint"
 	"github.com/cohort/cohort/gossip"
 	pb "github.com/cohort/cohort/proto"
 	"github.com/cohort/cohort/upload"
@@ -39,6 +40,9 @@ type Config struct {
 	MemoryBytes int64
 	Codec       algorithms.Codec
 	Log         io.Writer
+	// Failpoints, in tests and chaos runs, are places where something can
+	// be made to happen (package failpoint); nil in production.
+	Failpoints *failpoint.Set
 }
 
 // keepalivePolicy lets the coordinator and peers ping every few seconds to
@@ -109,7 +113,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.log = log.New(out, cfg.Name+": ", log.LstdFlags|log.Lmicroseconds)
 	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(conns.MaxMsg), grpc.MaxSendMsgSize(conns.MaxMsg), grpc.KeepaliveEnforcementPolicy(keepalivePolicy))
 	pb.RegisterWorkerServer(n.grpc, &server{name: cfg.Name, cores: cfg.Cores, memory: cfg.MemoryBytes,
-		store: n.store, codec: cfg.Codec, parallel: cfg.Cores, self: n.GRPCAddr(), peers: n.peers})
+		store: n.store, codec: cfg.Codec, parallel: cfg.Cores, self: n.GRPCAddr(), peers: n.peers, failpoints: cfg.Failpoints})
 	go func() {
 		defer close(n.done)
 		if err := n.grpc.Serve(n.lis); err != nil {

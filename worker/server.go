@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/conns"
+	"github.com/cohort/cohort/failpoint"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
@@ -27,8 +29,9 @@ type server struct {
 	parallel int
 	// self is the address this worker advertises: a shuffle's parts for
 	// its own buckets go straight to its inbox.
-	self  string
-	peers *conns.Pool
+	self       string
+	peers      *conns.Pool
+	failpoints *failpoint.Set
 }
 
 func (s *server) LoadPartitions(ctx context.Context, req *pb.LoadPartitionsRequest) (*pb.LoadPartitionsResponse, error) {
@@ -37,10 +40,11 @@ func (s *server) LoadPartitions(ctx context.Context, req *pb.LoadPartitionsReque
 		return nil, status.Errorf(codes.InvalidArgument, "dataset %s: decode spec: %v", req.Dataset, err)
 	}
 	ids := toInts(req.Partitions)
-	if err := s.store.Load(ctx, req.Dataset, spec, ids, req.Exclusive); err != nil {
+	read, err := s.store.Load(ctx, req.Dataset, spec, ids, req.Exclusive)
+	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &pb.LoadPartitionsResponse{}
+	resp := &pb.LoadPartitionsResponse{BytesRead: read}
 	if spec.Stream {
 		return resp, nil // read by each step
 	}
@@ -72,6 +76,10 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 	if isScatter && (req.Shuffle == nil || len(req.Shuffle.Owners) != scatter.Buckets()) {
 		return nil, status.Errorf(codes.InvalidArgument, "step %s scatters to %d buckets: name each one's holder", req.Kind, scatter.Buckets())
 	}
+	// A stream dataset's pieces are read by the step; a held block's bytes
+	// were counted when it was loaded.
+	streamed := s.store.Streamed(req.Dataset)
+	var read atomic.Int64
 	out := make([]*pb.PartitionPartial, len(blocks))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.parallel)
@@ -84,6 +92,13 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 			if err != nil {
 				return err
 			}
+			if streamed {
+				read.Add(b.BytesRead)
+			}
+			ev := failpoint.Event{Node: s.name, Step: req.Kind, Dataset: req.Dataset, Partition: b.ID}
+			if err := s.failpoints.Hit(failpoint.BeforeMap, ev); err != nil {
+				return err
+			}
 			var p algorithms.Partial
 			if isScatter {
 				p, err = s.scatter(gctx, scatter, req.Shuffle, b)
@@ -92,6 +107,9 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 			}
 			if err != nil {
 				return fmt.Errorf("step %s on partition %d: %w", req.Kind, b.ID, err)
+			}
+			if err := s.failpoints.Hit(failpoint.AfterMap, ev); err != nil {
+				return err
 			}
 			data, err := p.MarshalBinary()
 			if err != nil {
@@ -104,7 +122,7 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 	if err := g.Wait(); err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.RunStepResponse{Partials: out}, nil
+	return &pb.RunStepResponse{Partials: out, BytesRead: read.Load()}, nil
 }
 
 func (s *server) DropDataset(ctx context.Context, req *pb.DropDatasetRequest) (*pb.DropDatasetResponse, error) {

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/failpoint"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
 )
@@ -30,7 +31,10 @@ func (s *server) scatter(ctx context.Context, step algorithms.Scatter, t *pb.Shu
 	if len(parts) != len(t.Owners) {
 		return nil, fmt.Errorf("%d parts for %d buckets", len(parts), len(t.Owners))
 	}
-	return p, s.deliver(ctx, t, b.ID, parts)
+	if err := s.deliver(ctx, t, b.ID, parts); err != nil {
+		return nil, err
+	}
+	return p, s.failpoints.Hit(failpoint.MidShuffle, failpoint.Event{Node: s.name, Step: step.Kind(), Shuffle: t.Id, Partition: b.ID})
 }
 
 // deliver hands a source partition's parts to the holders of their

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -45,16 +46,17 @@ func NewStore(parallel int) *Store {
 }
 
 // Load makes the store hold the given partitions, building missing ones from
-// the source. With exclusive, partitions not listed are released: that is how
-// a re-placement moves partitions off this worker.
-func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids []int, exclusive bool) error {
+// the source, and returns what building them read from the source. With
+// exclusive, partitions not listed are released: that is how a
+// re-placement moves partitions off this worker.
+func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids []int, exclusive bool) (int64, error) {
 	s.mu.Lock()
 	ds, ok := s.datasets[name]
 	s.mu.Unlock()
 	if !ok {
 		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files})
 		if err != nil {
-			return fmt.Errorf("open dataset %s: %w", name, err)
+			return 0, fmt.Errorf("open dataset %s: %w", name, err)
 		}
 		ds = &dataset{src: src, blocks: map[int]*partition.Block{}, stream: spec.Stream, held: map[int]bool{}}
 		s.mu.Lock()
@@ -71,7 +73,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	for _, id := range ids {
 		if id < 0 || id >= ds.src.NumPartitions() {
 			s.mu.Unlock()
-			return fmt.Errorf("dataset %s has %d partitions, asked for %d", name, ds.src.NumPartitions(), id)
+			return 0, fmt.Errorf("dataset %s has %d partitions, asked for %d", name, ds.src.NumPartitions(), id)
 		}
 		want[id] = true
 		if _, ok := ds.blocks[id]; !ok {
@@ -95,10 +97,11 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 			ds.held[id] = true
 		}
 		s.mu.Unlock()
-		return nil
+		return 0, nil
 	}
 	s.mu.Unlock()
 
+	var read atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.parallel)
 	for _, id := range missing {
@@ -107,13 +110,24 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 			if err != nil {
 				return fmt.Errorf("load partition %d of %s: %w", id, name, err)
 			}
+			read.Add(b.BytesRead)
 			s.mu.Lock()
 			ds.blocks[id] = b
 			s.mu.Unlock()
 			return nil
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	return read.Load(), err
+}
+
+// Streamed says whether the named dataset is read by each step that maps
+// it (partition.Spec.Stream) rather than held.
+func (s *Store) Streamed(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds, ok := s.datasets[name]
+	return ok && ds.stream
 }
 
 // Partitions returns a way to get each named partition, which must have
@@ -201,11 +215,11 @@ func (s *Store) Drop(name string) {
 	s.mu.Lock()
 	delete(s.datasets, name)
 	s.mu.Unlock()
-	if strings.Contains(name, ShuffleMark) {
+	if strings.Contains(name, partition.ShuffleMark) {
 		s.inbox.Drop(name)
 		return
 	}
-	s.inbox.DropPrefix(name + ShuffleMark)
+	s.inbox.DropPrefix(name + partition.ShuffleMark)
 }
 
 // Stats reports what the store holds.

@@ -26,14 +26,14 @@ func spec() partition.Spec {
 func TestStoreLoadsExclusivelyAndDrops(t *testing.T) {
 	s := NewStore(2)
 	ctx := context.Background()
-	if err := s.Load(ctx, "d", spec(), []int{0, 1, 5}, false); err != nil {
+	if _, err := s.Load(ctx, "d", spec(), []int{0, 1, 5}, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, parts, bytes := s.Stats(); parts != 3 || bytes != 2*500*8*4+2*500*8+100*8*4+100*8 {
 		t.Fatalf("holds %d partitions, %d bytes", parts, bytes)
 	}
 	// Exclusive keeps only what is listed: partitions moved elsewhere are freed.
-	if err := s.Load(ctx, "d", spec(), []int{1, 2}, true); err != nil {
+	if _, err := s.Load(ctx, "d", spec(), []int{1, 2}, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Blocks("d", []int{0}); !errors.Is(err, ErrNotLoaded) {
@@ -43,12 +43,12 @@ func TestStoreLoadsExclusivelyAndDrops(t *testing.T) {
 	if err != nil || bs[0].ID != 2 || bs[1].ID != 1 {
 		t.Fatalf("blocks %v, %v", bs, err)
 	}
-	if err := s.Load(ctx, "d", spec(), []int{6}, false); err == nil {
+	if _, err := s.Load(ctx, "d", spec(), []int{6}, false); err == nil {
 		t.Fatal("loaded partition 6 of 6")
 	}
 	bad := spec()
 	bad.Synthetic.Dims = 0
-	if err := s.Load(ctx, "e", bad, []int{0}, false); err == nil {
+	if _, err := s.Load(ctx, "e", bad, []int{0}, false); err == nil {
 		t.Fatal("loaded a dataset with 0 dims")
 	}
 	s.Drop("d")
@@ -194,7 +194,7 @@ func TestInboxPartsAndDrops(t *testing.T) {
 // leader's too, and no other job's.
 func TestDroppingAJobDropsAllItsShuffles(t *testing.T) {
 	s := NewStore(1)
-	for _, name := range []string{"job-1" + ShuffleMark + "a", "job-1" + ShuffleMark + "b", "job-12" + ShuffleMark + "a"} {
+	for _, name := range []string{"job-1" + partition.ShuffleMark + "a", "job-1" + partition.ShuffleMark + "b", "job-12" + partition.ShuffleMark + "a"} {
 		if err := s.inbox.Put(name, 0, 0, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestDroppingAJobDropsAllItsShuffles(t *testing.T) {
 	if n, _ := s.inbox.Stats(); n != 1 {
 		t.Fatalf("%d parts left, want job-12's one", n)
 	}
-	if err := s.inbox.Put("job-1"+ShuffleMark+"a", 0, 1, nil); !errors.Is(err, ErrShuffleDropped) {
+	if err := s.inbox.Put("job-1"+partition.ShuffleMark+"a", 0, 1, nil); !errors.Is(err, ErrShuffleDropped) {
 		t.Fatalf("a late part of a dropped run: %v", err)
 	}
 }

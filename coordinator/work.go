@@ -1,0 +1,255 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/features"
+	"github.com/cohort/cohort/algorithms/prepare"
+	"github.com/cohort/cohort/algorithms/profile"
+	"github.com/cohort/cohort/partition"
+	"github.com/cohort/cohort/results"
+)
+
+// This file is what the stages do on the workers; stages.go is how they
+// follow one another and are committed.
+
+// integrate groups the rows by customer across the workers: a transaction
+// log's lines into one row per customer, or the rows of one id under a
+// data.duplicates rule. Each worker scatters its pieces' rows to the
+// holders of their buckets, worker to worker, so no node holds every
+// customer (shuffle.go).
+func (r *jobRun) integrate() error {
+	if r.spec.Transactions != nil {
+		return r.integrateTransactions()
+	}
+	spec, fs := r.spec, r.fileSet
+	cfg, _ := spec.PrepareConfig()
+	used, err := prepare.Select(fs.Schema, cfg)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(fs.Schema, func(f partition.Field) bool { return f.Name == spec.Data.ID })
+	if i < 0 {
+		return fmt.Errorf("data.id: %s has no column %q", spec.Data.Path, spec.Data.ID)
+	}
+	schema := slices.Clone(used)
+	if !slices.ContainsFunc(used, func(f partition.Field) bool { return f.Name == spec.Data.ID }) {
+		schema = append(schema, fs.Schema[i])
+	}
+	sh := &partition.ShuffleSpec{ID: shuffleID(r.job.ID), Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
+		Kind: prepare.KindDedup, Schema: schema}
+	if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: spec.Data.Duplicates}); err != nil {
+		return err
+	}
+	merged, pin, err := r.shuffleFiles(partition.FieldNames(schema), &prepare.DedupStep{ID: spec.Data.ID, N: sh.Buckets}, sh.ID)
+	if err != nil {
+		return err
+	}
+	r.shuffle, r.pin, r.tally = sh, pin, merged.(tallied).ReadTally()
+	return nil
+}
+
+// integrateTransactions builds one row per customer from a transaction
+// log by a distributed group-by: each worker aggregates its pieces by
+// customer and hands each customer to the holder of its bucket. The
+// holders build the customers' features, which are then prepared like any
+// raw rows.
+func (r *jobRun) integrateTransactions() error {
+	spec, tx, fs := r.spec, r.spec.Transactions, r.fileSet
+	// The preparation's columns are known before the log is read: a spec
+	// that names what customers do not have fails before the shuffle.
+	cfg, _ := spec.PrepareConfig()
+	if _, err := prepare.Select(features.CustomerSchema(tx.Customer), cfg); err != nil {
+		return err
+	}
+	sh := &partition.ShuffleSpec{ID: shuffleID(r.job.ID), Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
+		Kind: features.KindCustomers, Schema: features.CustomerSchema(tx.Customer)}
+	merged, pin, err := r.shuffleFiles(tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID)
+	if err != nil {
+		return err
+	}
+	m, ok := merged.(*features.AggregatePartial)
+	if !ok {
+		return fmt.Errorf("group by customer: got %T", merged)
+	}
+	c := m.Counts
+	if c.Lines-c.NoCustomer-c.Incomplete <= 0 {
+		return fmt.Errorf("%s: no line has a customer, a time, an order and a value (%d lines: %d without a customer in %s, %d missing a time, order or value)",
+			spec.Data.Path, c.Lines, c.NoCustomer, tx.Customer, c.Incomplete)
+	}
+	asOf, err := tx.AsOfMillis()
+	if err != nil {
+		return err
+	}
+	if asOf == 0 {
+		asOf = c.AsOf()
+	}
+	if sh.Params, err = json.Marshal(features.CustomersParams{AsOf: asOf, ID: tx.Customer}); err != nil {
+		return err
+	}
+	r.shuffle, r.pin, r.tally = sh, pin, &m.Tally
+	r.log = &features.LogSummary{Lines: c.Lines, Rejected: m.Tally.Rejected, NoCustomer: c.NoCustomer,
+		NoCustomerAmount: c.NoCustAmt, Incomplete: c.Incomplete, Returns: c.Returns,
+		AsOf: time.UnixMilli(asOf).UTC().Format(time.DateOnly), Buckets: sh.Buckets}
+	r.n.log.Printf("job %s: %d lines of %s grouped into %d buckets (%d lines without a customer, %d incomplete, %d unreadable)",
+		r.job.ID, c.Lines, spec.Data.Path, sh.Buckets, c.NoCustomer, c.Incomplete, m.Tally.Rejected)
+	return nil
+}
+
+// fitPreparation fits the job's preparation over the raw rows of a
+// dataset (file pieces, or a shuffle's buckets) of the given columns,
+// loaded on the workers as raw tables, and writes the rows that could not
+// be read.
+func (r *jobRun) fitPreparation(raw partition.Spec, partitions int, schema []partition.Field) (*prepare.Pipeline, error) {
+	spec := r.spec
+	cfg, scale := spec.PrepareConfig()
+	// The workers read only the columns the preparation uses.
+	used, err := prepare.Select(schema, cfg)
+	if err != nil {
+		return nil, err
+	}
+	names := partition.FieldNames(used)
+	cfg.Columns, raw.Columns = names, names
+	ex, err := r.executor(r.job.ID+"/raw", raw, partitions)
+	if err != nil {
+		return nil, err
+	}
+	ex.pin = r.pin
+	defer r.drop(ex)
+	if err := ex.place(r.ctx); err != nil {
+		return nil, err
+	}
+	if raw.Shuffle != nil {
+		r.clock.add("buckets") // each holder merging its buckets' parts
+	} else {
+		r.clock.add("read")
+	}
+	prog := prepare.NewProgram(cfg, scale, used)
+	err = r.drive(prog, ex, func(p algorithms.Progress, _ []byte) error {
+		if r.n.cfg.OnStep != nil {
+			r.n.cfg.OnStep(r.job.ID, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", spec.Data.Path, err)
+	}
+	pl, err := prog.Result()
+	if err != nil {
+		return nil, err
+	}
+	if pl.Rejected > 0 && spec.Output.Dir != "" {
+		// Every unreadable row, not only the first ones the summary shows.
+		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: prog.LineOffsets()}
+		if _, err := ex.Run(r.ctx, step); err != nil {
+			return nil, fmt.Errorf("write rejects: %w", err)
+		}
+		r.clock.add("rejects")
+	}
+	r.n.log.Printf("job %s: prepared %d features from %d rows of %s (%d could not be read, %d dropped)",
+		r.job.ID, len(pl.Encoder.Names), pl.Counts.Rows, spec.Data.Path, pl.Rejected, pl.Counts.Dropped)
+	return pl, nil
+}
+
+// drive is algorithms.Drive that also gives each step's time to the phase
+// the program was in when the step started.
+func (r *jobRun) drive(p algorithms.Program, ex algorithms.Executor, after func(algorithms.Progress, []byte) error) error {
+	phase := p.Progress().Phase
+	return algorithms.Drive(r.ctx, p, ex, func(pr algorithms.Progress, cp []byte) error {
+		r.clock.add(phase)
+		phase = pr.Phase
+		if after == nil {
+			return nil
+		}
+		return after(pr, cp)
+	})
+}
+
+// fit drives the algorithm to its end, committing its checkpoint as it
+// goes. A checkpoint commits while the next steps run: Raft's log write
+// overlaps the workers' passes instead of adding to them. At most one
+// commit is in flight and each is awaited before the next starts, so
+// commits stay in order and a failed one stops the job soon after; a new
+// leader resumes from the last committed checkpoint either way. Steps that
+// end within CheckpointEvery of the last commit are not committed, except
+// the last step of the job, so the job's final progress is recorded.
+func (r *jobRun) fit(prog algorithms.Fit, ex *clusterExecutor) error {
+	n, job := r.n, r.job
+	var pending func() (any, error)
+	await := func() error {
+		if pending == nil {
+			return nil
+		}
+		_, err := pending()
+		pending = nil
+		if errors.Is(err, ErrJobTerminal) {
+			return errCancelled
+		}
+		return err
+	}
+	steps := job.Steps
+	var lastCommit time.Time
+	var unsaved *jobProgress
+	phase, restart := job.Progress.Phase, job.Progress.Restart
+	commit := func(p jobProgress) error {
+		if err := await(); err != nil {
+			return err
+		}
+		lastCommit, unsaved = time.Now(), nil
+		phase, restart = p.Progress.Phase, p.Progress.Restart
+		pending = n.applyAsync(cmdJobProgress, p)
+		return nil
+	}
+	err := r.drive(prog, ex, func(p algorithms.Progress, checkpoint []byte) error {
+		steps++
+		if n.cfg.OnStep != nil {
+			n.cfg.OnStep(job.ID, p)
+		}
+		jp := jobProgress{ID: job.ID, Progress: p, Checkpoint: checkpoint, RunNanos: r.elapsed(), Steps: steps}
+		// A new phase commits at once, so watchers see it when it starts.
+		if time.Since(lastCommit) < n.cfg.CheckpointEvery && p.Phase == phase && p.Restart == restart {
+			unsaved = &jp
+			return nil
+		}
+		return commit(jp)
+	})
+	if err == nil && unsaved != nil {
+		err = commit(*unsaved)
+	}
+	if werr := await(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// assign gives every customer its segment by the fitted model, written
+// where the partitions are, and the segments' statistics in the data's
+// units, merged into profiles.
+func (r *jobRun) assign() error {
+	ex, err := r.features()
+	if err != nil {
+		return err
+	}
+	spec := r.spec
+	step := &results.AssignStep{Algorithm: r.res.Algorithm, Model: r.res.Model, Segments: r.res.Segments,
+		Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID, Columns: r.pipeline.Columns()}
+	merged, err := ex.Run(r.ctx, step)
+	if err != nil {
+		return fmt.Errorf("assign segments: %w", err)
+	}
+	r.clock.add("assign")
+	m, ok := merged.(*results.Partial)
+	if !ok {
+		return fmt.Errorf("assign segments: got %T", merged)
+	}
+	if m.Rows != r.rows {
+		return fmt.Errorf("assign segments: %d rows assigned of %d", m.Rows, r.rows)
+	}
+	r.profiles, err = json.Marshal(profile.Build(m.Stats, 5))
+	return err
+}
