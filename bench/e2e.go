@@ -333,11 +333,13 @@ type cohortRun struct {
 // spec to the outputs written. The cluster's shutdown after is not timed:
 // the outputs are complete by then.
 func runCohortJob(ctx context.Context, specPath string, cfg E2EConfig) (*cohortRun, error) {
+	// Read once untimed for the output dir: outputs of an earlier run must
+	// not count as this one's. The timed run reads it again, as `cohort
+	// run` would.
 	spec, _, err := jobspec.Load(specPath)
 	if err != nil {
 		return nil, err
 	}
-	// Outputs of an earlier run must not count as this one's.
 	if err := os.RemoveAll(spec.Output.Dir); err != nil {
 		return nil, err
 	}
