@@ -22,6 +22,10 @@ type GenConfig struct {
 	// Blobs only: the Gaussian mixture (partition.SyntheticSpec).
 	Dims, Clusters int
 	Spread         float64
+	// ID, for blobs, names a text id column written first (BlobID of the
+	// row's number), so a job over the file has customers to name in its
+	// assignments; empty writes the dims alone.
+	ID string
 }
 
 // GenReport is what a generation wrote.
@@ -61,6 +65,9 @@ func Gen(ctx context.Context, cfg GenConfig) (rep GenReport, err error) {
 		if err != nil {
 			return rep, err
 		}
+		if cfg.ID != "" {
+			fields = append(fields, partition.Field{Name: cfg.ID, Type: partition.Text})
+		}
 		for j := range cfg.Dims {
 			fields = append(fields, partition.Field{Name: fmt.Sprintf("x%d", j+1), Type: partition.Number})
 		}
@@ -94,7 +101,7 @@ func Gen(ctx context.Context, cfg GenConfig) (rep GenReport, err error) {
 			if err != nil {
 				return result{err: err}
 			}
-			return result{t: blockTable(b, fields)}
+			return result{t: blockTable(b, fields, cfg.ID != "")}
 		case "customers":
 			first := int64(chunk) * customerChunk
 			return result{t: synth.Customers(cfg.Seed, chunk, first+1, int(min(customerChunk, cfg.Rows-first)))}
@@ -167,19 +174,34 @@ func Gen(ctx context.Context, cfg GenConfig) (rep GenReport, err error) {
 	return GenReport{Kind: cfg.Kind, Rows: written, Out: cfg.Out, Bytes: st.Size(), Seconds: time.Since(start).Seconds()}, nil
 }
 
-// blockTable is a block's rows as a table of its real dimensions. Each
-// float32 becomes the float64 of its shortest decimal form, so a file holds
-// 0.1 rather than 0.10000000149011612 and reads back to the same float32.
-func blockTable(b *partition.Block, fields []partition.Field) *partition.Table {
+// blockTable is a block's rows as a table of its real dimensions, after
+// their ids if withID. Each float32 becomes the float64 of its shortest
+// decimal form, so a file holds 0.1 rather than 0.10000000149011612 and
+// reads back to the same float32.
+func blockTable(b *partition.Block, fields []partition.Field, withID bool) *partition.Table {
 	t := partition.NewTable(fields)
-	for j := range t.Columns {
+	dims := t.Columns
+	if withID {
+		// Every id is distinct: the dictionary is the ids in row order.
+		ids := &t.Columns[0]
+		ids.Dict, ids.Codes = make([]string, b.Rows), make([]int32, b.Rows)
+		for i, id := range b.IDs {
+			ids.Dict[i], ids.Codes[i] = BlobID(id), int32(i)
+		}
+		dims = t.Columns[1:]
+	}
+	for j := range dims {
 		col := make([]float64, b.Rows)
 		for i := range col {
 			v := b.Data[i*b.Stride+j]
 			col[i], _ = strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
 		}
-		t.Columns[j].Num = col
+		dims[j].Num = col
 	}
 	t.Rows = b.Rows
 	return t
 }
+
+// BlobID is the id GenConfig.ID writes for blob row i (from 0). The letter
+// keeps a CSV reader, ours or pandas', from taking the ids for numbers.
+func BlobID(i int64) string { return fmt.Sprintf("B%09d", i) }

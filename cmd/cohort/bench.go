@@ -10,7 +10,42 @@ import (
 
 func benchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmark suites on synthetic data"}
-	cmd.AddCommand(benchKMeansCmd())
+	cmd.AddCommand(benchKMeansCmd(), benchE2ECmd())
+	return cmd
+}
+
+func benchE2ECmd() *cobra.Command {
+	var cfg bench.E2EConfig
+	var asJSON, verbose bool
+	cmd := &cobra.Command{
+		Use:   "e2e",
+		Short: "Time whole jobs (cohort run) on a blobs CSV and Parquet file against pandas + scikit-learn doing the same",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Log, cfg.Progress = logTo(verbose), cmd.ErrOrStderr()
+			r, err := bench.E2E(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			return r.WriteText(out)
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&cfg.Rows, "rows", 1_000_000, "rows of synthetic blobs")
+	f.IntVar(&cfg.Dims, "dims", 16, "dimensions")
+	f.IntVar(&cfg.K, "k", 16, "clusters in the data and k of the job")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of data and job")
+	f.StringVar(&cfg.Dir, "dir", "", "keep the generated files and outputs here, and reuse the files on the next run (default: a temporary directory)")
+	f.IntVar(&cfg.Repeat, "repeat", 1, "runs of each side on each format; medians are reported")
+	f.IntVar(&cfg.Workers, "workers", 1, "embedded workers")
+	f.BoolVar(&asJSON, "json", false, "print figures as JSON")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log node activity to stderr")
 	return cmd
 }
 
