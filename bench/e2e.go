@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cohort/cohort/algorithms/kmeans"
 	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/localcluster"
@@ -210,7 +211,7 @@ func E2E(ctx context.Context, cfg E2EConfig) (rep *E2EReport, err error) {
 			}
 			c := &jobs[i].cohort
 			c.runs, c.iters, c.stage = append(c.runs, run.seconds), append(c.iters, run.summary.Iterations), append(c.stage, run.stages)
-			f.Cohort.Objective = run.summary.WCSS
+			f.Cohort.Objective = run.summary.Metrics["wcss"]
 			progress(cfg.Progress, "%s run %d: cohort %.2fs", f.Format, r+1, run.seconds)
 			// Reading the ids back is not part of the job: it is the check
 			// that the job did what it was timed for.
@@ -312,9 +313,9 @@ func cohortSettings(specPath string) (CohortSettings, error) {
 	if err != nil {
 		return CohortSettings{}, err
 	}
-	km, err := spec.KMeans()
-	if err != nil {
-		return CohortSettings{}, err
+	km, ok := kmeans.Settings(spec.Config())
+	if !ok {
+		return CohortSettings{}, fmt.Errorf("bench e2e: the job is not k-means")
 	}
 	return CohortSettings{Init: fmt.Sprintf("k-means|| (%d rounds)", km.Rounds), MaxIter: km.MaxIter, Tol: km.Tol,
 		Restarts: km.Restarts, Scale: "standard"}, nil

@@ -170,3 +170,13 @@ func (m *Model) Assign(data []float32, rows, stride int, out algorithms.Assigned
 	}
 	return nil
 }
+
+// Settings is the k-means configuration, defaults applied, of a Config
+// the registry made; false for another algorithm's.
+func Settings(c algorithms.Config) (Config, bool) {
+	kc, ok := c.(*config)
+	if !ok {
+		return Config{}, false
+	}
+	return kc.Config, true
+}
