@@ -11,9 +11,10 @@ import (
 	pb "github.com/cohort/cohort/proto"
 )
 
-// Bar shows a job's progress: Lloyd iterations against max_iter, with the
-// phase, restart, objective (WCSS) and centroid shift of the last
-// iteration. On a terminal it is a redrawn bar; elsewhere (a log file, CI)
+// Bar shows a job's progress as the algorithm reports it: iterations
+// against its max_iter, with the phase, restart, objective and shift of
+// the last one (for k-means, WCSS and the largest centroid move); it
+// names no algorithm. On a terminal it is a redrawn bar; elsewhere (a log file, CI)
 // it prints a plain line at most once a second and at every phase change.
 type Bar struct {
 	w     io.Writer
@@ -56,10 +57,10 @@ func describeJob(j *pb.Job) string {
 	}
 	switch {
 	case j.Phase == "init":
-		desc += fmt.Sprintf(" k-means|| round %d", j.Iteration)
+		desc += fmt.Sprintf(" round %d", j.Iteration)
 	case j.Iteration > 0 && j.Objective > 0:
-		desc += fmt.Sprintf(" iteration %d/%d wcss %.6g shift %.3g", j.Iteration, j.MaxIter, j.Objective, j.Shift)
-	case j.Iteration > 0: // a pass that trusted its bounds did not measure the WCSS
+		desc += fmt.Sprintf(" iteration %d/%d objective %.6g shift %.3g", j.Iteration, j.MaxIter, j.Objective, j.Shift)
+	case j.Iteration > 0: // a pass that trusted its bounds did not measure the objective
 		desc += fmt.Sprintf(" iteration %d/%d shift %.3g", j.Iteration, j.MaxIter, j.Shift)
 	}
 	return desc
@@ -81,7 +82,7 @@ func (b *Bar) Update(j *pb.Job) {
 		b.bar.ChangeMax(m)
 	}
 	b.bar.Describe(describeJob(j))
-	if j.Phase == "lloyd" || j.Phase == "final" || j.Phase == "done" {
+	if j.Phase != "init" && j.Phase != "queued" && j.MaxIter > 0 {
 		_ = b.bar.Set(int(j.Iteration))
 	}
 	if Terminal(j) {

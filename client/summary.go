@@ -49,10 +49,20 @@ type Summary struct {
 	// Transactions, for a job over a transaction log, is what became of
 	// its lines: every one is in a customer's row or counted here.
 	Transactions *features.LogSummary `json:"transactions,omitempty"`
-	// Phases is the job's wall time by phase, in order.
+	// Stages are the job's stages in order, with their wall time and
+	// what they read from the data's source; Phases the finer steps
+	// within them.
+	Stages []Stage `json:"stages,omitempty"`
 	Phases []Phase `json:"phases,omitempty"`
 
 	pipeline json.RawMessage // the fitted preparation, for pipeline.json
+}
+
+// Stage is one stage of a job's pipeline.
+type Stage struct {
+	Name      string  `json:"name"`
+	Seconds   float64 `json:"seconds"`
+	BytesRead int64   `json:"bytes_read"`
 }
 
 // Phase is the wall time a job spent in one phase.
@@ -137,6 +147,9 @@ func SummaryOf(r *pb.JobResult) Summary {
 	for _, p := range r.Phases {
 		s.Phases = append(s.Phases, Phase{p.Phase, p.Seconds})
 	}
+	for _, st := range r.Stages {
+		s.Stages = append(s.Stages, Stage{st.Name, st.Seconds, st.BytesRead})
+	}
 	if len(r.ProfilesJson) > 0 {
 		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
 	}
@@ -201,6 +214,16 @@ func (s Summary) WriteText(w io.Writer) error {
 		line += fmt.Sprintf(", %s %.6g", name, s.Metrics[name])
 	}
 	fmt.Fprintf(w, "%s, %.2fs\n", line, s.Seconds)
+	if len(s.Stages) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "stage\tseconds\tread\t")
+		for _, st := range s.Stages {
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\t\n", st.Name, st.Seconds, byteSize(st.BytesRead))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	if len(s.Phases) > 0 {
 		var parts []string
 		for _, p := range s.Phases {
@@ -285,6 +308,20 @@ func (s Summary) writeProfiles(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// byteSize is n in the binary unit that keeps it readable.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func day(ms float64) string { return time.UnixMilli(int64(ms)).UTC().Format(time.DateOnly) }

@@ -209,5 +209,8 @@ func resultProto(j *Job) (*pb.JobResult, error) {
 	for _, p := range j.Phases {
 		out.Phases = append(out.Phases, &pb.PhaseTime{Phase: p.Phase, Seconds: p.Seconds})
 	}
+	for _, s := range j.Stages {
+		out.Stages = append(out.Stages, &pb.StageTime{Name: s.Name, Seconds: s.Seconds, BytesRead: s.BytesRead})
+	}
 	return out, nil
 }

@@ -624,6 +624,8 @@ type JobResult struct {
 	DetailsJson []byte `protobuf:"bytes,19,opt,name=details_json,json=detailsJson,proto3" json:"details_json,omitempty"`
 	// The model as the algorithm encodes it (algorithms.Model.Encode).
 	Model []byte `protobuf:"bytes,20,opt,name=model,proto3" json:"model,omitempty"`
+	// The job's stages in order: wall time and bytes read from the source.
+	Stages []*StageTime `protobuf:"bytes,21,rep,name=stages,proto3" json:"stages,omitempty"`
 	// A job over files: its fitted preparation (algorithms/prepare.Pipeline) as JSON.
 	PreparedJson []byte `protobuf:"bytes,14,opt,name=prepared_json,json=preparedJson,proto3" json:"prepared_json,omitempty"`
 	// And its segments' profiles (algorithms/profile.Profile) as JSON.
@@ -765,6 +767,13 @@ func (x *JobResult) GetModel() []byte {
 	return nil
 }
 
+func (x *JobResult) GetStages() []*StageTime {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
 func (x *JobResult) GetPreparedJson() []byte {
 	if x != nil {
 		return x.PreparedJson
@@ -793,6 +802,66 @@ func (x *JobResult) GetTransactionsJson() []byte {
 	return nil
 }
 
+type StageTime struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	BytesRead     int64                  `protobuf:"varint,3,opt,name=bytes_read,json=bytesRead,proto3" json:"bytes_read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageTime) Reset() {
+	*x = StageTime{}
+	mi := &file_cohort_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageTime) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageTime) ProtoMessage() {}
+
+func (x *StageTime) ProtoReflect() protoreflect.Message {
+	mi := &file_cohort_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageTime.ProtoReflect.Descriptor instead.
+func (*StageTime) Descriptor() ([]byte, []int) {
+	return file_cohort_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StageTime) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StageTime) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *StageTime) GetBytesRead() int64 {
+	if x != nil {
+		return x.BytesRead
+	}
+	return 0
+}
+
 type PhaseTime struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
@@ -803,7 +872,7 @@ type PhaseTime struct {
 
 func (x *PhaseTime) Reset() {
 	*x = PhaseTime{}
-	mi := &file_cohort_proto_msgTypes[10]
+	mi := &file_cohort_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +884,7 @@ func (x *PhaseTime) String() string {
 func (*PhaseTime) ProtoMessage() {}
 
 func (x *PhaseTime) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[10]
+	mi := &file_cohort_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +897,7 @@ func (x *PhaseTime) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PhaseTime.ProtoReflect.Descriptor instead.
 func (*PhaseTime) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{10}
+	return file_cohort_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PhaseTime) GetPhase() string {
@@ -853,7 +922,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_cohort_proto_msgTypes[11]
+	mi := &file_cohort_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +934,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[11]
+	mi := &file_cohort_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +947,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{11}
+	return file_cohort_proto_rawDescGZIP(), []int{12}
 }
 
 type WorkerInfo struct {
@@ -894,7 +963,7 @@ type WorkerInfo struct {
 
 func (x *WorkerInfo) Reset() {
 	*x = WorkerInfo{}
-	mi := &file_cohort_proto_msgTypes[12]
+	mi := &file_cohort_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +975,7 @@ func (x *WorkerInfo) String() string {
 func (*WorkerInfo) ProtoMessage() {}
 
 func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[12]
+	mi := &file_cohort_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +988,7 @@ func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerInfo.ProtoReflect.Descriptor instead.
 func (*WorkerInfo) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{12}
+	return file_cohort_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WorkerInfo) GetName() string {
@@ -971,7 +1040,7 @@ type ServerInfo struct {
 
 func (x *ServerInfo) Reset() {
 	*x = ServerInfo{}
-	mi := &file_cohort_proto_msgTypes[13]
+	mi := &file_cohort_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1052,7 @@ func (x *ServerInfo) String() string {
 func (*ServerInfo) ProtoMessage() {}
 
 func (x *ServerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[13]
+	mi := &file_cohort_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1065,7 @@ func (x *ServerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerInfo.ProtoReflect.Descriptor instead.
 func (*ServerInfo) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{13}
+	return file_cohort_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServerInfo) GetId() string {
@@ -1055,7 +1124,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_cohort_proto_msgTypes[14]
+	mi := &file_cohort_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1136,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[14]
+	mi := &file_cohort_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1149,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{14}
+	return file_cohort_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClusterStatusResponse) GetLeaderId() string {
@@ -1130,7 +1199,7 @@ type JoinClusterRequest struct {
 
 func (x *JoinClusterRequest) Reset() {
 	*x = JoinClusterRequest{}
-	mi := &file_cohort_proto_msgTypes[15]
+	mi := &file_cohort_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1211,7 @@ func (x *JoinClusterRequest) String() string {
 func (*JoinClusterRequest) ProtoMessage() {}
 
 func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[15]
+	mi := &file_cohort_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1224,7 @@ func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
 func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{15}
+	return file_cohort_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JoinClusterRequest) GetId() string {
@@ -1195,7 +1264,7 @@ type JoinClusterResponse struct {
 
 func (x *JoinClusterResponse) Reset() {
 	*x = JoinClusterResponse{}
-	mi := &file_cohort_proto_msgTypes[16]
+	mi := &file_cohort_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1276,7 @@ func (x *JoinClusterResponse) String() string {
 func (*JoinClusterResponse) ProtoMessage() {}
 
 func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[16]
+	mi := &file_cohort_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1289,7 @@ func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
 func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{16}
+	return file_cohort_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JoinClusterResponse) GetGossipAddrs() []string {
@@ -1244,7 +1313,7 @@ type LoadPartitionsRequest struct {
 
 func (x *LoadPartitionsRequest) Reset() {
 	*x = LoadPartitionsRequest{}
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1325,7 @@ func (x *LoadPartitionsRequest) String() string {
 func (*LoadPartitionsRequest) ProtoMessage() {}
 
 func (x *LoadPartitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[17]
+	mi := &file_cohort_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1338,7 @@ func (x *LoadPartitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadPartitionsRequest.ProtoReflect.Descriptor instead.
 func (*LoadPartitionsRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{17}
+	return file_cohort_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoadPartitionsRequest) GetDataset() string {
@@ -1313,7 +1382,7 @@ type LoadPartitionsResponse struct {
 
 func (x *LoadPartitionsResponse) Reset() {
 	*x = LoadPartitionsResponse{}
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1394,7 @@ func (x *LoadPartitionsResponse) String() string {
 func (*LoadPartitionsResponse) ProtoMessage() {}
 
 func (x *LoadPartitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[18]
+	mi := &file_cohort_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1407,7 @@ func (x *LoadPartitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadPartitionsResponse.ProtoReflect.Descriptor instead.
 func (*LoadPartitionsResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{18}
+	return file_cohort_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LoadPartitionsResponse) GetRows() int64 {
@@ -1376,7 +1445,7 @@ type RunStepRequest struct {
 
 func (x *RunStepRequest) Reset() {
 	*x = RunStepRequest{}
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1457,7 @@ func (x *RunStepRequest) String() string {
 func (*RunStepRequest) ProtoMessage() {}
 
 func (x *RunStepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[19]
+	mi := &file_cohort_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1470,7 @@ func (x *RunStepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepRequest.ProtoReflect.Descriptor instead.
 func (*RunStepRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{19}
+	return file_cohort_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RunStepRequest) GetDataset() string {
@@ -1451,7 +1520,7 @@ type ShuffleTargets struct {
 
 func (x *ShuffleTargets) Reset() {
 	*x = ShuffleTargets{}
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1532,7 @@ func (x *ShuffleTargets) String() string {
 func (*ShuffleTargets) ProtoMessage() {}
 
 func (x *ShuffleTargets) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[20]
+	mi := &file_cohort_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1545,7 @@ func (x *ShuffleTargets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleTargets.ProtoReflect.Descriptor instead.
 func (*ShuffleTargets) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{20}
+	return file_cohort_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ShuffleTargets) GetId() string {
@@ -1505,7 +1574,7 @@ type PushPartsRequest struct {
 
 func (x *PushPartsRequest) Reset() {
 	*x = PushPartsRequest{}
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1586,7 @@ func (x *PushPartsRequest) String() string {
 func (*PushPartsRequest) ProtoMessage() {}
 
 func (x *PushPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[21]
+	mi := &file_cohort_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1599,7 @@ func (x *PushPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushPartsRequest.ProtoReflect.Descriptor instead.
 func (*PushPartsRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{21}
+	return file_cohort_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PushPartsRequest) GetShuffle() string {
@@ -1564,7 +1633,7 @@ type BucketPart struct {
 
 func (x *BucketPart) Reset() {
 	*x = BucketPart{}
-	mi := &file_cohort_proto_msgTypes[22]
+	mi := &file_cohort_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1645,7 @@ func (x *BucketPart) String() string {
 func (*BucketPart) ProtoMessage() {}
 
 func (x *BucketPart) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[22]
+	mi := &file_cohort_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +1658,7 @@ func (x *BucketPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketPart.ProtoReflect.Descriptor instead.
 func (*BucketPart) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{22}
+	return file_cohort_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BucketPart) GetBucket() int32 {
@@ -1614,7 +1683,7 @@ type PushPartsResponse struct {
 
 func (x *PushPartsResponse) Reset() {
 	*x = PushPartsResponse{}
-	mi := &file_cohort_proto_msgTypes[23]
+	mi := &file_cohort_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1695,7 @@ func (x *PushPartsResponse) String() string {
 func (*PushPartsResponse) ProtoMessage() {}
 
 func (x *PushPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[23]
+	mi := &file_cohort_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1708,7 @@ func (x *PushPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushPartsResponse.ProtoReflect.Descriptor instead.
 func (*PushPartsResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{23}
+	return file_cohort_proto_rawDescGZIP(), []int{24}
 }
 
 type PartitionPartial struct {
@@ -1652,7 +1721,7 @@ type PartitionPartial struct {
 
 func (x *PartitionPartial) Reset() {
 	*x = PartitionPartial{}
-	mi := &file_cohort_proto_msgTypes[24]
+	mi := &file_cohort_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1733,7 @@ func (x *PartitionPartial) String() string {
 func (*PartitionPartial) ProtoMessage() {}
 
 func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[24]
+	mi := &file_cohort_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1746,7 @@ func (x *PartitionPartial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionPartial.ProtoReflect.Descriptor instead.
 func (*PartitionPartial) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{24}
+	return file_cohort_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PartitionPartial) GetPartition() int32 {
@@ -1705,7 +1774,7 @@ type RunStepResponse struct {
 
 func (x *RunStepResponse) Reset() {
 	*x = RunStepResponse{}
-	mi := &file_cohort_proto_msgTypes[25]
+	mi := &file_cohort_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1786,7 @@ func (x *RunStepResponse) String() string {
 func (*RunStepResponse) ProtoMessage() {}
 
 func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[25]
+	mi := &file_cohort_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +1799,7 @@ func (x *RunStepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStepResponse.ProtoReflect.Descriptor instead.
 func (*RunStepResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{25}
+	return file_cohort_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RunStepResponse) GetPartials() []*PartitionPartial {
@@ -1756,7 +1825,7 @@ type DropDatasetRequest struct {
 
 func (x *DropDatasetRequest) Reset() {
 	*x = DropDatasetRequest{}
-	mi := &file_cohort_proto_msgTypes[26]
+	mi := &file_cohort_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1837,7 @@ func (x *DropDatasetRequest) String() string {
 func (*DropDatasetRequest) ProtoMessage() {}
 
 func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[26]
+	mi := &file_cohort_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1850,7 @@ func (x *DropDatasetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetRequest.ProtoReflect.Descriptor instead.
 func (*DropDatasetRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{26}
+	return file_cohort_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DropDatasetRequest) GetDataset() string {
@@ -1799,7 +1868,7 @@ type DropDatasetResponse struct {
 
 func (x *DropDatasetResponse) Reset() {
 	*x = DropDatasetResponse{}
-	mi := &file_cohort_proto_msgTypes[27]
+	mi := &file_cohort_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +1880,7 @@ func (x *DropDatasetResponse) String() string {
 func (*DropDatasetResponse) ProtoMessage() {}
 
 func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[27]
+	mi := &file_cohort_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +1893,7 @@ func (x *DropDatasetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropDatasetResponse.ProtoReflect.Descriptor instead.
 func (*DropDatasetResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{27}
+	return file_cohort_proto_rawDescGZIP(), []int{28}
 }
 
 type HealthRequest struct {
@@ -1835,7 +1904,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_cohort_proto_msgTypes[28]
+	mi := &file_cohort_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +1916,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[28]
+	mi := &file_cohort_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +1929,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{28}
+	return file_cohort_proto_rawDescGZIP(), []int{29}
 }
 
 type HealthResponse struct {
@@ -1880,7 +1949,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_cohort_proto_msgTypes[29]
+	mi := &file_cohort_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +1961,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cohort_proto_msgTypes[29]
+	mi := &file_cohort_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +1974,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_cohort_proto_rawDescGZIP(), []int{29}
+	return file_cohort_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HealthResponse) GetName() string {
@@ -2002,7 +2071,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\x9d\x05\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\xcb\x05\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -2020,14 +2089,20 @@ const file_cohort_proto_rawDesc = "" +
 	"\aworkers\x18\r \x01(\x05R\aworkers\x12;\n" +
 	"\ametrics\x18\x12 \x03(\v2!.cohort.v1.JobResult.MetricsEntryR\ametrics\x12!\n" +
 	"\fdetails_json\x18\x13 \x01(\fR\vdetailsJson\x12\x14\n" +
-	"\x05model\x18\x14 \x01(\fR\x05model\x12#\n" +
+	"\x05model\x18\x14 \x01(\fR\x05model\x12,\n" +
+	"\x06stages\x18\x15 \x03(\v2\x14.cohort.v1.StageTimeR\x06stages\x12#\n" +
 	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\x12#\n" +
 	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\x12,\n" +
 	"\x06phases\x18\x10 \x03(\v2\x14.cohort.v1.PhaseTimeR\x06phases\x12+\n" +
 	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\a\x10\bJ\x04\b\f\x10\r\";\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\a\x10\bJ\x04\b\f\x10\r\"X\n" +
+	"\tStageTime\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aseconds\x18\x02 \x01(\x01R\aseconds\x12\x1d\n" +
+	"\n" +
+	"bytes_read\x18\x03 \x01(\x03R\tbytesRead\";\n" +
 	"\tPhaseTime\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
 	"\aseconds\x18\x02 \x01(\x01R\aseconds\"\x16\n" +
@@ -2157,7 +2232,7 @@ func file_cohort_proto_rawDescGZIP() []byte {
 }
 
 var file_cohort_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_cohort_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_cohort_proto_goTypes = []any{
 	(JobState)(0),                  // 0: cohort.v1.JobState
 	(*FileChunk)(nil),              // 1: cohort.v1.FileChunk
@@ -2170,75 +2245,77 @@ var file_cohort_proto_goTypes = []any{
 	(*ListJobsResponse)(nil),       // 8: cohort.v1.ListJobsResponse
 	(*Vector)(nil),                 // 9: cohort.v1.Vector
 	(*JobResult)(nil),              // 10: cohort.v1.JobResult
-	(*PhaseTime)(nil),              // 11: cohort.v1.PhaseTime
-	(*ClusterStatusRequest)(nil),   // 12: cohort.v1.ClusterStatusRequest
-	(*WorkerInfo)(nil),             // 13: cohort.v1.WorkerInfo
-	(*ServerInfo)(nil),             // 14: cohort.v1.ServerInfo
-	(*ClusterStatusResponse)(nil),  // 15: cohort.v1.ClusterStatusResponse
-	(*JoinClusterRequest)(nil),     // 16: cohort.v1.JoinClusterRequest
-	(*JoinClusterResponse)(nil),    // 17: cohort.v1.JoinClusterResponse
-	(*LoadPartitionsRequest)(nil),  // 18: cohort.v1.LoadPartitionsRequest
-	(*LoadPartitionsResponse)(nil), // 19: cohort.v1.LoadPartitionsResponse
-	(*RunStepRequest)(nil),         // 20: cohort.v1.RunStepRequest
-	(*ShuffleTargets)(nil),         // 21: cohort.v1.ShuffleTargets
-	(*PushPartsRequest)(nil),       // 22: cohort.v1.PushPartsRequest
-	(*BucketPart)(nil),             // 23: cohort.v1.BucketPart
-	(*PushPartsResponse)(nil),      // 24: cohort.v1.PushPartsResponse
-	(*PartitionPartial)(nil),       // 25: cohort.v1.PartitionPartial
-	(*RunStepResponse)(nil),        // 26: cohort.v1.RunStepResponse
-	(*DropDatasetRequest)(nil),     // 27: cohort.v1.DropDatasetRequest
-	(*DropDatasetResponse)(nil),    // 28: cohort.v1.DropDatasetResponse
-	(*HealthRequest)(nil),          // 29: cohort.v1.HealthRequest
-	(*HealthResponse)(nil),         // 30: cohort.v1.HealthResponse
-	nil,                            // 31: cohort.v1.JobResult.MetricsEntry
+	(*StageTime)(nil),              // 11: cohort.v1.StageTime
+	(*PhaseTime)(nil),              // 12: cohort.v1.PhaseTime
+	(*ClusterStatusRequest)(nil),   // 13: cohort.v1.ClusterStatusRequest
+	(*WorkerInfo)(nil),             // 14: cohort.v1.WorkerInfo
+	(*ServerInfo)(nil),             // 15: cohort.v1.ServerInfo
+	(*ClusterStatusResponse)(nil),  // 16: cohort.v1.ClusterStatusResponse
+	(*JoinClusterRequest)(nil),     // 17: cohort.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),    // 18: cohort.v1.JoinClusterResponse
+	(*LoadPartitionsRequest)(nil),  // 19: cohort.v1.LoadPartitionsRequest
+	(*LoadPartitionsResponse)(nil), // 20: cohort.v1.LoadPartitionsResponse
+	(*RunStepRequest)(nil),         // 21: cohort.v1.RunStepRequest
+	(*ShuffleTargets)(nil),         // 22: cohort.v1.ShuffleTargets
+	(*PushPartsRequest)(nil),       // 23: cohort.v1.PushPartsRequest
+	(*BucketPart)(nil),             // 24: cohort.v1.BucketPart
+	(*PushPartsResponse)(nil),      // 25: cohort.v1.PushPartsResponse
+	(*PartitionPartial)(nil),       // 26: cohort.v1.PartitionPartial
+	(*RunStepResponse)(nil),        // 27: cohort.v1.RunStepResponse
+	(*DropDatasetRequest)(nil),     // 28: cohort.v1.DropDatasetRequest
+	(*DropDatasetResponse)(nil),    // 29: cohort.v1.DropDatasetResponse
+	(*HealthRequest)(nil),          // 30: cohort.v1.HealthRequest
+	(*HealthResponse)(nil),         // 31: cohort.v1.HealthResponse
+	nil,                            // 32: cohort.v1.JobResult.MetricsEntry
 }
 var file_cohort_proto_depIdxs = []int32{
 	0,  // 0: cohort.v1.Job.state:type_name -> cohort.v1.JobState
 	6,  // 1: cohort.v1.ListJobsResponse.jobs:type_name -> cohort.v1.Job
 	6,  // 2: cohort.v1.JobResult.job:type_name -> cohort.v1.Job
 	9,  // 3: cohort.v1.JobResult.centroids:type_name -> cohort.v1.Vector
-	31, // 4: cohort.v1.JobResult.metrics:type_name -> cohort.v1.JobResult.MetricsEntry
-	11, // 5: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
-	14, // 6: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
-	13, // 7: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
-	21, // 8: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
-	23, // 9: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
-	25, // 10: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
-	4,  // 11: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
-	5,  // 12: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
-	5,  // 13: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
-	7,  // 14: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
-	5,  // 15: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
-	5,  // 16: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
-	12, // 17: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
-	16, // 18: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
-	1,  // 19: cohort.v1.Coordinator.UploadFile:input_type -> cohort.v1.FileChunk
-	3,  // 20: cohort.v1.Coordinator.FetchUpload:input_type -> cohort.v1.FetchUploadRequest
-	18, // 21: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
-	20, // 22: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
-	27, // 23: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
-	29, // 24: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
-	22, // 25: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
-	6,  // 26: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
-	6,  // 27: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
-	6,  // 28: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
-	8,  // 29: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
-	6,  // 30: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
-	10, // 31: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
-	15, // 32: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
-	17, // 33: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
-	2,  // 34: cohort.v1.Coordinator.UploadFile:output_type -> cohort.v1.UploadFileResponse
-	1,  // 35: cohort.v1.Coordinator.FetchUpload:output_type -> cohort.v1.FileChunk
-	19, // 36: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
-	26, // 37: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
-	28, // 38: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
-	30, // 39: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
-	24, // 40: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
-	26, // [26:41] is the sub-list for method output_type
-	11, // [11:26] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	32, // 4: cohort.v1.JobResult.metrics:type_name -> cohort.v1.JobResult.MetricsEntry
+	11, // 5: cohort.v1.JobResult.stages:type_name -> cohort.v1.StageTime
+	12, // 6: cohort.v1.JobResult.phases:type_name -> cohort.v1.PhaseTime
+	15, // 7: cohort.v1.ClusterStatusResponse.servers:type_name -> cohort.v1.ServerInfo
+	14, // 8: cohort.v1.ClusterStatusResponse.workers:type_name -> cohort.v1.WorkerInfo
+	22, // 9: cohort.v1.RunStepRequest.shuffle:type_name -> cohort.v1.ShuffleTargets
+	24, // 10: cohort.v1.PushPartsRequest.parts:type_name -> cohort.v1.BucketPart
+	26, // 11: cohort.v1.RunStepResponse.partials:type_name -> cohort.v1.PartitionPartial
+	4,  // 12: cohort.v1.Coordinator.SubmitJob:input_type -> cohort.v1.SubmitJobRequest
+	5,  // 13: cohort.v1.Coordinator.GetJob:input_type -> cohort.v1.GetJobRequest
+	5,  // 14: cohort.v1.Coordinator.WatchJob:input_type -> cohort.v1.GetJobRequest
+	7,  // 15: cohort.v1.Coordinator.ListJobs:input_type -> cohort.v1.ListJobsRequest
+	5,  // 16: cohort.v1.Coordinator.CancelJob:input_type -> cohort.v1.GetJobRequest
+	5,  // 17: cohort.v1.Coordinator.GetResult:input_type -> cohort.v1.GetJobRequest
+	13, // 18: cohort.v1.Coordinator.ClusterStatus:input_type -> cohort.v1.ClusterStatusRequest
+	17, // 19: cohort.v1.Coordinator.JoinCluster:input_type -> cohort.v1.JoinClusterRequest
+	1,  // 20: cohort.v1.Coordinator.UploadFile:input_type -> cohort.v1.FileChunk
+	3,  // 21: cohort.v1.Coordinator.FetchUpload:input_type -> cohort.v1.FetchUploadRequest
+	19, // 22: cohort.v1.Worker.LoadPartitions:input_type -> cohort.v1.LoadPartitionsRequest
+	21, // 23: cohort.v1.Worker.RunStep:input_type -> cohort.v1.RunStepRequest
+	28, // 24: cohort.v1.Worker.DropDataset:input_type -> cohort.v1.DropDatasetRequest
+	30, // 25: cohort.v1.Worker.Health:input_type -> cohort.v1.HealthRequest
+	23, // 26: cohort.v1.Worker.PushParts:input_type -> cohort.v1.PushPartsRequest
+	6,  // 27: cohort.v1.Coordinator.SubmitJob:output_type -> cohort.v1.Job
+	6,  // 28: cohort.v1.Coordinator.GetJob:output_type -> cohort.v1.Job
+	6,  // 29: cohort.v1.Coordinator.WatchJob:output_type -> cohort.v1.Job
+	8,  // 30: cohort.v1.Coordinator.ListJobs:output_type -> cohort.v1.ListJobsResponse
+	6,  // 31: cohort.v1.Coordinator.CancelJob:output_type -> cohort.v1.Job
+	10, // 32: cohort.v1.Coordinator.GetResult:output_type -> cohort.v1.JobResult
+	16, // 33: cohort.v1.Coordinator.ClusterStatus:output_type -> cohort.v1.ClusterStatusResponse
+	18, // 34: cohort.v1.Coordinator.JoinCluster:output_type -> cohort.v1.JoinClusterResponse
+	2,  // 35: cohort.v1.Coordinator.UploadFile:output_type -> cohort.v1.UploadFileResponse
+	1,  // 36: cohort.v1.Coordinator.FetchUpload:output_type -> cohort.v1.FileChunk
+	20, // 37: cohort.v1.Worker.LoadPartitions:output_type -> cohort.v1.LoadPartitionsResponse
+	27, // 38: cohort.v1.Worker.RunStep:output_type -> cohort.v1.RunStepResponse
+	29, // 39: cohort.v1.Worker.DropDataset:output_type -> cohort.v1.DropDatasetResponse
+	31, // 40: cohort.v1.Worker.Health:output_type -> cohort.v1.HealthResponse
+	25, // 41: cohort.v1.Worker.PushParts:output_type -> cohort.v1.PushPartsResponse
+	27, // [27:42] is the sub-list for method output_type
+	12, // [12:27] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cohort_proto_init() }
@@ -2252,7 +2329,7 @@ func file_cohort_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cohort_proto_rawDesc), len(file_cohort_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
