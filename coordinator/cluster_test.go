@@ -5,169 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/client"
+	"github.com/cohort/cohort/clustertest"
 	"github.com/cohort/cohort/coordinator"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/partition"
 	pb "github.com/cohort/cohort/proto"
-	"github.com/cohort/cohort/worker"
 )
 
-// testCluster is coordinators on Raft's in-memory transport plus workers on
-// loopback gRPC and real gossip.
-type testCluster struct {
-	t       *testing.T
-	coords  []*coordinator.Node
-	workers []*worker.Node
-	// onStep, if set, runs in the leader's driver after every step.
-	onStep atomic.Pointer[func(algorithms.Progress)]
-}
-
-func logs() *os.File {
-	if testing.Verbose() {
-		return os.Stderr
-	}
-	return nil
-}
-
-func startCoordinators(t *testing.T, n int, workerWait time.Duration) *testCluster {
+// startCoordinators starts n coordinators (and no workers) with the
+// importable harness.
+func startCoordinators(t *testing.T, n int, workerWait time.Duration) *clustertest.Cluster {
 	t.Helper()
-	c := &testCluster{t: t}
-	var transports []*raft.InmemTransport
-	for i := range n {
-		_, trans := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("raft-%d", i)))
-		for _, other := range transports {
-			other.Connect(trans.LocalAddr(), trans)
-			trans.Connect(other.LocalAddr(), other)
-		}
-		transports = append(transports, trans)
-		store := raft.NewInmemStore()
-		cfg := coordinator.Config{
-			ID: fmt.Sprintf("c%d", i), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
-			Codec: jobspec.Codec(), Transport: trans, FastTimers: true, WorkerWait: workerWait,
-			OnStep: func(_ string, p algorithms.Progress) {
-				if f := c.onStep.Load(); f != nil {
-					(*f)(p)
-				}
-			},
-			Stores: &coordinator.Stores{Log: store, Stable: store, Snapshot: raft.NewInmemSnapshotStore()},
-		}
-		if l := logs(); l != nil {
-			cfg.Log = l
-		}
-		if i > 0 {
-			cfg.Join = c.coords[0].GRPCAddr()
-		}
-		node, err := coordinator.Start(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.coords = append(c.coords, node)
-	}
-	t.Cleanup(c.close)
-	c.await("a leader with every coordinator voting", func() bool {
-		l := c.leader()
-		if l == nil {
-			return false
-		}
-		f := l.Raft().GetConfiguration()
-		return f.Error() == nil && len(f.Configuration().Servers) == n
-	})
-	return c
-}
-
-func (c *testCluster) addWorkers(n int) {
-	c.t.Helper()
-	for range n {
-		cfg := worker.Config{Name: fmt.Sprintf("w%d", len(c.workers)+1), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
-			Coordinator: c.coords[0].GRPCAddr(), Cores: 2, Codec: jobspec.Codec(), JoinTimeout: 10 * time.Second}
-		if l := logs(); l != nil {
-			cfg.Log = l
-		}
-		w, err := worker.Start(context.Background(), cfg)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		c.workers = append(c.workers, w)
-	}
-	want := len(c.workers)
-	c.await(fmt.Sprintf("%d workers registered", want), func() bool {
-		var got int
-		c.leader().FSM().Read(func(s *coordinator.State) { got = len(s.Workers) })
-		return got == want
-	})
-}
-
-func (c *testCluster) leader() *coordinator.Node {
-	for _, n := range c.coords {
-		if n.IsLeader() {
-			return n
-		}
-	}
-	return nil
-}
-
-func (c *testCluster) await(what string, cond func() bool) {
-	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (c *testCluster) close() {
-	for _, w := range c.workers {
-		w.Close()
-	}
-	for _, n := range c.coords {
-		n.Close()
-	}
-}
-
-func (c *testCluster) client(i int) *client.Client {
-	c.t.Helper()
-	cl, err := client.Dial(context.Background(), c.coords[i].GRPCAddr())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(func() { cl.Close() })
-	return cl
-}
-
-// run submits a spec through coordinator i and waits for its result.
-func (c *testCluster) run(i int, spec string, update func(*pb.Job)) *pb.JobResult {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cl := c.client(i)
-	job, err := cl.Submit(ctx, []byte(spec))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	final, err := cl.Wait(ctx, job.Id, update)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
-		c.t.Fatalf("job %s ended %s: %s", final.Id, final.State, final.Error)
-	}
-	res, err := cl.Result(ctx, job.Id)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return res
+	return clustertest.Start(t, clustertest.Options{Coordinators: n, WorkerWait: workerWait})
 }
 
 // The dataset has 12 partitions so that 1, 2 and 3 workers each hold a
@@ -242,14 +98,14 @@ func TestSameCentroidsWithOneTwoAndThreeWorkers(t *testing.T) {
 	for workers := 1; workers <= 3; workers++ {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
 			c := startCoordinators(t, 1, 10*time.Second)
-			c.addWorkers(workers)
-			res := c.run(0, spec, nil)
+			c.AddWorkers(workers)
+			res := c.Run(0, spec, nil)
 			sameBits(t, "cluster vs local executor", want.Centres, res.Centroids)
 			if res.Workers != int32(workers) || res.Rows != 24000 || math.Float64bits(res.Metrics["wcss"]) != math.Float64bits(want.Metrics["wcss"]) {
 				t.Fatalf("result workers=%d rows=%d wcss=%v (local %v)", res.Workers, res.Rows, res.Metrics["wcss"], want.Metrics["wcss"])
 			}
 			var placed int
-			c.leader().FSM().Read(func(s *coordinator.State) {
+			c.Leader().FSM().Read(func(s *coordinator.State) {
 				for _, d := range s.Datasets {
 					placed += len(d.Placement)
 				}
@@ -263,8 +119,8 @@ func TestSameCentroidsWithOneTwoAndThreeWorkers(t *testing.T) {
 
 func TestTrueCentresFoundOnSeparatedBlobs(t *testing.T) {
 	c := startCoordinators(t, 1, 10*time.Second)
-	c.addWorkers(2)
-	res := c.run(0, fmt.Sprintf(blobsSpec, 100, 1e-6), nil)
+	c.AddWorkers(2)
+	res := c.Run(0, fmt.Sprintf(blobsSpec, 100, 1e-6), nil)
 	blobs, err := partition.NewBlobs(partition.SyntheticSpec{Kind: "blobs", Rows: 24000, Dims: 6, Clusters: 5, Spread: 0.5, Seed: 11}, 2000)
 	if err != nil {
 		t.Fatal(err)
@@ -290,16 +146,16 @@ func TestTrueCentresFoundOnSeparatedBlobs(t *testing.T) {
 // the last iteration recorded.
 func TestSpacedCheckpointsStillRecordTheLastStep(t *testing.T) {
 	c := startCoordinators(t, 1, 10*time.Second)
-	c.addWorkers(1)
+	c.AddWorkers(1)
 	var steps atomic.Int64
 	var last atomic.Pointer[algorithms.Progress]
 	count := func(p algorithms.Progress) {
 		steps.Add(1)
 		last.Store(&p)
 	}
-	c.onStep.Store(&count)
-	res := c.run(0, fmt.Sprintf(blobsSpec, 30, 0.0), nil)
-	j, ok := c.leader().FSM().Job(res.Job.Id)
+	c.OnStep(count)
+	res := c.Run(0, fmt.Sprintf(blobsSpec, 30, 0.0), nil)
+	j, ok := c.Leader().FSM().Job(res.Job.Id)
 	if !ok {
 		t.Fatal("job not in the FSM")
 	}
@@ -311,17 +167,17 @@ func TestSpacedCheckpointsStillRecordTheLastStep(t *testing.T) {
 
 func TestJoinedCoordinatorsRedirectWritesAndReplicateResults(t *testing.T) {
 	c := startCoordinators(t, 3, 10*time.Second)
-	c.addWorkers(1)
+	c.AddWorkers(1)
 	follower := -1
-	for i, n := range c.coords {
+	for i, n := range c.Coords {
 		if !n.IsLeader() {
 			follower = i
 		}
 	}
 	// Submitting to a follower must reach the leader through the NOT_LEADER hint.
-	res := c.run(follower, fmt.Sprintf(blobsSpec, 20, 1e-4), nil)
-	c.await("result replicated to every coordinator", func() bool {
-		for _, n := range c.coords {
+	res := c.Run(follower, fmt.Sprintf(blobsSpec, 20, 1e-4), nil)
+	c.Await("result replicated to every coordinator", func() bool {
+		for _, n := range c.Coords {
 			j, ok := n.FSM().Job(res.Job.Id)
 			if !ok || j.Result == nil {
 				return false
@@ -329,7 +185,7 @@ func TestJoinedCoordinatorsRedirectWritesAndReplicateResults(t *testing.T) {
 		}
 		return true
 	})
-	for _, n := range c.coords {
+	for _, n := range c.Coords {
 		j, _ := n.FSM().Job(res.Job.Id)
 		m, err := j.Result.Decode()
 		if err != nil {
@@ -343,17 +199,17 @@ func TestLostWorkerPartitionsMoveAndResultIsUnchanged(t *testing.T) {
 	spec := fmt.Sprintf(blobsSpec, 40, 0.0)
 	want := localResult(t, spec)
 	c := startCoordinators(t, 1, 10*time.Second)
-	c.addWorkers(2)
+	c.AddWorkers(2)
 	var killed atomic.Bool
 	// Killed from the driver, between steps, because progress is committed
 	// only every so often and a watcher may never see iteration 3.
 	kill := func(p algorithms.Progress) {
 		if p.Phase == "lloyd" && p.Iteration >= 3 && killed.CompareAndSwap(false, true) {
-			c.workers[1].Kill()
+			c.Workers[1].Kill()
 		}
 	}
-	c.onStep.Store(&kill)
-	res := c.run(0, spec, nil)
+	c.OnStep(kill)
+	res := c.Run(0, spec, nil)
 	if !killed.Load() {
 		t.Fatal("job finished before a worker could be killed")
 	}
@@ -362,9 +218,9 @@ func TestLostWorkerPartitionsMoveAndResultIsUnchanged(t *testing.T) {
 
 func TestWorkerDeadBeforeJobFailsClearly(t *testing.T) {
 	c := startCoordinators(t, 1, 2*time.Second)
-	c.addWorkers(1)
-	c.workers[0].Kill()
-	cl := c.client(0)
+	c.AddWorkers(1)
+	c.Workers[0].Kill()
+	cl := c.Client(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	job, err := cl.Submit(ctx, []byte(fmt.Sprintf(blobsSpec, 10, 1e-4)))
@@ -383,7 +239,7 @@ func TestWorkerDeadBeforeJobFailsClearly(t *testing.T) {
 func TestNoWorkerEverJoinedFailsClearly(t *testing.T) {
 	c := startCoordinators(t, 1, 500*time.Millisecond)
 	res, err := func() (*pb.Job, error) {
-		cl := c.client(0)
+		cl := c.Client(0)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		job, err := cl.Submit(ctx, []byte(fmt.Sprintf(blobsSpec, 10, 1e-4)))
@@ -402,7 +258,7 @@ func TestNoWorkerEverJoinedFailsClearly(t *testing.T) {
 
 func TestBadSpecsAreRefusedWithTheProblemNamed(t *testing.T) {
 	c := startCoordinators(t, 1, time.Second)
-	cl := c.client(0)
+	cl := c.Client(0)
 	cases := map[string]string{
 		"unknown field": "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  colour: red\n",
 		"k < 1":         "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 0\n",

@@ -37,7 +37,7 @@ func customersCSV(t *testing.T, n int) string {
 func TestNewLeaderReusesTheFittedPreparation(t *testing.T) {
 	spec := fmt.Sprintf("name: p\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, Income, Status]}\ncluster: {k: 2, max_iter: 40, tol: 0}\n", customersCSV(t, 3000))
 	c := startCoordinators(t, 3, 20*time.Second)
-	c.addWorkers(1)
+	c.AddWorkers(1)
 	var killed, refitted atomic.Bool
 	watch := func(p algorithms.Progress) {
 		if killed.Load() && strings.HasPrefix(p.Phase, "prepare") {
@@ -46,20 +46,20 @@ func TestNewLeaderReusesTheFittedPreparation(t *testing.T) {
 		if p.Phase == "lloyd" && p.Iteration >= 3 && killed.CompareAndSwap(false, true) {
 			// From the leader's own driver: Close waits for the driver, so
 			// it runs apart.
-			go c.leader().Close()
+			go c.Leader().Close()
 		}
 	}
-	c.onStep.Store(&watch)
+	c.OnStep(watch)
 	survivor := 0
-	for c.coords[survivor].IsLeader() {
+	for c.Coords[survivor].IsLeader() {
 		survivor++
 	}
-	res := c.run(survivor, spec, nil)
+	res := c.Run(survivor, spec, nil)
 	if !killed.Load() || refitted.Load() {
 		t.Fatalf("leader killed %v; preparation fitted again %v", killed.Load(), refitted.Load())
 	}
-	c.onStep.Store(nil)
-	again := c.run(survivor, spec, nil)
+	c.OnStep(nil)
+	again := c.Run(survivor, spec, nil)
 	var want [][]float64
 	for _, v := range again.Centroids {
 		want = append(want, v.Values)

@@ -177,8 +177,8 @@ func TestASecondAlgorithmRunsThroughTheCluster(t *testing.T) {
 	spec := fmt.Sprintf("name: s\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, Income]}\ncluster: {algorithm: split, feature: 1}\noutput: {dir: %s, format: csv}\n",
 		customersCSV(t, 3000), out)
 	c := startCoordinators(t, 3, 20*time.Second)
-	c.addWorkers(2)
-	res := c.run(1, spec, nil)
+	c.AddWorkers(2)
+	res := c.Run(1, spec, nil)
 	if res.Algorithm != splitName || res.K != 2 || res.Rows != 3000 || res.Iterations != 2 {
 		t.Fatalf("result %s k=%d rows=%d iterations=%d", res.Algorithm, res.K, res.Rows, res.Iterations)
 	}
@@ -219,7 +219,7 @@ func TestASecondAlgorithmRunsThroughTheCluster(t *testing.T) {
 	}
 
 	// A parameter it does not take is refused with the ones it does.
-	cl := c.client(0)
+	cl := c.Client(0)
 	_, err := cl.Submit(t.Context(), []byte(strings.Replace(spec, "feature: 1", "k: 2", 1)))
 	if err == nil || !strings.Contains(err.Error(), "cluster.k is not a parameter of this algorithm (it takes: feature)") {
 		t.Fatalf("submit with a parameter split does not take: %v", err)

@@ -207,8 +207,8 @@ func TestTransactionsJobGivesEveryCustomerOneSegment(t *testing.T) {
 	for _, workers := range []int{1, 3} {
 		out := t.TempDir()
 		c := startCoordinators(t, 1, 10*time.Second)
-		c.addWorkers(workers)
-		res := c.run(0, retailSpecAt(logDir, out, 30), nil)
+		c.AddWorkers(workers)
+		res := c.Run(0, retailSpecAt(logDir, out, 30), nil)
 		sameBits(t, fmt.Sprintf("%d workers", workers), want.Centres, res.Centroids)
 		if res.Rows != int64(len(customers)) {
 			t.Fatalf("%d workers: %d rows, want the excerpt's %d customers", workers, res.Rows, len(customers))
@@ -234,7 +234,7 @@ func TestTransactionsJobGivesEveryCustomerOneSegment(t *testing.T) {
 		} else if fmt.Sprint(first) != fmt.Sprint(got) {
 			t.Fatalf("segments differ between 1 and %d workers", workers)
 		}
-		c.close()
+		c.Close()
 	}
 }
 
@@ -248,15 +248,15 @@ func TestLostBucketHolderShufflesAgainWithTheSameResult(t *testing.T) {
 	want := localRetail(t, spec)
 	out := t.TempDir()
 	c := startCoordinators(t, 1, 10*time.Second)
-	c.addWorkers(3)
+	c.AddWorkers(3)
 	var killed atomic.Bool
 	kill := func(p algorithms.Progress) {
 		if p.Phase == "lloyd" && p.Iteration >= 2 && killed.CompareAndSwap(false, true) {
-			c.workers[2].Kill()
+			c.Workers[2].Kill()
 		}
 	}
-	c.onStep.Store(&kill)
-	res := c.run(0, retailSpec(out, 30), nil)
+	c.OnStep(kill)
+	res := c.Run(0, retailSpec(out, 30), nil)
 	if !killed.Load() {
 		t.Fatal("job finished before a worker could be killed")
 	}
@@ -280,18 +280,18 @@ func TestWorkerJoiningAfterTheShuffleChangesNothing(t *testing.T) {
 	spec := retailSpec("", 30)
 	want := localRetail(t, spec)
 	c := startCoordinators(t, 1, 10*time.Second)
-	c.addWorkers(2)
+	c.AddWorkers(2)
 	var joined, redone atomic.Bool
 	watch := func(p algorithms.Progress) {
 		if p.Phase == "lloyd" && p.Iteration >= 2 && joined.CompareAndSwap(false, true) {
-			c.addWorkers(1) // waits for the leader to register it
+			c.AddWorkers(1) // waits for the leader to register it
 		}
 		if joined.Load() && strings.HasPrefix(p.Phase, "prepare") {
 			redone.Store(true)
 		}
 	}
-	c.onStep.Store(&watch)
-	res := c.run(0, retailSpec(t.TempDir(), 30), nil)
+	c.OnStep(watch)
+	res := c.Run(0, retailSpec(t.TempDir(), 30), nil)
 	if !joined.Load() || redone.Load() {
 		t.Fatalf("joined %v; prepared again after the join: %v", joined.Load(), redone.Load())
 	}

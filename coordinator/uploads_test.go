@@ -43,35 +43,35 @@ func holds(t *testing.T, addr, uri string) bool {
 // fetching the file from a coordinator that is left.
 func TestUploadIsCopiedToEveryCoordinatorAndOutlivesTheLeader(t *testing.T) {
 	c := startCoordinators(t, 3, 20*time.Second)
-	c.addWorkers(1)
+	c.AddWorkers(1)
 	follower := 0
-	for c.coords[follower].IsLeader() {
+	for c.Coords[follower].IsLeader() {
 		follower++
 	}
-	resp, err := c.client(follower).Upload(context.Background(), retailExcerpt)
+	resp, err := c.Client(follower).Upload(context.Background(), retailExcerpt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasSuffix(resp.Uri, "/online_retail_excerpt.csv") || resp.Bytes == 0 {
 		t.Fatalf("upload answered %+v", resp)
 	}
-	c.await("every coordinator holds the upload", func() bool {
-		for _, n := range c.coords {
+	c.Await("every coordinator holds the upload", func() bool {
+		for _, n := range c.Coords {
 			if !holds(t, n.GRPCAddr(), resp.Uri) {
 				return false
 			}
 		}
 		return true
 	})
-	leader := c.leader()
+	leader := c.Leader()
 	leader.Close()
-	c.await("a new leader", func() bool { l := c.leader(); return l != nil && l != leader })
+	c.Await("a new leader", func() bool { l := c.Leader(); return l != nil && l != leader })
 	survivor := 0
-	for c.coords[survivor] == leader {
+	for c.Coords[survivor] == leader {
 		survivor++
 	}
 	spec := strings.Replace(retailSpec("", 20), "path: "+retailExcerpt, "path: "+resp.Uri, 1)
-	res := c.run(survivor, spec, nil)
+	res := c.Run(survivor, spec, nil)
 	var sum features.LogSummary
 	if err := json.Unmarshal(res.TransactionsJson, &sum); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestUploadIsCopiedToEveryCoordinatorAndOutlivesTheLeader(t *testing.T) {
 	missing := fmt.Sprintf("upload://%s/x.csv", strings.Repeat("ab", 32))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl := c.client(survivor)
+	cl := c.Client(survivor)
 	job, err := cl.Submit(ctx, []byte(strings.Replace(spec, resp.Uri, missing, 1)))
 	if err != nil {
 		t.Fatal(err)
