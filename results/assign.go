@@ -108,7 +108,9 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	return &Partial{Stats: stats, Rows: int64(b.Rows)}, nil
 }
 
-// write writes the partition's part file: one row per kept customer.
+// write writes the partition's part file: one row per kept customer. The
+// distance is the kernel's float32 squared distance's square root, rounded
+// to float32 once: more digits would be noise the kernel never computed.
 func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, dist []float32) error {
 	var ids *partition.Column
 	if s.ID != "" {
@@ -116,34 +118,33 @@ func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int
 			return fmt.Errorf("data.id %q is not a column of the data", s.ID)
 		}
 	}
-	out := partition.NewTable([]partition.Field{{Name: "id", Type: partition.Text}, {Name: "segment", Type: partition.Number}, {Name: "distance", Type: partition.Number}})
 	n := len(b.IDs)
-	out.Rows = n
-	out.Columns[1].Num = make([]float64, n)
-	out.Columns[2].Num = make([]float64, n)
-	for r := range n {
-		out.Columns[1].Num[r] = float64(label[r])
-		out.Columns[2].Num[r] = math.Sqrt(float64(dist[r]))
+	a := &partition.Assignments{Codes: make([]int32, n), Segment: label[:n], Distance: make([]float32, n)}
+	for r, d := range dist[:n] {
+		a.Distance[r] = float32(math.Sqrt(float64(d)))
 	}
 	if ids != nil && ids.Type == partition.Text {
 		// The data's own dictionary and the kept rows' codes: ids are
 		// mostly unique, and looking each up again in a new dictionary was
 		// most of the step's time.
-		codes := make([]int32, n)
+		a.IDs = ids.Dict
 		for r, i := range b.IDs {
-			codes[r] = ids.Codes[i]
+			a.Codes[r] = ids.Codes[i]
 		}
-		out.Columns[0].Dict, out.Columns[0].Codes = ids.Dict, codes
-		return writeWhole(s.Path(b.ID), out)
-	}
-	for _, i := range b.IDs {
-		id, ok := fmt.Sprint(i), true
-		if ids != nil {
-			id, ok = cell(ids, int(i))
+	} else {
+		a.IDs = make([]string, n)
+		for r, i := range b.IDs {
+			id, ok := strconv.FormatInt(i, 10), true
+			if ids != nil {
+				id, ok = cell(ids, int(i))
+			}
+			a.IDs[r], a.Codes[r] = id, int32(r)
+			if !ok {
+				a.Codes[r] = -1
+			}
 		}
-		out.AppendText(0, id, !ok)
 	}
-	return writeWhole(s.Path(b.ID), out)
+	return writeWhole(s.Path(b.ID), func(tmp string) error { return partition.WriteAssignments(tmp, a) })
 }
 
 // cell is a column's value as text, as an id is written.

@@ -1,11 +1,14 @@
 package results
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sync/errgroup"
@@ -85,4 +88,68 @@ func BenchmarkAssignWrite(b *testing.B) {
 			b.ReportMetric(float64(size)/float64(parts*rows), "B/row")
 		})
 	}
+}
+
+// A partition's part file, read back by the job readers, has a row per
+// kept customer: its id (the data's, or its row in the piece without one),
+// its segment and the square root of its squared distance, as a float32.
+func TestAssignPartsReadBack(t *testing.T) {
+	part := assignParts(1, 500)[0]
+	part.raw.Columns[0].Codes[7] = -1 // a customer without an id
+	// The preparation dropped every third row: the block's rows are the
+	// others, by their index in the piece.
+	var kept []int64
+	for r := range int64(part.raw.Rows) {
+		if r%3 != 0 {
+			kept = append(kept, r)
+		}
+	}
+	part.block.IDs, part.block.Rows = kept, len(kept)
+	for _, format := range []string{"csv", "parquet"} {
+		for _, idColumn := range []string{"cid", ""} {
+			s := &AssignStep{Dir: t.TempDir(), Format: format, ID: idColumn}
+			if err := s.write(part.block, part.raw, part.label, part.dist); err != nil {
+				t.Fatal(err)
+			}
+			got := readPart(t, s.Path(part.block.ID))
+			if got.Rows != len(kept) {
+				t.Fatalf("%s, id %q: %d rows, want %d", format, idColumn, got.Rows, len(kept))
+			}
+			for r, i := range kept {
+				wantID, wantOK := strconv.FormatInt(i, 10), true
+				if idColumn != "" {
+					wantID, wantOK = part.raw.Columns[0].Text(int(i))
+				}
+				id, ok := got.Column("id").Text(r)
+				seg, dist := got.Column("segment").Num[r], got.Column("distance").Num[r]
+				if id != wantID || ok != wantOK || seg != float64(part.label[r]) || float32(dist) != float32(math.Sqrt(float64(part.dist[r]))) {
+					t.Fatalf("%s, id %q, row %d: %q (%v) %v %v; want %q (%v) %d, sqrt(%v)", format, idColumn, r, id, ok, seg, dist, wantID, wantOK, part.label[r], part.dist[r])
+				}
+			}
+		}
+	}
+}
+
+func readPart(t *testing.T, path string) *partition.Table {
+	t.Helper()
+	if filepath.Ext(path) == ".parquet" {
+		pf, err := partition.InspectParquet(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab, err := partition.ReadParquetGroups(context.Background(), path, 0, len(pf.GroupRows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	format, schema, err := partition.SniffCSV(path, partition.CSVHints{Types: map[string]string{"id": "text"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, _, rejects, err := partition.ReadCSVRange(path, format, schema, 0, -1)
+	if err != nil || len(rejects) > 0 {
+		t.Fatalf("%s: %v, rejects %+v", path, err, rejects)
+	}
+	return tab
 }
