@@ -234,8 +234,8 @@ func assignSchema(nullableIDs bool) *arrow.Schema {
 
 // assignProps: ids are mostly unique, so a dictionary of them only costs a
 // hash of every id; segments are few, so theirs packs each in a few bits;
-// distances are all different. Snappy rather than zstd: zstd saved little
-// on these columns for far more time.
+// distances are all different. Snappy rather than zstd: zstd halved the
+// file again but tripled the time (bench/RESULTS.md, issue 13).
 var assignProps = []parquet.WriterProperty{
 	parquet.WithDictionaryDefault(false),
 	parquet.WithDictionaryFor("segment", true),

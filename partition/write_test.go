@@ -54,7 +54,9 @@ func sampleAssignments(n int) *Assignments {
 		}
 		a.Distance = append(a.Distance, d)
 	}
-	a.Distance[n/2] = float32(math.NaN())
+	if n > 0 {
+		a.Distance[n/2] = float32(math.NaN())
+	}
 	return a
 }
 
@@ -89,9 +91,15 @@ func readAssignments(t *testing.T, path string) *Table {
 
 // Assignments read back, by our readers, as written: ids however awkward
 // (a missing one missing), segments exactly, distances as the same
-// float32 (CSV text is the shortest that parses back to it).
+// float32 (CSV text is the shortest that parses back to it). A partition
+// with no rows left has a file of none.
 func TestAssignmentsReadBack(t *testing.T) {
-	const n = 3000
+	for _, n := range []int{3000, 0} {
+		testAssignmentsReadBack(t, n)
+	}
+}
+
+func testAssignmentsReadBack(t *testing.T, n int) {
 	a := sampleAssignments(n)
 	for _, name := range []string{"part.csv", "part.parquet"} {
 		path := filepath.Join(t.TempDir(), name)
@@ -103,7 +111,8 @@ func TestAssignmentsReadBack(t *testing.T) {
 			t.Fatalf("%s: %d rows × %d columns", name, tab.Rows, len(tab.Columns))
 		}
 		for i, want := range []Field{{Name: "id", Type: Text}, {Name: "segment", Type: Number}, {Name: "distance", Type: Number}} {
-			if got := tab.Columns[i].Field; got.Name != want.Name || got.Type != want.Type {
+			// A header alone says nothing of types: the sniffer calls them text.
+			if got := tab.Columns[i].Field; got.Name != want.Name || got.Type != want.Type && (n > 0 || name != "part.csv") {
 				t.Fatalf("%s: column %d is %+v, want %+v", name, i, got, want)
 			}
 		}
