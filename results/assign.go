@@ -127,42 +127,38 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 }
 
 // write writes the partition's part file: one row per kept customer, its
-// segment and its score (named as the model names it).
-func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, dist []float32, score string) error {
+// segment and its score, as the model computed it (float32) and named it.
+func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, score []float32, scoreName string) error {
 	var ids *partition.Column
 	if s.ID != "" {
 		if ids = raw.Column(s.ID); ids == nil {
 			return fmt.Errorf("data.id %q is not a column of the data", s.ID)
 		}
 	}
-	out := partition.NewTable([]partition.Field{{Name: "id", Type: partition.Text}, {Name: "segment", Type: partition.Number}, {Name: score, Type: partition.Number}})
 	n := len(b.IDs)
-	out.Rows = n
-	out.Columns[1].Num = make([]float64, n)
-	out.Columns[2].Num = make([]float64, n)
-	for r := range n {
-		out.Columns[1].Num[r] = float64(label[r])
-		out.Columns[2].Num[r] = float64(dist[r])
-	}
+	a := &partition.Assignments{Codes: make([]int32, n), Segment: label[:n], Score: score[:n], ScoreName: scoreName}
 	if ids != nil && ids.Type == partition.Text {
 		// The data's own dictionary and the kept rows' codes: ids are
 		// mostly unique, and looking each up again in a new dictionary was
 		// most of the step's time.
-		codes := make([]int32, n)
+		a.IDs = ids.Dict
 		for r, i := range b.IDs {
-			codes[r] = ids.Codes[i]
+			a.Codes[r] = ids.Codes[i]
 		}
-		out.Columns[0].Dict, out.Columns[0].Codes = ids.Dict, codes
-		return writeWhole(s.Path(b.ID), out)
-	}
-	for _, i := range b.IDs {
-		id, ok := fmt.Sprint(i), true
-		if ids != nil {
-			id, ok = cell(ids, int(i))
+	} else {
+		a.IDs = make([]string, n)
+		for r, i := range b.IDs {
+			id, ok := strconv.FormatInt(i, 10), true
+			if ids != nil {
+				id, ok = cell(ids, int(i))
+			}
+			a.IDs[r], a.Codes[r] = id, int32(r)
+			if !ok {
+				a.Codes[r] = -1
+			}
 		}
-		out.AppendText(0, id, !ok)
 	}
-	return writeWhole(s.Path(b.ID), out)
+	return writeWhole(s.Path(b.ID), func(tmp string) error { return partition.WriteAssignments(tmp, a) })
 }
 
 // cell is a column's value as text, as an id is written.
@@ -175,10 +171,11 @@ func cell(c *partition.Column, i int) (string, bool) {
 		if math.IsNaN(v) {
 			return "", false
 		}
-		return fmt.Sprint(v), true
+		// 'f' -1: an id of 1000000 is written "1000000", not "1e+06".
+		return strconv.FormatFloat(v, 'f', -1, 64), true
 	}
 	ms := c.Times[i]
-	return fmt.Sprint(ms), ms != partition.MissingTime
+	return strconv.FormatInt(ms, 10), ms != partition.MissingTime
 }
 
 // Partial is the segments' statistics over some partitions and the rows

@@ -47,7 +47,7 @@ func (s *RejectsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		t.AppendText(4, r.Text, r.Text == "")
 		t.Rows++
 	}
-	if err := writeWhole(s.Path(b.ID), t); err != nil {
+	if err := writeWhole(s.Path(b.ID), func(tmp string) error { return writeTable(tmp, t) }); err != nil {
 		return nil, fmt.Errorf("partition %d: write rejects: %w", b.ID, err)
 	}
 	return &RejectsPartial{Rows: int64(t.Rows)}, nil
@@ -69,25 +69,29 @@ func (p *RejectsPartial) MarshalBinary() ([]byte, error) {
 	return []byte(strconv.FormatInt(p.Rows, 10)), nil
 }
 
-// writeWhole writes t to path aside and renames it into place, so a file
-// there is whole.
-func writeWhole(path string, t *partition.Table) error {
+// writeWhole writes a file to path aside, with write, and renames it into
+// place, so a file there is whole.
+func writeWhole(path string, write func(tmp string) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	tmp := path + ".tmp" + filepath.Ext(path)
+	if err := write(tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeTable writes t as one file, in the format tmp's name asks for.
+func writeTable(tmp string, t *partition.Table) error {
 	w, err := partition.CreateTable(tmp, t.Schema())
 	if err != nil {
 		return err
 	}
 	if err := w.Write(t); err != nil {
 		w.Close()
-		os.Remove(tmp)
 		return err
 	}
-	if err := w.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return w.Close()
 }
