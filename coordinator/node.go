@@ -274,6 +274,9 @@ func (n *Node) FSM() *FSM { return n.fsm }
 // IsLeader reports whether this node leads.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
+// ID is the node's Raft server id.
+func (n *Node) ID() string { return n.cfg.ID }
+
 // Raft exposes the raft instance (tests and status).
 func (n *Node) Raft() *raft.Raft { return n.raft }
 

@@ -1,15 +1,19 @@
 package coordinator_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/coordinator"
+	"github.com/cohort/cohort/failpoint"
 )
 
 // customersCSV writes n customers in two far-apart groups.
@@ -67,5 +71,73 @@ func TestNewLeaderReusesTheFittedPreparation(t *testing.T) {
 	sameBits(t, "after a change of leader", want, res.Centroids)
 	if res.Rows != 3000 || len(res.PreparedJson) == 0 {
 		t.Fatalf("%d rows, preparation %d bytes", res.Rows, len(res.PreparedJson))
+	}
+}
+
+// A leader killed between two stages — the preparation committed, the
+// clustering not begun — is succeeded by one that resumes at the next
+// stage: it restores the plan and the preparation from the log instead
+// of running them again, and the job ends with the bits of a run without
+// the kill. The kill comes from the failpoint at the end of a stage.
+func TestLeaderKilledBetweenStagesResumesAtTheLastCommittedStage(t *testing.T) {
+	out := t.TempDir()
+	spec := fmt.Sprintf("name: p\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, Income, Status]}\ncluster: {k: 2, max_iter: 40, tol: 0}\noutput: {dir: %s, format: csv}\n",
+		customersCSV(t, 3000), out)
+	c := startCoordinators(t, 3, 20*time.Second)
+	c.AddWorkers(1)
+	var killed atomic.Pointer[coordinator.Node]
+	var mu sync.Mutex
+	var after []string // stages started by a leader other than the killed one
+	c.Failpoints.Arm(failpoint.StageDone, func(ev failpoint.Event) error {
+		if ev.Stage != "prepare" || killed.Load() != nil {
+			return nil
+		}
+		leader := c.Leader()
+		killed.Store(leader)
+		go leader.Close() // Close waits for this driver: it runs apart
+		for leader.IsLeader() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return errors.New("failpoint: the leader was killed")
+	})
+	c.Failpoints.Arm(failpoint.StageStart, func(ev failpoint.Event) error {
+		if k := killed.Load(); k != nil && ev.Node != k.ID() {
+			mu.Lock()
+			after = append(after, ev.Stage)
+			mu.Unlock()
+		}
+		return nil
+	})
+	survivor := 0
+	for c.Coords[survivor].IsLeader() {
+		survivor++
+	}
+	res := c.Run(survivor, spec, nil)
+	if killed.Load() == nil {
+		t.Fatal("the failpoint never killed the leader")
+	}
+	mu.Lock()
+	got := strings.Join(after, ",")
+	mu.Unlock()
+	if got != "cluster,assign" {
+		t.Fatalf("the new leader ran stages %q; want cluster,assign (plan and prepare restored)", got)
+	}
+	var stages []string
+	for _, st := range res.Stages {
+		stages = append(stages, st.Name)
+	}
+	if strings.Join(stages, ",") != "plan,prepare,cluster,assign" {
+		t.Fatalf("stages recorded: %v", stages)
+	}
+	c.Failpoints.Disarm(failpoint.StageDone)
+	c.Failpoints.Disarm(failpoint.StageStart)
+	again := c.Run(survivor, strings.Replace(spec, out, t.TempDir(), 1), nil)
+	var want [][]float64
+	for _, v := range again.Centroids {
+		want = append(want, v.Values)
+	}
+	sameBits(t, "after a leader killed between stages", want, res.Centroids)
+	if res.Rows != 3000 || len(res.ProfilesJson) == 0 {
+		t.Fatalf("%d rows, profiles %d bytes", res.Rows, len(res.ProfilesJson))
 	}
 }
