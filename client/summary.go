@@ -63,6 +63,7 @@ type Stage struct {
 	Name      string  `json:"name"`
 	Seconds   float64 `json:"seconds"`
 	BytesRead int64   `json:"bytes_read"`
+	Note      string  `json:"note,omitempty"`
 }
 
 // Phase is the wall time a job spent in one phase.
@@ -148,7 +149,7 @@ func SummaryOf(r *pb.JobResult) Summary {
 		s.Phases = append(s.Phases, Phase{p.Phase, p.Seconds})
 	}
 	for _, st := range r.Stages {
-		s.Stages = append(s.Stages, Stage{st.Name, st.Seconds, st.BytesRead})
+		s.Stages = append(s.Stages, Stage{st.Name, st.Seconds, st.BytesRead, st.Note})
 	}
 	if len(r.ProfilesJson) > 0 {
 		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
@@ -222,6 +223,11 @@ func (s Summary) WriteText(w io.Writer) error {
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		for _, st := range s.Stages {
+			if st.Note != "" {
+				fmt.Fprintf(w, "  %s: %s\n", st.Name, st.Note)
+			}
 		}
 	}
 	if len(s.Phases) > 0 {

@@ -210,7 +210,7 @@ func resultProto(j *Job) (*pb.JobResult, error) {
 		out.Phases = append(out.Phases, &pb.PhaseTime{Phase: p.Phase, Seconds: p.Seconds})
 	}
 	for _, s := range j.Stages {
-		out.Stages = append(out.Stages, &pb.StageTime{Name: s.Name, Seconds: s.Seconds, BytesRead: s.BytesRead})
+		out.Stages = append(out.Stages, &pb.StageTime{Name: s.Name, Seconds: s.Seconds, BytesRead: s.BytesRead, Note: s.Note})
 	}
 	return out, nil
 }

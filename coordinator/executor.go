@@ -35,6 +35,7 @@ type clusterExecutor struct {
 	placement  map[int]string // what workers were last told to hold
 	lost       map[string]error
 	workers    map[string]Worker
+	mu         sync.Mutex // guards holds, written by concurrent loads
 	// pin, for a shuffle's buckets, is where they must be: the workers
 	// that received their parts. A pinned holder gone is errShuffleLost.
 	pin map[int]string
@@ -43,6 +44,20 @@ type clusterExecutor struct {
 	read *atomic.Int64
 	// dropped: released on the workers already.
 	dropped bool
+	// holds is the memory each worker said the dataset's partitions take
+	// there, as of the last load.
+	holds map[string]int64
+}
+
+// heldBytes is the memory the dataset takes on the workers in all.
+func (e *clusterExecutor) heldBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n int64
+	for _, b := range e.holds {
+		n += b
+	}
+	return n
 }
 
 // counted adds what a worker said it read to e.read.
@@ -160,6 +175,12 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 				Dataset: e.dataset, SpecJson: e.specJSON, Partitions: ids, Exclusive: true})
 			if err == nil {
 				e.counted(resp.BytesRead)
+				e.mu.Lock()
+				if e.holds == nil {
+					e.holds = map[string]int64{}
+				}
+				e.holds[name] = resp.Bytes
+				e.mu.Unlock()
 			}
 			if err != nil {
 				mu.Lock()

@@ -189,6 +189,15 @@ func TestASecondAlgorithmRunsThroughTheCluster(t *testing.T) {
 	if _, ok := res.Metrics["mean"]; !ok || len(res.Centroids) != 0 {
 		t.Fatalf("metrics %v, %d centroids", res.Metrics, len(res.Centroids))
 	}
+	// The raw rows are read once, by the preparation; the features, the
+	// assignments and the profiles are made from the tables in memory.
+	read := map[string]int64{}
+	for _, st := range res.Stages {
+		read[st.Name] = st.BytesRead
+	}
+	if read["prepare"] == 0 || read["cluster"] != 0 || read["assign"] != 0 {
+		t.Fatalf("bytes read by stage: %v", read)
+	}
 	var profiles []json.RawMessage
 	if err := json.Unmarshal(res.ProfilesJson, &profiles); err != nil || len(profiles) != 2 {
 		t.Fatalf("profiles %s (%v)", res.ProfilesJson, err)

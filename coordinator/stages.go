@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -76,9 +77,12 @@ type jobRun struct {
 	pin     map[int]string
 	tally   *partition.Tally
 	log     *features.LogSummary
-	// prepare
+	// prepare: the pipeline, and whether the raw tables stay in the
+	// workers' memory (rawEx, until the features are made from them).
 	pipeline *prepare.Pipeline
 	prepared json.RawMessage
+	keep     bool
+	rawEx    *clusterExecutor
 	// cluster
 	data  partition.Spec
 	rows  int64
@@ -88,8 +92,10 @@ type jobRun struct {
 	res   *Result
 	// assign
 	profiles json.RawMessage
-	// records are the stages' ends, committed or restored, in order.
+	// records are the stages' ends, committed or restored, in order;
+	// note is what the running stage has to say in its record.
 	records []StageRecord
+	note    string
 }
 
 // StageRecord is a finished stage of a job: its committed output, its
@@ -99,6 +105,7 @@ type StageRecord struct {
 	Output    json.RawMessage `json:"output,omitempty"`
 	Seconds   float64         `json:"seconds"`
 	BytesRead int64           `json:"bytes_read"`
+	Note      string          `json:"note,omitempty"`
 }
 
 func (r *jobRun) files() bool    { return r.spec.Files() }
@@ -129,6 +136,7 @@ func (r *jobRun) runStages() (*jobOutcome, error) {
 			return nil, err
 		}
 		began, read := time.Now(), r.read.Load()
+		r.note = ""
 		if err := st.run(r); err != nil {
 			return nil, cancelled(r.ctx, err)
 		}
@@ -140,7 +148,7 @@ func (r *jobRun) runStages() (*jobOutcome, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode stage %s: %w", st.name, err)
 		}
-		rec := StageRecord{Name: st.name, Output: data, Seconds: time.Since(began).Seconds(), BytesRead: r.read.Load() - read}
+		rec := StageRecord{Name: st.name, Output: data, Seconds: time.Since(began).Seconds(), BytesRead: r.read.Load() - read, Note: r.note}
 		if _, err := r.n.apply(cmdStageDone, stageDone{ID: r.job.ID, Stage: rec}); err != nil {
 			if errors.Is(err, ErrJobTerminal) {
 				return nil, errCancelled
@@ -289,9 +297,12 @@ func (r *jobRun) setPipeline(pl *prepare.Pipeline) error {
 
 type prepareOutput struct {
 	Pipeline json.RawMessage `json:"pipeline"`
+	Keep     bool            `json:"keep,omitempty"`
 }
 
-func (r *jobRun) prepareOutput() (any, error) { return prepareOutput{Pipeline: r.prepared}, nil }
+func (r *jobRun) prepareOutput() (any, error) {
+	return prepareOutput{Pipeline: r.prepared, Keep: r.keep}, nil
+}
 
 func (r *jobRun) restorePrepare(data json.RawMessage) error {
 	var o prepareOutput
@@ -302,7 +313,7 @@ func (r *jobRun) restorePrepare(data json.RawMessage) error {
 	if err := json.Unmarshal(o.Pipeline, &pl); err != nil {
 		return fmt.Errorf("the preparation: %w", err)
 	}
-	r.pipeline, r.prepared = &pl, o.Pipeline
+	r.pipeline, r.prepared, r.keep = &pl, o.Pipeline, o.Keep
 	if r.log != nil {
 		r.log.Customers = pl.Counts.Rows
 	}
@@ -312,13 +323,24 @@ func (r *jobRun) restorePrepare(data json.RawMessage) error {
 // dataset is what the algorithm runs over: the synthetic data, or the
 // prepared features of the files or buckets.
 func (r *jobRun) dataset() partition.Spec {
+	var s partition.Spec
 	switch {
 	case r.shuffle != nil:
-		return partition.Spec{Shuffle: r.shuffle, Prepare: r.prepared}
+		s = partition.Spec{Shuffle: r.shuffle, Prepare: r.prepared}
 	case r.fileSet != nil:
-		return partition.Spec{Files: r.fileSet, Prepare: r.prepared}
+		s = partition.Spec{Files: r.fileSet, Prepare: r.prepared}
+	default:
+		return r.spec.Dataset()
 	}
-	return r.spec.Dataset()
+	if r.keep {
+		// Made from the raw tables the workers hold, which stay with the
+		// blocks: the columns profiled and the id, for the assignments.
+		s.From, s.Columns = r.job.ID+rawSuffix, r.pipeline.Columns()
+		if id := r.spec.Data.ID; id != "" && !slices.Contains(s.Columns, id) {
+			s.Columns = append(slices.Clone(s.Columns), id)
+		}
+	}
+	return s
 }
 
 // features loads the algorithm's dataset on the workers, once.
@@ -344,6 +366,11 @@ func (r *jobRun) features() (*clusterExecutor, error) {
 	}
 	r.clock.add("load")
 	r.ex = ex
+	if r.rawEx != nil {
+		// The blocks hold the tables now; the raw dataset's names go.
+		r.drop(r.rawEx)
+		r.rawEx = nil
+	}
 	return ex, nil
 }
 

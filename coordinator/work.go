@@ -114,14 +114,19 @@ func (r *jobRun) fitPreparation(raw partition.Spec, partitions int, schema []par
 		return nil, err
 	}
 	names := partition.FieldNames(used)
+	// The raw tables also hold the id, so that the assignments can be
+	// written from them once the segments are known.
 	cfg.Columns, raw.Columns = names, names
-	ex, err := r.executor(r.job.ID+"/raw", raw, partitions)
+	if id := spec.Data.ID; id != "" && !slices.Contains(names, id) && slices.ContainsFunc(schema, func(f partition.Field) bool { return f.Name == id }) {
+		raw.Columns = append(slices.Clone(names), id)
+	}
+	ex, err := r.executor(r.job.ID+rawSuffix, raw, partitions)
 	if err != nil {
 		return nil, err
 	}
 	ex.pin = r.pin
-	defer r.drop(ex)
 	if err := ex.place(r.ctx); err != nil {
+		r.drop(ex)
 		return nil, err
 	}
 	if raw.Shuffle != nil {
@@ -137,23 +142,72 @@ func (r *jobRun) fitPreparation(raw partition.Spec, partitions int, schema []par
 		return nil
 	})
 	if err != nil {
+		r.drop(ex)
 		return nil, fmt.Errorf("prepare %s: %w", spec.Data.Path, err)
 	}
 	pl, err := prog.Result()
 	if err != nil {
+		r.drop(ex)
 		return nil, err
 	}
 	if pl.Rejected > 0 && spec.Output.Dir != "" {
 		// Every unreadable row, not only the first ones the summary shows.
 		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: prog.LineOffsets()}
 		if _, err := ex.Run(r.ctx, step); err != nil {
+			r.drop(ex)
 			return nil, fmt.Errorf("write rejects: %w", err)
 		}
 		r.clock.add("rejects")
 	}
 	r.n.log.Printf("job %s: prepared %d features from %d rows of %s (%d could not be read, %d dropped)",
 		r.job.ID, len(pl.Encoder.Names), pl.Counts.Rows, spec.Data.Path, pl.Rejected, pl.Counts.Dropped)
+	r.keepRaw(ex, pl)
 	return pl, nil
+}
+
+// rawSuffix names a job's raw dataset (JOB/raw).
+const rawSuffix = "/raw"
+
+// keepShare is the most of the workers' memory the raw tables and the
+// features may take together for the raw tables to stay: the rest is for
+// the algorithm's own state, the steps' buffers and the collector.
+const keepShare = 0.5
+
+// keepRaw decides whether the raw tables stay in the workers' memory, for
+// the features to be made from and the assignments written from, or are
+// dropped now and read again by those stages (counted in their bytes
+// read). The stage's note says which, and why.
+func (r *jobRun) keepRaw(ex *clusterExecutor, pl *prepare.Pipeline) {
+	raw := ex.heldBytes()
+	features := pl.Counts.Rows * int64(4*partition.PadDims(pl.Width())+8)
+	var memory int64
+	for _, w := range ex.liveWorkers() {
+		memory += w.MemoryBytes
+	}
+	r.keep = memory > 0 && float64(raw+features) <= keepShare*float64(memory)
+	if r.keep {
+		r.rawEx = ex
+		r.note = fmt.Sprintf("raw rows kept in memory (%s, with the features %s, of the workers' %s)", byteSize(raw), byteSize(features), byteSize(memory))
+		return
+	}
+	r.drop(ex)
+	r.note = fmt.Sprintf("raw rows read again by the later stages: %s of raw rows and %s of features exceed half of the workers' %s",
+		byteSize(raw), byteSize(features), byteSize(memory))
+	r.n.log.Printf("job %s: %s", r.job.ID, r.note)
+}
+
+// byteSize is n in the binary unit that keeps it readable.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // drive is algorithms.Drive that also gives each step's time to the phase

@@ -91,6 +91,8 @@ func Start(ctx context.Context, cfg Config) (c *Cluster, err error) {
 		w, err := worker.Start(ctx, worker.Config{
 			Name: fmt.Sprintf("worker-%d", i+1), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
 			Coordinator: c.Coordinator.GRPCAddr(), Cores: cfg.CoresPerWorker, Codec: jobspec.Codec(), Log: cfg.Log,
+			// The workers share this machine: each advertises its share.
+			MemoryBytes: worker.TotalMemory() / int64(cfg.Workers),
 		})
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Lanes is the float32 vector width that row strides are padded to, so SIMD
@@ -29,7 +30,10 @@ type Block struct {
 	Table *Table
 	// BytesRead is what building the block read from the data's source
 	// (its file piece's bytes); zero when it was built from memory.
+	// Rereads adds up what Reread read from the source since the node
+	// last took it (nil: Reread reads from memory).
 	BytesRead int64
+	Rereads   *atomic.Int64
 	// File is the file Table was read from; Rejects are the rows of its
 	// piece that could not be read, and Lines the lines the piece spans
 	// (CSV), for line numbers in the whole file.
@@ -79,7 +83,13 @@ func NewBlock(id, rows, dims int) *Block {
 func (b *Block) Row(i int) []float32 { return b.Data[i*b.Stride : i*b.Stride+b.Dims] }
 
 // Bytes is the memory the block holds.
-func (b *Block) Bytes() int64 { return int64(len(b.Data))*4 + int64(len(b.IDs))*8 }
+func (b *Block) Bytes() int64 {
+	n := int64(len(b.Data))*4 + int64(len(b.IDs))*8
+	if b.Table != nil {
+		n += b.Table.Bytes()
+	}
+	return n
+}
 
 // Validate checks the block's shape is self-consistent.
 func (b *Block) Validate() error {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // Preparer turns a file partition's table into feature rows: a fitted
@@ -33,6 +35,9 @@ type fileSource struct {
 	columns []string // of raw tables; nil for every column
 	prep    Preparer
 	resolve FileResolver
+	// keep: a prepared block keeps its table (of the preparation's
+	// columns and columns), so Reread needs no second read.
+	keep bool
 }
 
 // local is the piece with its file as a path on this node: a file named by
@@ -81,6 +86,9 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	columns := s.columns
 	if s.prep != nil {
 		columns = s.prep.Columns()
+		if s.keep {
+			columns = union(columns, s.columns)
+		}
 	}
 	lp, err := s.local(ctx, p)
 	if err != nil {
@@ -93,19 +101,51 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	for i := range rejects {
 		rejects[i].File = p.File // by the name the dataset knows it by
 	}
-	reread := func(ctx context.Context, columns []string) (*Table, error) {
-		t, _, _, err := s.files.Read(ctx, lp, columns)
-		return t, err
-	}
-	if s.prep == nil {
-		return &Block{ID: id, Rows: t.Rows, Table: t, File: p.File, Rejects: rejects, Lines: rng.Lines, Reread: reread, BytesRead: p.Bytes}, nil
+	if s.prep == nil || s.keep {
+		var b *Block
+		if s.prep == nil {
+			b = &Block{ID: id, Rows: t.Rows, Table: t, Rejects: rejects, Lines: rng.Lines}
+		} else if b, err = preparedBlock(id, t, s.prep); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", p.File, err)
+		} else {
+			b.Table = t
+		}
+		b.File, b.BytesRead, b.Reread = p.File, p.Bytes, fromMemory(t)
+		return b, nil
 	}
 	b, err := preparedBlock(id, t, s.prep)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", p.File, err)
 	}
-	b.File, b.Reread, b.BytesRead = p.File, reread, p.Bytes
+	var again atomic.Int64
+	b.File, b.BytesRead, b.Rereads = p.File, p.Bytes, &again
+	b.Reread = func(ctx context.Context, columns []string) (*Table, error) {
+		t, _, _, err := s.files.Read(ctx, lp, columns)
+		again.Add(p.Bytes)
+		return t, err
+	}
 	return b, nil
+}
+
+// fromMemory is a Reread of a table held in memory.
+func fromMemory(t *Table) func(context.Context, []string) (*Table, error) {
+	return func(_ context.Context, columns []string) (*Table, error) {
+		if columns == nil {
+			return t, nil
+		}
+		return t.Project(columns)
+	}
+}
+
+// union is a's names then those of b not in a.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, n := range b {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // ChunkRows is how many rows a pass over a partition encodes at a time,

@@ -64,6 +64,7 @@ type bucketSource struct {
 	read    BucketReader
 	columns []string // of raw tables; nil for every column
 	prep    Preparer
+	keep    bool // as fileSource's
 }
 
 func (s *bucketSource) NumPartitions() int { return s.spec.Buckets }
@@ -92,6 +93,9 @@ func (s *bucketSource) Load(ctx context.Context, id int) (*Block, error) {
 	columns := s.columns
 	if s.prep != nil {
 		columns = s.prep.Columns()
+		if s.keep {
+			columns = union(columns, s.columns)
+		}
 	}
 	t, dups, err := s.read(ctx, s.spec, id, columns)
 	if err != nil {
@@ -109,5 +113,8 @@ func (s *bucketSource) Load(ctx context.Context, id int) (*Block, error) {
 		return nil, fmt.Errorf("prepare bucket %d of %s: %w", id, s.spec.ID, err)
 	}
 	b.Reread = reread
+	if s.keep {
+		b.Table, b.Reread = t, fromMemory(t)
+	}
 	return b, nil
 }

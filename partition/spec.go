@@ -59,6 +59,14 @@ type Spec struct {
 	// lets it go after, instead of holding it: for a pass or two over data
 	// far larger than memory, such as a transaction log being shuffled.
 	Stream bool `json:"stream,omitempty" yaml:"-"`
+	// From names the raw dataset (same partitions, Columns loaded) a
+	// prepared dataset is made of: a node that holds a partition of it
+	// prepares the block from that table in memory instead of reading the
+	// source again (Env.Held), and keeps the table with the block, so the
+	// raw data is read once. Keep alone keeps the table of a block read
+	// from the source; without either, Reread reads the source again.
+	From string `json:"from,omitempty" yaml:"-"`
+	Keep bool   `json:"keep,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a
@@ -147,6 +155,8 @@ type Env struct {
 	// Files turns a file name that is not a path on this node (an
 	// upload://) into a local copy's path.
 	Files FileResolver
+	// Held is the partition id of a dataset this node holds, or nil.
+	Held func(dataset string, id int) *Block
 }
 
 // FileResolver is the local path of a file a dataset names by URI.
@@ -168,15 +178,21 @@ func Open(s Spec, env Env) (Source, error) {
 		}
 		prep = p
 	}
+	var src Source
 	switch {
 	case s.Shuffle != nil:
-		return &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep}, nil
+		src = &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep, keep: s.Keep || s.From != ""}
 	case s.Files != nil:
-		return &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files}, nil
+		src = &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files, keep: s.Keep || s.From != ""}
 	case prep != nil:
 		return nil, errors.New("data: only data from files or a shuffle is prepared")
+	default:
+		return NewBlobs(*s.Synthetic, s.partitionRows())
 	}
-	return NewBlobs(*s.Synthetic, s.partitionRows())
+	if s.From != "" && prep != nil && env.Held != nil {
+		return &heldSource{Source: src, from: s.From, held: env.Held, prep: prep}, nil
+	}
+	return src, nil
 }
 
 // Split cuts rows into fixed-size partitions: partition id covers rows

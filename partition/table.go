@@ -77,6 +77,20 @@ type Table struct {
 	Rows    int
 }
 
+// Bytes is about what the table holds in memory: its values, and a text
+// column's dictionary (string headers and bytes).
+func (t *Table) Bytes() int64 {
+	var n int64
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		n += 8*int64(cap(c.Num)) + 4*int64(cap(c.Codes)) + 8*int64(cap(c.Times)) + 16*int64(cap(c.Dict))
+		for _, s := range c.Dict {
+			n += int64(len(s))
+		}
+	}
+	return n
+}
+
 // NewTable is an empty table with the schema's columns.
 func NewTable(schema []Field) *Table {
 	t := &Table{Columns: make([]Column, len(schema))}

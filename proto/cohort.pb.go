@@ -803,10 +803,13 @@ func (x *JobResult) GetTransactionsJson() []byte {
 }
 
 type StageTime struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Seconds       float64                `protobuf:"fixed64,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
-	BytesRead     int64                  `protobuf:"varint,3,opt,name=bytes_read,json=bytesRead,proto3" json:"bytes_read,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Seconds   float64                `protobuf:"fixed64,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	BytesRead int64                  `protobuf:"varint,3,opt,name=bytes_read,json=bytesRead,proto3" json:"bytes_read,omitempty"`
+	// What the stage decided that a reader should know (raw rows kept in
+	// memory or read again, and why).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +863,13 @@ func (x *StageTime) GetBytesRead() int64 {
 		return x.BytesRead
 	}
 	return 0
+}
+
+func (x *StageTime) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 type PhaseTime struct {
@@ -2097,12 +2107,13 @@ const file_cohort_proto_rawDesc = "" +
 	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\a\x10\bJ\x04\b\f\x10\r\"X\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\a\x10\bJ\x04\b\f\x10\r\"l\n" +
 	"\tStageTime\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aseconds\x18\x02 \x01(\x01R\aseconds\x12\x1d\n" +
 	"\n" +
-	"bytes_read\x18\x03 \x01(\x03R\tbytesRead\";\n" +
+	"bytes_read\x18\x03 \x01(\x03R\tbytesRead\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\";\n" +
 	"\tPhaseTime\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
 	"\aseconds\x18\x02 \x01(\x01R\aseconds\"\x16\n" +

@@ -20,7 +20,7 @@ func LimitMemory() int64 {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return 0
 	}
-	total := totalMemory()
+	total := TotalMemory()
 	if total <= 0 {
 		return 0
 	}

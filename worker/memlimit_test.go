@@ -12,7 +12,7 @@ func TestLimitMemory(t *testing.T) {
 
 	t.Setenv("GOMEMLIMIT", "")
 	limit := LimitMemory()
-	if total := totalMemory(); total > 0 {
+	if total := TotalMemory(); total > 0 {
 		if limit != int64(float64(total)*memoryShare) || debug.SetMemoryLimit(-1) != limit {
 			t.Fatalf("limit %d for %d bytes of memory", limit, total)
 		}

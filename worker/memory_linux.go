@@ -2,9 +2,9 @@ package worker
 
 import "golang.org/x/sys/unix"
 
-// totalMemory is the machine's RAM, advertised so placement can later weigh
-// workers by what they can hold.
-func totalMemory() int64 {
+// TotalMemory is the machine's RAM, which a worker advertises: how much of
+// it a job's data may take is decided by the coordinator (raw rows kept or read again).
+func TotalMemory() int64 {
 	var si unix.Sysinfo_t
 	if err := unix.Sysinfo(&si); err != nil {
 		return 0

@@ -2,5 +2,5 @@
 
 package worker
 
-// totalMemory is unknown off Linux; 0 advertises "not reported".
-func totalMemory() int64 { return 0 }
+// TotalMemory is unknown off Linux; 0 advertises "not reported".
+func TotalMemory() int64 { return 0 }

@@ -79,7 +79,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		cfg.Cores = runtime.GOMAXPROCS(0)
 	}
 	if cfg.MemoryBytes == 0 {
-		cfg.MemoryBytes = totalMemory()
+		cfg.MemoryBytes = TotalMemory()
 	}
 	if cfg.JoinTimeout == 0 {
 		cfg.JoinTimeout = 30 * time.Second

@@ -108,6 +108,9 @@ func (s *server) RunStep(ctx context.Context, req *pb.RunStepRequest) (*pb.RunSt
 			if err != nil {
 				return fmt.Errorf("step %s on partition %d: %w", req.Kind, b.ID, err)
 			}
+			if b.Rereads != nil {
+				read.Add(b.Rereads.Swap(0))
+			}
 			if err := s.failpoints.Hit(failpoint.AfterMap, ev); err != nil {
 				return err
 			}

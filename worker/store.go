@@ -54,7 +54,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	ds, ok := s.datasets[name]
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files})
+		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files, Held: s.held})
 		if err != nil {
 			return 0, fmt.Errorf("open dataset %s: %w", name, err)
 		}
@@ -119,6 +119,17 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	}
 	err := g.Wait()
 	return read.Load(), err
+}
+
+// held is a partition this store holds in memory, or nil: what a
+// dataset made from another (partition.Spec.From) is prepared from.
+func (s *Store) held(name string, id int) *partition.Block {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ds, ok := s.datasets[name]; ok {
+		return ds.blocks[id]
+	}
+	return nil
 }
 
 // Streamed says whether the named dataset is read by each step that maps

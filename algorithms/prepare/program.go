@@ -82,17 +82,28 @@ const (
 	kindFeatures = "prepare/features"
 )
 
-// statsStep computes the statistics of every column of a partition's table.
-type statsStep struct{}
+// statsStep computes the statistics of the named columns (every one when
+// none are named) of a partition's table. The table may hold others, such
+// as the id, kept for the assignments.
+type statsStep struct {
+	Columns []string `json:"columns,omitempty"`
+}
 
-func (statsStep) Kind() string                   { return kindStats }
-func (statsStep) MarshalBinary() ([]byte, error) { return nil, nil }
+func (statsStep) Kind() string                     { return kindStats }
+func (s statsStep) MarshalBinary() ([]byte, error) { return json.Marshal(s) }
 
-func (statsStep) Map(b *partition.Block) (algorithms.Partial, error) {
+func (s statsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Table == nil {
 		return nil, fmt.Errorf("partition %d has no table to prepare", b.ID)
 	}
-	sp := &statsPartial{Cols: Stats(b.Table), Tally: partition.TallyOf(b)}
+	t := b.Table
+	if len(s.Columns) > 0 {
+		var err error
+		if t, err = t.Project(s.Columns); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", b.ID, err)
+		}
+	}
+	sp := &statsPartial{Cols: Stats(t), Tally: partition.TallyOf(b)}
 	return sp, nil
 }
 
@@ -250,7 +261,13 @@ type Codec struct{}
 func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 	switch kind {
 	case kindStats:
-		return statsStep{}, nil
+		var s statsStep
+		if len(params) > 0 {
+			if err := json.Unmarshal(params, &s); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", kind, err)
+			}
+		}
+		return s, nil
 	case kindFeatures:
 		s := &featuresStep{}
 		if err := json.Unmarshal(params, s); err != nil || s.Encoder == nil {
@@ -369,7 +386,7 @@ func Resume(checkpoint []byte) (*Program, error) {
 func (p *Program) Next() (algorithms.Step, bool, error) {
 	switch p.s.Phase {
 	case "stats":
-		return statsStep{}, false, nil
+		return statsStep{Columns: partition.FieldNames(p.s.Fields)}, false, nil
 	case "features":
 		return &featuresStep{Encoder: p.s.Pipeline.Encoder, Quantiles: p.s.Scale == ScaleRobust}, false, nil
 	case "covariance":

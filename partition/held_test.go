@@ -1,0 +1,85 @@
+package partition
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A prepared dataset made From a raw one is built from the raw tables a
+// node holds, reading nothing, and keeps them for Reread; a partition the
+// node does not hold is read from the source, counted, and kept too.
+// Without From or Keep, Reread reads the source again and counts it.
+func TestPreparedFromHeldRawTables(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,x\n")
+	for r := range 3000 {
+		fmt.Fprintf(&b, "c%d,%d\n", r, r)
+	}
+	path := writeFile(t, "d.csv", b.String())
+	fs, err := PlanFiles(path, CSVHints{}, 8<<10)
+	if err != nil || len(fs.Pieces) < 3 {
+		t.Fatalf("%d pieces, %v", len(fs.Pieces), err)
+	}
+	open := func(s Spec, held func(string, int) *Block) Source {
+		src, err := Open(s, Env{Prepare: func(json.RawMessage) (Preparer, error) { return dropThirds{}, nil }, Held: held})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	raw := open(Spec{Files: fs, Columns: []string{"x", "id"}}, nil)
+	kept := map[int]*Block{}
+	for _, id := range []int{0, 2} {
+		if kept[id], err = raw.Load(context.Background(), id); err != nil || kept[id].BytesRead != fs.Pieces[id].Bytes || kept[id].BytesRead == 0 {
+			t.Fatalf("raw piece %d: %v, %d bytes read of %d", id, err, kept[id].BytesRead, fs.Pieces[id].Bytes)
+		}
+	}
+	held := func(name string, id int) *Block {
+		if name != "job/raw" {
+			return nil
+		}
+		return kept[id]
+	}
+	prepared := open(Spec{Files: fs, Prepare: json.RawMessage(`{}`), From: "job/raw", Columns: []string{"id"}}, held)
+	for id := range fs.Pieces {
+		blk, err := prepared.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRead := int64(0)
+		if kept[id] == nil {
+			wantRead = fs.Pieces[id].Bytes
+		}
+		if blk.BytesRead != wantRead || blk.Rereads != nil || blk.Table == nil {
+			t.Fatalf("piece %d: %d bytes read (want %d), rereads %v, table %v", id, blk.BytesRead, wantRead, blk.Rereads, blk.Table != nil)
+		}
+		if kept[id] != nil && blk.Table != kept[id].Table {
+			t.Fatalf("piece %d: prepared from a copy, not the held table", id)
+		}
+		ids, err := blk.Reread(context.Background(), []string{"id"})
+		if err != nil || ids.Rows != blk.Table.Rows || ids.Column("id") == nil {
+			t.Fatalf("piece %d: reread %v", id, err)
+		}
+		// Every kept row's features are its x, as a read from the file gives.
+		for r, i := range blk.IDs {
+			if x := blk.Table.Column("x").Num[i]; float64(blk.Row(r)[0]) != x || int(x)%3 == 0 {
+				t.Fatalf("piece %d row %d: feature %v of x %v", id, r, blk.Row(r)[0], x)
+			}
+		}
+	}
+	plain := open(Spec{Files: fs, Prepare: json.RawMessage(`{}`)}, held)
+	blk, err := plain.Load(context.Background(), 1)
+	if err != nil || blk.Table != nil || blk.Rereads == nil {
+		t.Fatalf("without From or Keep: %v, table %v", err, blk.Table != nil)
+	}
+	if _, err := blk.Reread(context.Background(), []string{"id"}); err != nil || blk.Rereads.Load() != fs.Pieces[1].Bytes {
+		t.Fatalf("reread %v, %d bytes counted of %d", err, blk.Rereads.Load(), fs.Pieces[1].Bytes)
+	}
+	if !slices.Equal(union([]string{"a", "b"}, []string{"b", "c"}), []string{"a", "b", "c"}) {
+		t.Fatal("union")
+	}
+}
