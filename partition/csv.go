@@ -297,10 +297,30 @@ func inferField(name string, samples [][]string, i int, null []string) Field {
 	if number {
 		return Field{Name: name, Type: Number}
 	}
-	if layout, fits := bestLayout(values); fits == len(values) {
+	if layout, ok := layoutOfAll(values); ok {
 		return Field{Name: name, Type: Time, Layout: layout}
 	}
 	return Field{Name: name, Type: Text}
+}
+
+// layoutOfAll is the first time layout every value reads as. A layout is
+// given up at its first value that does not read: trying every layout on
+// every sampled value of a text column (an id, a category), each failure
+// an allocated error, was most of the time a file took to plan.
+func layoutOfAll(values []string) (string, bool) {
+	for _, layout := range timeLayouts {
+		all := true
+		for _, v := range values {
+			if _, err := time.Parse(layout, v); err != nil {
+				all = false
+				break
+			}
+		}
+		if all {
+			return layout, true
+		}
+	}
+	return "", false
 }
 
 // overrideField applies a type given for column i. A column said to be a
