@@ -232,7 +232,7 @@ func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs)
 	defer c.Close()
 
 	if cfg.CPUProfile != "" {
-		stop, err := startCPUProfile(cfg.CPUProfile)
+		stop, err := StartCPUProfile(cfg.CPUProfile)
 		if err != nil {
 			return nil, err
 		}
@@ -266,8 +266,8 @@ func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs)
 	return run, nil
 }
 
-// startCPUProfile profiles the process into path until stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
+// StartCPUProfile profiles the process into path until stop is called.
+func StartCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)

@@ -8,7 +8,7 @@ import (
 )
 
 // Sketch is a mergeable quantile sketch with relative accuracy (DDSketch's
-// log-spaced buckets): every quantile it returns is within Alpha of the
+// idea, with log-linear buckets): every quantile it returns is within Alpha of the
 // true value's magnitude. Merging adds bucket counts, so a merged sketch is
 // the same whatever the order or grouping of its parts: quantiles do not
 // depend on how a dataset was partitioned or on which workers held it.
@@ -42,30 +42,44 @@ const Alpha = 0.005
 const minMagnitude = 1e-12
 
 var (
-	gamma    = (1 + Alpha) / (1 - Alpha)
-	logGamma = math.Log(gamma)
 
 	// The bucket indices finite values above minMagnitude can have; a
 	// decoded sketch outside them is corrupt. They bound a bucket array at
-	// about 74,000 counts.
+	// about 170,000 counts (data spans far fewer powers of two).
 	minIndex = index(math.Nextafter(minMagnitude, math.Inf(1)))
 	maxIndex = index(math.MaxFloat64)
 )
 
-// buckets counts magnitudes by bucket index i = ⌈log_γ v⌉, densely from
+// buckets counts magnitudes by bucket index (index), densely from
 // offset.
 type buckets struct {
 	offset int
 	counts []int64
 }
 
-func index(v float64) int { return int(math.Ceil(math.Log(v) / logGamma)) }
+// index is a magnitude's bucket: its float64 bits' exponent and top
+// mantissaBits mantissa bits, read as one number, so buckets are log-linear
+// (as in HDR histograms): 2^mantissaBits equal slices of each power of two.
+// A bucket [lo, lo·(1 + 2^-mantissaBits)) is within Alpha of its
+// representative (bucketValue). This costs a shift where log-spaced buckets,
+// ⌈log_γ v⌉, cost math.Log, which was a fifth of a 1M-row job's CPU. v must be a normal
+// float (above minMagnitude).
+func index(v float64) int { return int(math.Float64bits(v) >> (52 - mantissaBits)) }
 
-// bucketValue is the value a bucket stands for: the point within Alpha of
-// every value in (γ^(i-1), γ^i], 2γ^i/(γ+1) = (1+Alpha)·γ^(i-1). Written
-// the second way it overflows only past the largest float64, in the top
-// bucket, where Quantile's clamp to the maximum is closer still.
-func bucketValue(i int) float64 { return (1 + Alpha) * math.Pow(gamma, float64(i-1)) }
+// mantissaBits: 7 puts every value within 2^-8 / (1 + 2^-8) ≈ 0.39% of
+// its bucket's representative, inside Alpha.
+const mantissaBits = 7
+
+// bucketValue is the value a bucket stands for: the point of least
+// relative distance to every value in [lo, hi), 2·lo·hi/(lo + hi),
+// computed on the mantissas so that only the top bucket can overflow,
+// where Quantile's clamp to the maximum is closer still.
+func bucketValue(i int) float64 {
+	const slices = 1 << mantissaBits
+	k, e := i&(slices-1), i>>mantissaBits
+	lo, hi := 1+float64(k)/slices, 1+float64(k+1)/slices
+	return math.Ldexp(2*lo*hi/(lo+hi), e-1023)
+}
 
 func (b *buckets) add(i int, n int64) {
 	switch {
@@ -169,7 +183,7 @@ func (s *Sketch) clamp(v float64) float64 { return min(s.max, max(s.min, v)) }
 
 // sketchVersion leads the encoding, so a sketch from another build is
 // refused rather than misread.
-const sketchVersion = 1
+const sketchVersion = 2
 
 // MarshalBinary encodes the sketch for a partial: a version byte, the count
 // and the zero count as uvarints, then (if count > 0) the minimum and

@@ -173,12 +173,12 @@ func TestSketchExtremeMagnitudes(t *testing.T) {
 	}
 }
 
-// Values at and beside bucket edges γ^k, where the rounding of the
-// logarithm decides the bucket, across the whole range of magnitudes.
+// Values at and beside bucket edges, the lower bounds of buckets, across
+// the whole range of magnitudes.
 func TestSketchBucketEdges(t *testing.T) {
 	worst := 0.0
 	for k := minIndex; k <= maxIndex; k += 7 {
-		edge := math.Pow(gamma, float64(k))
+		edge := math.Float64frombits(uint64(k) << (52 - mantissaBits))
 		for _, v := range []float64{math.Nextafter(edge, 0), edge, math.Nextafter(edge, math.Inf(1))} {
 			if v <= minMagnitude || math.IsInf(v, 0) {
 				continue
@@ -356,16 +356,18 @@ func (e enc) f(v float64) enc { return binary.LittleEndian.AppendUint64(e, math.
 func TestSketchUnmarshalRejects(t *testing.T) {
 	valid := mustMarshal(t, sketchOf(draw(9, 2000, distributions[3].draw)))
 	v := enc{sketchVersion}
+	one := int64(index(1)) // the bucket of 1
 	cases := map[string][]byte{
 		"nil":              nil,
 		"version 0":        append([]byte{0}, valid[1:]...),
-		"version 2":        append([]byte{2}, valid[1:]...),
+		"version 1":        append([]byte{1}, valid[1:]...),
+		"version 3":        append([]byte{3}, valid[1:]...),
 		"trailing byte":    append(slices.Clone(valid), 0),
 		"garbage":          []byte("this is not a sketch at all"),
 		"all ones":         bytes.Repeat([]byte{0xff}, 64),
 		"overlong varint":  append(enc{sketchVersion}, bytes.Repeat([]byte{0x80}, 11)...),
-		"count too high":   v.u(3).u(0).f(1).f(2).i(0).u(1).u(2).i(0).u(0),
-		"count too low":    v.u(1).u(0).f(1).f(2).i(0).u(1).u(2).i(0).u(0),
+		"count too high":   v.u(3).u(0).f(1).f(2).i(one).u(1).u(2).i(0).u(0),
+		"count too low":    v.u(1).u(0).f(1).f(2).i(one).u(1).u(2).i(0).u(0),
 		"zero over count":  v.u(1).u(2).f(0).f(0).i(0).u(0).i(0).u(0),
 		"min above max":    v.u(1).u(1).f(1).f(0).i(0).u(0).i(0).u(0),
 		"NaN min":          v.u(1).u(1).f(math.NaN()).f(0).i(0).u(0).i(0).u(0),
@@ -374,9 +376,9 @@ func TestSketchUnmarshalRejects(t *testing.T) {
 		"offset too high":  v.u(1).u(0).f(1).f(1).i(int64(maxIndex) + 1).u(1).u(1).i(0).u(0),
 		"buckets past top": v.u(2).u(0).f(1).f(1).i(int64(maxIndex)).u(2).u(1).u(1).i(0).u(0),
 		"huge offset":      v.u(1).u(0).f(1).f(1).i(math.MaxInt64).u(1).u(1).i(0).u(0),
-		"huge length":      v.u(1).u(0).f(1).f(1).i(0).u(math.MaxUint64 >> 1).u(1).i(0).u(0),
+		"huge length":      v.u(1).u(0).f(1).f(1).i(one).u(math.MaxUint64 >> 1).u(1).i(0).u(0),
 		"count overflows":  v.u(math.MaxUint64).u(0).i(0).u(0).i(0).u(0),
-		"bucket sums wrap": v.u(math.MaxInt64).u(0).f(1).f(1).i(0).u(2).u(math.MaxInt64).u(math.MaxInt64).i(0).u(0),
+		"bucket sums wrap": v.u(math.MaxInt64).u(0).f(1).f(1).i(one).u(2).u(math.MaxInt64).u(math.MaxInt64).i(0).u(0),
 	}
 	// Every truncation of a valid encoding.
 	for n := range len(valid) {
@@ -396,7 +398,7 @@ func TestSketchUnmarshalRejects(t *testing.T) {
 		sameSketch(t, name+" (receiver after error)", s, before)
 	}
 	// The hand-built encoder agrees with MarshalBinary on a valid one.
-	good := v.u(2).u(0).f(1).f(2).i(0).u(1).u(2).i(0).u(0)
+	good := v.u(2).u(0).f(1).f(2).i(one).u(1).u(2).i(0).u(0)
 	var s Sketch
 	if err := s.UnmarshalBinary(good); err != nil {
 		t.Fatalf("hand-built valid encoding: %v", err)

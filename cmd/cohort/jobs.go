@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohort/cohort/bench"
 	"github.com/cohort/cohort/client"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/localcluster"
@@ -20,6 +21,7 @@ import (
 func runCmd() *cobra.Command {
 	var workers int
 	var asJSON, verbose bool
+	var profile string
 	cmd := &cobra.Command{
 		Use:   "run SPEC.yaml",
 		Short: "Run a job on an embedded cluster in this process and print its summary",
@@ -29,6 +31,13 @@ func runCmd() *cobra.Command {
 			spec, text, err := jobspec.Load(args[0])
 			if err != nil {
 				return err
+			}
+			if profile != "" {
+				stop, err := bench.StartCPUProfile(profile)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			cl, err := localcluster.Start(cmd.Context(), localcluster.Config{Workers: workers, Log: logTo(verbose)})
 			if err != nil {
@@ -44,6 +53,7 @@ func runCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", 1, "number of embedded workers")
+	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log node activity to stderr")
 	return cmd
