@@ -70,6 +70,10 @@ func (e *LocalExecutor) Run(ctx context.Context, step Step) (Partial, error) {
 // Drive runs a program to completion on an executor. after, when set, sees
 // the progress and checkpoint following every update; an error from it
 // stops the run (the cluster uses it to commit each checkpoint to Raft).
+// A Regroup step is run by the executor's Shuffle, and the steps after it
+// run over the buckets it made. A program that regroups resumes from a
+// checkpoint taken after its last regroup only by running that regroup
+// again, so such programs checkpoint the state before it.
 func Drive(ctx context.Context, p Program, ex Executor, after func(Progress, []byte) error) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -82,8 +86,16 @@ func Drive(ctx context.Context, p Program, ex Executor, after func(Progress, []b
 		if done {
 			return nil
 		}
-		merged, err := ex.Run(ctx, step)
-		if err != nil {
+		var merged Partial
+		if rg, ok := step.(Regroup); ok {
+			sh, ok := ex.(Shuffler)
+			if !ok {
+				return fmt.Errorf("run %s: the executor cannot regroup rows", step.Kind())
+			}
+			if merged, ex, err = sh.Shuffle(ctx, rg); err != nil {
+				return fmt.Errorf("run %s: %w", step.Kind(), err)
+			}
+		} else if merged, err = ex.Run(ctx, step); err != nil {
 			return fmt.Errorf("run %s: %w", step.Kind(), err)
 		}
 		if err := p.Update(merged); err != nil {

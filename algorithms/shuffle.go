@@ -52,3 +52,27 @@ func ShuffleLocal(ctx context.Context, blocks []*partition.Block, step Scatter) 
 	}
 	return merged, buckets, nil
 }
+
+// Shuffle implements Shuffler: the in-process twin of a shuffle between
+// workers. Each bucket is built, in source order, by the registered
+// builder of the step's bucket kind.
+func (e *LocalExecutor) Shuffle(ctx context.Context, step Regroup) (Partial, Executor, error) {
+	merged, parts, err := ShuffleLocal(ctx, e.Blocks, step)
+	if err != nil {
+		return nil, nil, err
+	}
+	bk := step.Bucket()
+	sh := &partition.ShuffleSpec{ID: "local", Buckets: step.Buckets(), Sources: len(e.Blocks), Kind: bk.Kind, Schema: bk.Schema, Params: bk.Params}
+	if err := sh.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", step.Kind(), err)
+	}
+	blocks := make([]*partition.Block, len(parts))
+	for b := range parts {
+		t, dups, err := BuildBucket(sh, parts[b], nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bucket %d of %s: %w", b, step.Kind(), err)
+		}
+		blocks[b] = &partition.Block{ID: b, Rows: t.Rows, Table: t, Duplicates: dups}
+	}
+	return merged, &LocalExecutor{Blocks: blocks, Parallelism: e.Parallelism}, nil
+}

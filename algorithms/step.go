@@ -71,3 +71,31 @@ type Scatter interface {
 	Buckets() int
 	Scatter(b *partition.Block) (Partial, [][]byte, error)
 }
+
+// Regroup is a Scatter a Program proposes like any step: Drive runs it
+// through the executor's Shuffle, and the program's later steps run over
+// the buckets it made, each built from its parts by the bucket builder
+// registered for Bucket().Kind (RegisterBucket). It is how an algorithm
+// moves rows between partitions (grid cells and their halos, rows of one
+// id) without driver code.
+type Regroup interface {
+	Scatter
+	Bucket() BucketKind
+}
+
+// BucketKind is how a regrouped dataset's buckets are built: the builder's
+// kind, the schema of the rows its parts hold and its parameters.
+type BucketKind struct {
+	Kind   string
+	Schema []partition.Field
+	Params []byte
+}
+
+// Shuffler is an Executor that can regroup its rows: it runs step over
+// its partitions, hands every bucket's parts to the bucket's holder, and
+// returns the merged partial and an Executor over the buckets (a bucket's
+// block holds its built table), whose partitions are the buckets.
+type Shuffler interface {
+	Executor
+	Shuffle(ctx context.Context, step Regroup) (Partial, Executor, error)
+}

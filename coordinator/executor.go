@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -47,6 +48,34 @@ type clusterExecutor struct {
 	// holds is the memory each worker said the dataset's partitions take
 	// there, as of the last load.
 	holds map[string]int64
+	// adopt, when set, takes an executor this one made (a regroup's
+	// buckets), so that its dataset is counted and dropped with the job's.
+	adopt    func(*clusterExecutor)
+	regroups int
+}
+
+// Shuffle implements algorithms.Shuffler: the step's buckets are placed
+// by rendezvous over the live workers and pinned there (shuffle.go), and
+// the returned executor runs steps over them.
+func (e *clusterExecutor) Shuffle(ctx context.Context, step algorithms.Regroup) (algorithms.Partial, algorithms.Executor, error) {
+	job, _, _ := strings.Cut(e.dataset, "/")
+	id := shuffleID(job)
+	merged, pin, err := e.n.shuffle(ctx, e, step, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	bk := step.Bucket()
+	sh := &partition.ShuffleSpec{ID: id, Buckets: step.Buckets(), Sources: e.partitions, Kind: bk.Kind, Schema: bk.Schema, Params: bk.Params}
+	e.regroups++
+	next, err := newClusterExecutor(e.n, fmt.Sprintf("%s/regroup-%d", e.dataset, e.regroups), partition.Spec{Shuffle: sh}, sh.Buckets)
+	if err != nil {
+		return nil, nil, err
+	}
+	next.pin, next.read, next.adopt = pin, e.read, e.adopt
+	if e.adopt != nil {
+		e.adopt(next)
+	}
+	return merged, next, nil
 }
 
 // heldBytes is the memory the dataset takes on the workers in all.

@@ -179,6 +179,7 @@ func (r *jobRun) executor(dataset string, spec partition.Spec, partitions int) (
 		return nil, err
 	}
 	ex.read = &r.read
+	ex.adopt = func(made *clusterExecutor) { r.held = append(r.held, made) }
 	r.held = append(r.held, ex)
 	return ex, nil
 }
