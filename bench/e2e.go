@@ -485,7 +485,7 @@ func readTable(path, format string) (*partition.Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		return partition.ReadParquetGroups(context.Background(), path, 0, len(info.GroupRows))
+		return partition.ReadParquetColumns(context.Background(), path, 0, len(info.GroupRows), nil)
 	}
 	f, schema, err := partition.SniffCSV(path, partition.CSVHints{Types: map[string]string{"id": "text"}})
 	if err != nil {

@@ -29,7 +29,7 @@ func TestGenWritesWhatReadsBack(t *testing.T) {
 			}
 			var tab *partition.Table
 			if strings.HasSuffix(name, ".parquet") {
-				tab, err = partition.ReadParquetGroups(context.Background(), out, 0, mustGroups(t, out))
+				tab, err = partition.ReadParquetColumns(context.Background(), out, 0, mustGroups(t, out), nil)
 			} else {
 				format, schema, serr := partition.SniffCSV(out, partition.CSVHints{Types: idsAsText(kind)})
 				if serr != nil {

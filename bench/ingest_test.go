@@ -52,7 +52,7 @@ func BenchmarkIngest(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if got, err = partition.ReadParquetGroups(context.Background(), path, 0, len(pf.GroupRows)); err != nil {
+					if got, err = partition.ReadParquetColumns(context.Background(), path, 0, len(pf.GroupRows), nil); err != nil {
 						b.Fatal(err)
 					}
 				} else {

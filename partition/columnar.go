@@ -202,11 +202,6 @@ func InspectParquet(path string) (ParquetFile, error) {
 	return out, nil
 }
 
-// ReadParquetGroups reads row groups [first, last) of a Parquet file.
-func ReadParquetGroups(ctx context.Context, path string, first, last int) (*Table, error) {
-	return ReadParquetColumns(ctx, path, first, last, nil)
-}
-
 // ReadParquetColumns reads the named columns (nil: every one) of row
 // groups [first, last): Parquet stores columns apart, so the others are
 // not even decompressed.

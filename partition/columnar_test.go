@@ -92,18 +92,18 @@ func TestParquetRoundTripByRowGroups(t *testing.T) {
 		t.Fatalf("inspected %+v", info)
 	}
 	for g, p := range parts {
-		got, err := ReadParquetGroups(context.Background(), path, g, g+1)
+		got, err := ReadParquetColumns(context.Background(), path, g, g+1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sameRows(t, got, p)
 	}
-	all, err := ReadParquetGroups(context.Background(), path, 0, 3)
+	all, err := ReadParquetColumns(context.Background(), path, 0, 3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameRows(t, all, sampleTable(3510, 0))
-	if _, err := ReadParquetGroups(context.Background(), path, 2, 4); err == nil {
+	if _, err := ReadParquetColumns(context.Background(), path, 2, 4, nil); err == nil {
 		t.Error("row groups past the end accepted")
 	}
 }

@@ -366,7 +366,7 @@ func parseNumber(s string) (float64, bool) {
 // Reject is a row that could not be read, with where it was and why.
 type Reject struct {
 	File   string `json:"file"`
-	Line   int64  `json:"line"`   // 1-based line of the row in the file (in its range until FixLines)
+	Line   int64  `json:"line"`   // 1-based line of the row in the file (in its range until the Tally makes it absolute)
 	Offset int64  `json:"offset"` // byte offset of the row in the file (decompressed, for gzip)
 	Reason string `json:"reason"`
 	Text   string `json:"text"` // the row as read, cut to rejectTextMax bytes
@@ -391,7 +391,7 @@ type CSVRange struct {
 // exactly once; end < 0 means the end of the file, which is the only range
 // a gzip file has. Rows that cannot be read are returned as rejects, with
 // lines counted from the range's start: add the lines of the ranges before
-// it (FixLines). A split inside a quoted field that spans lines would
+// it (Tally). A split inside a quoted field that spans lines would
 // misalign; such fields should stay in one range.
 func ReadCSVRange(path string, format CSVFormat, schema []Field, start, end int64) (*Table, CSVRange, []Reject, error) {
 	return readCSVRange(path, format, schema, nil, start, end)
@@ -509,14 +509,6 @@ func readCSVRange(path string, format CSVFormat, schema []Field, keep []int, sta
 	}
 	rng.Rows, rng.Rejected = t.Rows, len(rejects)
 	return t, rng, rejects, nil
-}
-
-// FixLines makes the lines of rejects from a range absolute, given how many
-// lines of the file come before the range.
-func FixLines(rejects []Reject, linesBefore int64) {
-	for i := range rejects {
-		rejects[i].Line += linesBefore
-	}
 }
 
 // appendRecord adds one record, or adds nothing and says why it cannot.

@@ -72,7 +72,7 @@ func readAssignments(t *testing.T, path string) *Table {
 		if len(pf.GroupRows) != 1 {
 			t.Fatalf("%s: %d row groups, want one per part", path, len(pf.GroupRows))
 		}
-		tab, err := ReadParquetGroups(context.Background(), path, 0, 1)
+		tab, err := ReadParquetColumns(context.Background(), path, 0, 1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -136,7 +136,7 @@ func readPart(t *testing.T, path string) *partition.Table {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tab, err := partition.ReadParquetGroups(context.Background(), path, 0, len(pf.GroupRows))
+		tab, err := partition.ReadParquetColumns(context.Background(), path, 0, len(pf.GroupRows), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -359,29 +359,6 @@ func NewProgram(cfg Config, scale string, fields []partition.Field) *Program {
 	return &Program{s: programState{Config: cfg, Exclude: cfg.Exclude, Scale: scale, Fields: fields, Phase: "stats"}}
 }
 
-// Resume continues a program from its checkpoint.
-func Resume(checkpoint []byte) (*Program, error) {
-	p := &Program{}
-	if err := json.Unmarshal(checkpoint, &p.s); err != nil {
-		return nil, fmt.Errorf("resume preparation: %w", err)
-	}
-	p.s.Config.Exclude = p.s.Exclude
-	switch p.s.Phase {
-	case "stats", "done":
-	case "features":
-		if p.s.Pipeline.Encoder == nil {
-			return nil, errors.New("resume preparation: features phase without an encoder")
-		}
-	case "covariance":
-		if p.s.Pipeline.Encoder == nil || p.s.Pipeline.Scaling == nil || p.s.Config.PCA == nil {
-			return nil, errors.New("resume preparation: covariance phase without an encoder, a scaling or a PCA request")
-		}
-	default:
-		return nil, fmt.Errorf("resume preparation: unknown phase %q", p.s.Phase)
-	}
-	return p, nil
-}
-
 // Next implements algorithms.Program.
 func (p *Program) Next() (algorithms.Step, bool, error) {
 	switch p.s.Phase {

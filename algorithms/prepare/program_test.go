@@ -108,30 +108,6 @@ func TestProgramFitsAsTheWholeTable(t *testing.T) {
 		}
 		check(name, pl)
 	}
-	// Resume after each step.
-	var cps [][]byte
-	p := NewProgram(fitConfig, "robust", schema)
-	err = algorithms.Drive(context.Background(), p, wireExecutor{t, blocks}, func(_ algorithms.Progress, cp []byte) error {
-		cps = append(cps, cp)
-		return nil
-	})
-	if err != nil || len(cps) != 2 {
-		t.Fatalf("%d checkpoints, %v", len(cps), err)
-	}
-	for i, cp := range cps {
-		q, err := Resume(cp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := algorithms.Drive(context.Background(), q, wireExecutor{t, blocks}, nil); err != nil {
-			t.Fatal(err)
-		}
-		pl, err := q.Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		check("resumed after step "+string(rune('1'+i)), pl)
-	}
 }
 
 // Applying the pipeline gives scaled features of the kept rows.
@@ -187,9 +163,6 @@ func TestProgramErrors(t *testing.T) {
 	err = algorithms.Drive(context.Background(), p, &algorithms.LocalExecutor{Blocks: blocksOf(rows, 2)}, nil)
 	if err == nil || !strings.Contains(err.Error(), "every one of the 300 rows was dropped") || !strings.Contains(err.Error(), "299 for Age") {
 		t.Errorf("all rows dropped: %v", err)
-	}
-	if _, err := Resume([]byte(`{"phase":"features"}`)); err == nil {
-		t.Error("resumed a features phase without an encoder")
 	}
 	if _, err := (Codec{}).DecodePartial(kindStats, []byte(`[{"count":-1}]`)); err == nil {
 		t.Error("decoded a negative count")

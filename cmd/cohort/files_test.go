@@ -101,7 +101,7 @@ output:
 		if err != nil {
 			t.Fatal(err)
 		}
-		tab, err := partition.ReadParquetGroups(context.Background(), p, 0, len(pf.GroupRows))
+		tab, err := partition.ReadParquetColumns(context.Background(), p, 0, len(pf.GroupRows), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
