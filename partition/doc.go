@@ -1,11 +1,29 @@
-// Package partition holds what a dataset is once it is in memory: the
-// contiguous float32 Block a worker keeps per partition, the Sources that
-// build blocks (so far the synthetic Gaussian-mixture "blobs"), the Spec that
-// names a dataset on the wire and in the Raft log, and rendezvous placement of
-// partitions on workers.
+// Package partition holds what a dataset is, on disk and in memory:
+//
+//   - Block, the contiguous row-major float32 matrix (rows × dims padded to
+//     8) a worker keeps per partition, with its rows' ids, and for data
+//     from files the typed Table it was prepared from;
+//   - Table, a partition's rows as typed columns (number, text as
+//     dictionary codes, time in Unix ms; missing values marked), read from
+//     CSV (sniffed: BOM, delimiter, header, types), Parquet row groups or
+//     Arrow IPC, and written as CSV or Parquet (WriteAssignments for a
+//     job's per-customer segments);
+//   - Spec, which names a dataset on the wire and in the Raft log:
+//     synthetic blobs, a FileSet planned into pieces (PlanFiles: CSV byte
+//     ranges aligned to lines, runs of Parquet row groups, whole gzip'd
+//     CSV or Arrow files; at least 32 pieces for small data, at most 64 MiB
+//     each), or the buckets of a shuffle (ShuffleSpec); raw tables, or the
+//     features a fitted preparation (Preparer) makes of them — from the raw
+//     tables the node already holds when the spec says From, so a job reads
+//     its source once;
+//   - the Sources that build blocks, the Tally of rows a pass over files
+//     could not read (with absolute line numbers), the row codec a shuffle
+//     moves rows with, the hash Bucket of an id, and rendezvous Place.
 //
 // A partition's content depends only on the dataset spec and the partition
 // id, never on which worker loads it or how many workers there are; that is
 // what lets results be bit-identical across cluster sizes and lets a lost
-// worker cost a reload rather than data.
+// worker cost a reload rather than data. Blocks report what building them
+// read from the source (BytesRead, Rereads), which the stages' bytes read
+// add up.
 package partition
