@@ -32,3 +32,24 @@ func TestArmedPointsRunAndNilSetsDoNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseArmsMatchingPoints(t *testing.T) {
+	s, err := Parse("stage/done@prepare:error, step/before-map@3:sleep=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Hit(StageDone, Event{Stage: "plan"}); err != nil {
+		t.Fatalf("a stage it does not match: %v", err)
+	}
+	if err := s.Hit(StageDone, Event{Stage: "prepare"}); err == nil {
+		t.Fatal("the matching stage did not fail")
+	}
+	if err := s.Hit(BeforeMap, Event{Partition: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"stage/done", "nowhere:error", "stage/done:explode", "stage/done:sleep=x"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

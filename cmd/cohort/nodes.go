@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort/cohort/coordinator"
+	"github.com/cohort/cohort/failpoint"
 	"github.com/cohort/cohort/jobspec"
 	"github.com/cohort/cohort/localcluster"
 	"github.com/cohort/cohort/worker"
@@ -52,6 +53,11 @@ func coordinatorCmd() *cobra.Command {
 				host, _ := os.Hostname()
 				cfg.ID = host
 			}
+			fp, err := failpoint.FromEnv()
+			if err != nil {
+				return err
+			}
+			cfg.Failpoints = fp
 			n, err := coordinator.Start(cfg)
 			if err != nil {
 				return err
@@ -83,6 +89,11 @@ func workerCmd() *cobra.Command {
 			if cfg.Coordinator == "" && len(cfg.Join) == 0 {
 				cfg.Coordinator = defaultCoordinator()
 			}
+			fp, err := failpoint.FromEnv()
+			if err != nil {
+				return err
+			}
+			cfg.Failpoints = fp
 			n, err := worker.Start(cmd.Context(), cfg)
 			if err != nil {
 				return err
