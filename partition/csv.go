@@ -10,10 +10,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // CSVFormat is how a CSV file is written: what SniffCSV finds, or what a
@@ -356,12 +358,62 @@ func overrideField(f Field, t string, samples [][]string, i int, null []string) 
 // parseNumber reads a finite number; "NaN" is not one (it reads as missing
 // only when listed as a null token).
 func parseNumber(s string) (float64, bool) {
+	if v, ok := parseDecimal(s); ok {
+		return v, true
+	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
 		return 0, false
 	}
 	return v, true
 }
+
+// parseDecimal reads the common form of a number, [+-]digits[.digits]
+// with at most 15 significant digits, as strconv.ParseFloat would: the
+// digits as an integer below 2^53 and a power of ten up to 10^22 are both
+// exact float64s, so one division rounds correctly, which is the exact
+// case strconv itself takes for such input. Anything else (exponents,
+// more digits, hex, inf) is for strconv: ok false. Number parsing was
+// most of the time reading a file of numbers took.
+func parseDecimal(s string) (float64, bool) {
+	i, neg := 0, false
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg, i = s[i] == '-', i+1
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if mant == 0 && c == '0' && !dot {
+				continue // leading zeros are not significant
+			}
+			mant = mant*10 + uint64(c-'0')
+			if digits++; digits > 15 {
+				return 0, false
+			}
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 && !(i > 0 && strings.ContainsAny(s, "0")) {
+		return 0, false // no digit at all: "", "-", "."
+	}
+	v := float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // Reject is a row that could not be read, with where it was and why.
 type Reject struct {
@@ -447,16 +499,15 @@ func readCSVRange(path string, format CSVFormat, schema []Field, keep []int, sta
 		}
 		in = io.NewSectionReader(f, rng.Start, rng.End-rng.Start)
 	}
-	lc := &lineCounter{r: bufio.NewReaderSize(in, 1<<20)}
+	br := bufio.NewReaderSize(in, 1<<20)
 	base := rng.Start
 	if rng.Start == 0 {
 		// A byte-order mark is not part of the first field.
-		if b, err := lc.r.Peek(3); err == nil && bytes.Equal(b, bom) {
-			lc.r.Discard(3)
+		if b, err := br.Peek(3); err == nil && bytes.Equal(b, bom) {
+			br.Discard(3)
 			base += 3
 		}
 	}
-	r := newCSVReader(lc, format.Delimiter)
 	fields := schema
 	if keep != nil {
 		fields = make([]Field, len(keep))
@@ -469,10 +520,113 @@ func readCSVRange(path string, format CSVFormat, schema []Field, keep []int, sta
 			keep[i] = i
 		}
 	}
-	t := NewTable(fields)
-	vals := make([]uint64, len(schema))
-	var rejects []Reject
-	header := format.Header && rng.Start == 0
+	rd := &csvRows{path: path, format: format, schema: schema, keep: keep, t: NewTable(fields), vals: make([]uint64, len(schema)),
+		header: format.Header && rng.Start == 0}
+	var rest io.Reader = br
+	if fastLines {
+		if rest, err = rd.fast(br, base); err != nil {
+			return nil, CSVRange{}, nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if rest != nil {
+		if err := rd.slow(rest, base+rd.consumed); err != nil {
+			return nil, CSVRange{}, nil, err
+		}
+	}
+	rng.Lines = rd.lines
+	if rd.n > 0 && rd.last != '\n' {
+		rng.Lines++
+	}
+	rng.Rows, rng.Rejected = rd.t.Rows, len(rd.rejects)
+	return rd.t, rng, rd.rejects, nil
+}
+
+// fastLines turns the line-by-line path on; tests turn it off to hold it
+// to encoding/csv's reading of the same bytes.
+var fastLines = true
+
+// csvRows reads one range's rows: line by line while lines hold no quote
+// (most files, and every number a file holds), the rest by encoding/csv.
+type csvRows struct {
+	path    string
+	format  CSVFormat
+	schema  []Field
+	keep    []int
+	t       *Table
+	vals    []uint64
+	rejects []Reject
+	header  bool
+	rec     []string
+	// consumed is the bytes the fast path read; lines, n and last count
+	// the line breaks, bytes and last byte of the whole range.
+	consumed, lines, n int64
+	last               byte
+}
+
+// fast reads whole lines without a quote or a stray carriage return,
+// splitting them at the delimiter itself: encoding/csv's record
+// machinery and a string per record were a third of reading a file of
+// numbers. At the first line it cannot read so, it returns a reader of
+// the rest of the range from that line on, for slow.
+func (rd *csvRows) fast(br *bufio.Reader, base int64) (io.Reader, error) {
+	delim := byte(rd.format.Delimiter)
+	if rd.format.Delimiter >= 0x80 {
+		return br, nil // a multi-byte delimiter: encoding/csv reads it
+	}
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) || bytes.IndexByte(line, '"') >= 0 {
+			return io.MultiReader(bytes.NewReader(slices.Clone(line)), br), nil
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if len(line) == 0 {
+			return nil, nil
+		}
+		off := base + rd.consumed
+		content := line
+		if content[len(content)-1] == '\n' {
+			content = content[:len(content)-1]
+			if len(content) > 0 && content[len(content)-1] == '\r' {
+				content = content[:len(content)-1]
+			}
+		}
+		if bytes.IndexByte(content, '\r') >= 0 {
+			return io.MultiReader(bytes.NewReader(slices.Clone(line)), br), nil
+		}
+		rd.consumed += int64(len(line))
+		rd.n += int64(len(line))
+		rd.last = line[len(line)-1]
+		lineNo := rd.lines + 1
+		if rd.last == '\n' {
+			rd.lines++
+		}
+		if len(content) > 0 { // encoding/csv skips empty lines too
+			rd.rec = rd.rec[:0]
+			for {
+				i := bytes.IndexByte(content, delim)
+				if i < 0 {
+					rd.rec = append(rd.rec, unsafe.String(unsafe.SliceData(content), len(content)))
+					break
+				}
+				rd.rec = append(rd.rec, unsafe.String(unsafe.SliceData(content), i))
+				content = content[i+1:]
+			}
+			rd.record(rd.rec, lineNo, off, true)
+		}
+		if err == io.EOF {
+			return nil, nil
+		}
+	}
+}
+
+// slow reads the rest of the range with encoding/csv, from offset base
+// and after the fast path's lines.
+func (rd *csvRows) slow(in io.Reader, base int64) error {
+	lc := &lineCounter{r: bufio.NewReaderSize(in, 64<<10)}
+	before := rd.lines
+	r := newCSVReader(lc, rd.format.Delimiter)
 	for {
 		off := base + r.InputOffset()
 		rec, err := r.Read()
@@ -482,40 +636,46 @@ func readCSVRange(path string, format CSVFormat, schema []Field, keep []int, sta
 		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount):
-			rejects = append(rejects, Reject{File: path, Line: int64(pe.StartLine), Offset: off, Reason: fmt.Sprintf("malformed CSV: %v", pe.Err)})
+			rd.rejects = append(rd.rejects, Reject{File: rd.path, Line: before + int64(pe.StartLine), Offset: off, Reason: fmt.Sprintf("malformed CSV: %v", pe.Err)})
 			continue
 		case err != nil && !errors.Is(err, csv.ErrFieldCount):
-			return nil, CSVRange{}, nil, fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", rd.path, err)
 		}
 		line, _ := r.FieldPos(0)
-		reject := func(reason string) {
-			rejects = append(rejects, Reject{File: path, Line: int64(line), Offset: off, Reason: reason, Text: recordText(rec, format.Delimiter)})
-		}
-		if header {
-			header = false
-			continue
-		}
-		if len(rec) != len(schema) {
-			reject(fmt.Sprintf("%d fields, want %d", len(rec), len(schema)))
-			continue
-		}
-		if reason := t.appendRecord(rec, format.Null, vals, schema, keep); reason != "" {
-			reject(reason)
-		}
+		rd.record(rec, before+int64(line), off, false)
 	}
-	rng.Lines = lc.lines
-	if lc.n > 0 && lc.last != '\n' {
-		rng.Lines++
+	rd.lines += lc.lines
+	if lc.n > 0 {
+		rd.n += lc.n
+		rd.last = lc.last
 	}
-	rng.Rows, rng.Rejected = t.Rows, len(rejects)
-	return t, rng, rejects, nil
+	return nil
+}
+
+// record takes one record: the header, a row, or a reject. borrowed
+// fields point into a buffer the next line overwrites: text kept from
+// them is copied.
+func (rd *csvRows) record(rec []string, line, off int64, borrowed bool) {
+	if rd.header {
+		rd.header = false
+		return
+	}
+	reason := ""
+	if len(rec) != len(rd.schema) {
+		reason = fmt.Sprintf("%d fields, want %d", len(rec), len(rd.schema))
+	} else {
+		reason = rd.t.appendRecord(rec, rd.format.Null, rd.vals, rd.schema, rd.keep, borrowed)
+	}
+	if reason != "" {
+		rd.rejects = append(rd.rejects, Reject{File: rd.path, Line: line, Offset: off, Reason: reason, Text: strings.Clone(recordText(rec, rd.format.Delimiter))})
+	}
 }
 
 // appendRecord adds one record, or adds nothing and says why it cannot.
 // Every field of schema is checked; the table's columns are the fields
 // keep names. vals is scratch of one value per field, so each cell is
 // parsed once.
-func (t *Table) appendRecord(rec []string, null []string, vals []uint64, schema []Field, keep []int) string {
+func (t *Table) appendRecord(rec []string, null []string, vals []uint64, schema []Field, keep []int, borrowed bool) string {
 	// Check every cell before appending any, so a rejected row leaves no
 	// partial values behind.
 	for i := range schema {
@@ -534,13 +694,13 @@ func (t *Table) appendRecord(rec []string, null []string, vals []uint64, schema 
 		case Number:
 			x, ok := parseNumber(v)
 			if !ok {
-				return fmt.Sprintf("column %s: %q is not a number", f.Name, cut(v))
+				return fmt.Sprintf("column %s: %q is not a number", f.Name, strings.Clone(cut(v)))
 			}
 			vals[i] = math.Float64bits(x)
 		case Time:
 			ms, ok := parseTime(f.Layout, v)
 			if !ok {
-				return fmt.Sprintf("column %s: %q is not a time like %s", f.Name, cut(v), f.Layout)
+				return fmt.Sprintf("column %s: %q is not a time like %s", f.Name, strings.Clone(cut(v)), f.Layout)
 			}
 			vals[i] = uint64(ms)
 		}
@@ -554,7 +714,11 @@ func (t *Table) appendRecord(rec []string, null []string, vals []uint64, schema 
 			c.Times = append(c.Times, int64(vals[i]))
 		case Text:
 			v := strings.TrimSpace(rec[i])
-			c.appendText(v, isNull(v, null))
+			if borrowed {
+				c.appendBorrowed(v, isNull(v, null))
+			} else {
+				c.appendText(v, isNull(v, null))
+			}
 		}
 	}
 	t.Rows++

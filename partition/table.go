@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // ColumnType is what a column of a source holds once read.
@@ -179,18 +180,26 @@ const distinctProbe = 1 << 16
 // own, as most would anyway, without a lookup in the index; a million
 // unique ids cost more to index than to store. Readers of Dict therefore
 // take equal entries as one value (counts by the string, not the code).
-func (c *Column) appendText(s string, missing bool) {
+func (c *Column) appendText(s string, missing bool) { c.addText(s, missing, false) }
+
+func (c *Column) addText(s string, missing, borrowed bool) {
 	if missing {
 		c.Codes = append(c.Codes, -1)
 		return
 	}
 	if c.index == nil {
+		if borrowed {
+			s = strings.Clone(s)
+		}
 		c.Codes = append(c.Codes, int32(len(c.Dict)))
 		c.Dict = append(c.Dict, s)
 		return
 	}
 	code, ok := c.index[s]
 	if !ok {
+		if borrowed {
+			s = strings.Clone(s)
+		}
 		code = int32(len(c.Dict))
 		c.Dict = append(c.Dict, s)
 		c.index[s] = code
@@ -203,6 +212,10 @@ func (c *Column) appendText(s string, missing bool) {
 		}
 	}
 }
+
+// appendBorrowed is appendText of a string whose bytes will be reused: it
+// is copied only when the column keeps it, as a new value.
+func (c *Column) appendBorrowed(s string, missing bool) { c.addText(s, missing, true) }
 
 // Text returns row i of a Text column and whether it is present.
 func (c *Column) Text(i int) (string, bool) {
