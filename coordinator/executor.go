@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -285,12 +287,33 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 					fatal = fmt.Errorf("worker %s returned partition %d of %d", name, pp.Partition, e.partitions)
 					return
 				}
-				p, err := e.codec.DecodePartial(kind, pp.Data)
-				if err != nil {
-					fatal = fmt.Errorf("worker %s: decode %s partial of partition %d: %w", name, kind, pp.Partition, err)
-					return
+			}
+			// Decoding is the coordinator's share of a step: on all its
+			// cores, outside the lock; merging stays in partition order.
+			mu.Unlock()
+			decoded := make([]algorithms.Partial, len(resp.Partials))
+			var dg errgroup.Group
+			dg.SetLimit(runtime.GOMAXPROCS(0))
+			for i, pp := range resp.Partials {
+				dg.Go(func() error {
+					p, err := e.codec.DecodePartial(kind, pp.Data)
+					if err != nil {
+						return fmt.Errorf("worker %s: decode %s partial of partition %d: %w", name, kind, pp.Partition, err)
+					}
+					decoded[i] = p
+					return nil
+				})
+			}
+			derr := dg.Wait()
+			mu.Lock()
+			if derr != nil {
+				if fatal == nil {
+					fatal = derr
 				}
-				parts[pp.Partition] = p
+				return
+			}
+			for i, pp := range resp.Partials {
+				parts[pp.Partition] = decoded[i]
 			}
 		}()
 	}
