@@ -1,10 +1,44 @@
 // Package algorithms is the seam every distributed computation is written
-// against: a Program proposes Steps, a Step maps one partition to a Partial,
-// partials merge in partition-id order, and the Program updates itself from
-// the merged result. LocalExecutor runs steps over in-process blocks; the
-// coordinator's cluster executor runs the same steps on workers. Because the
-// merge order is fixed by partition id, both give bit-identical results.
+// against, and the registry through which the rest of the system knows
+// the algorithms without naming one.
+//
+// # One algorithm, two executors
+//
+// A Program proposes Steps, a Step maps one partition to a Partial,
+// partials merge in partition-id order (MergeInOrder), and the Program
+// updates itself from the merged result; Drive runs a Program on an
+// Executor. LocalExecutor maps in-process blocks with goroutines; the
+// coordinator's cluster executor sends the step (its kind and encoded
+// parameters) to the workers that hold the partitions, decodes their
+// partials with the Codec and merges them itself. Because the merge order
+// is fixed by partition id, float64 sums add in the same order whatever
+// the placement, and both executors give bit-identical results; tests run
+// both and compare bits.
+//
+// A Scatter step also cuts each partition's output into parts for the
+// buckets of another dataset: a shuffle. A Regroup is a Scatter a Program
+// proposes like any step: Drive runs it through the executor's Shuffle
+// (a Shuffler), each bucket is built from its parts, in source order, by
+// the builder registered for its kind, and the program's later steps run
+// over the buckets. That is how an algorithm moves rows between
+// partitions without driver code.
+//
+// # The registry
+//
+// An algorithm registers itself from its package's init (Register): its
+// name, a summary, the parameters of the spec's cluster section it reads
+// (Params refuses any other key, naming the line), Configure (the section
+// and the job's seed to a Config, which checks the data's size and starts
+// or resumes a Fit), the Codec of its steps and partials, and DecodeModel.
+// A Fit is a Program that ends with a Model, which encodes itself for the
+// Raft log, describes itself (segments, sizes, metrics, centres), names
+// its per-row score and assigns prepared rows to segments. RegisterSteps
+// adds the codec of steps that are not an algorithm's (preparation,
+// results), RegisterBucket the builder of a shuffle's buckets. Package
+// builtin imports everything this build registers. The registry is
+// written by init functions only, so it is fixed before any job runs;
+// coordinators and workers must be built with the same registrations.
 //
 // Algorithm packages below this one are pure: no networking, no global
-// state, deterministic for a seed.
+// state besides their registration, deterministic for a seed.
 package algorithms

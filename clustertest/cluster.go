@@ -1,10 +1,3 @@
-// Package clustertest starts real Cohort clusters for tests and
-// benchmarks: coordinators on Raft's in-memory transport (or real TCP
-// with on-disk stores), workers on loopback gRPC with real gossip, all in
-// this process and sharing one failpoint.Set, so a test can arm a named
-// failpoint (a stage's start or end, a Raft apply, a step's map on a
-// partition, a shuffle's hand-off) and watch the cluster recover. Procs
-// starts the same cluster as separate `cohort` processes.
 package clustertest
 
 import (

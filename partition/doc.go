@@ -11,11 +11,11 @@
 //   - Spec, which names a dataset on the wire and in the Raft log:
 //     synthetic blobs, a FileSet planned into pieces (PlanFiles: CSV byte
 //     ranges aligned to lines, runs of Parquet row groups, whole gzip'd
-//     CSV or Arrow files; at least 32 pieces for small data, at most 64 MiB
-//     each), or the buckets of a shuffle (ShuffleSpec); raw tables, or the
-//     features a fitted preparation (Preparer) makes of them — from the raw
-//     tables the node already holds when the spec says From, so a job reads
-//     its source once;
+//     CSV or Arrow files; PieceBytesFor sizes them at a 32nd of the data,
+//     but at least 1 MiB and at most 64 MiB), or the buckets of a shuffle
+//     (ShuffleSpec); raw tables, or the features a fitted preparation
+//     (Preparer) makes of them — from the raw tables the node already
+//     holds when the spec says From, so a job reads its source once;
 //   - the Sources that build blocks, the Tally of rows a pass over files
 //     could not read (with absolute line numbers), the row codec a shuffle
 //     moves rows with, the hash Bucket of an id, and rendezvous Place.

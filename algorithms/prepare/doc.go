@@ -18,7 +18,9 @@
 // chosen so that the merge loses nothing the fit needs: moments combine by
 // Chan's formula (in partition order, so the same bits on one worker or
 // many), category counts add, and quantiles come from a relative-error
-// sketch (Sketch) whose buckets add, so a median or a 1% clip point is the
+// sketch (Sketch: log-linear buckets read off a float's exponent and top
+// mantissa bits, which cost a shift where ⌈log_γ v⌉ cost math.Log) whose
+// buckets add, so a median or a 1% clip point is the
 // same bits however the data was split and in whatever order the parts
 // arrive. An exact median would need every value on the coordinator; the
 // sketch bounds its error by Alpha of the value instead.
@@ -27,4 +29,19 @@
 // (a customer id, a free-text field) are marked Many rather than counted
 // in full, which keeps a partial's size bounded and lets a spec that asks
 // to encode such a column be told so.
+//
+// Program fits a Pipeline over a dataset's partitions in two passes (raw
+// column statistics, then the encoded features' statistics), and with PCA
+// a third (the scaled features' sums and products, whose covariance
+// gonum decomposes). Every pass, and the load that prepares a partition,
+// encodes 16Ki rows at a time into one reused buffer, with a text
+// column's dictionary mapped to features once (Encoder.Bind): a whole
+// partition's float64 features were twice its block, and fresh pages cost
+// more to fault in than to fill. A text column's L one-hot features are
+// scaled down by √L more, so that together they weigh like one number
+// column.
+//
+// DedupStep and DedupTable are the shuffle that brings the rows of one
+// customer id together and folds them by the data.duplicates rule (first,
+// last, merge, drop).
 package prepare
