@@ -7,4 +7,10 @@
 // cluster recover. It is importable, unlike a _test.go harness, so that
 // any package's tests (the coordinator's today) drive clusters the same
 // way; Close is registered with t.Cleanup.
+//
+// StartProcs starts the same cluster as real cohort processes from a
+// built binary, each coordinator with its own data directory, for the
+// tests that must see a process die: failpoints reach them as text
+// through failpoint.EnvVar ("stage/done@prepare:exit" ends whichever
+// coordinator leads, like a crash, once the preparation is committed).
 package clustertest
