@@ -196,7 +196,7 @@ func (p *Partial) Merge(next algorithms.Partial) error {
 
 type wire struct {
 	Fields   []partition.Field `json:"fields"`
-	Segments []json.RawMessage `json:"segments"`
+	Segments [][]byte          `json:"segments"` // each prepare.MarshalStats's bytes
 	Rows     int64             `json:"rows"`
 }
 

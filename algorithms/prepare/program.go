@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
@@ -133,7 +132,7 @@ func (p *statsPartial) MarshalBinary() ([]byte, error) {
 }
 
 type statsPartialWire struct {
-	Cols json.RawMessage `json:"cols"`
+	Cols []byte `json:"cols"` // MarshalStats's bytes
 	partition.Tally
 }
 
@@ -193,65 +192,8 @@ func (p *featuresPartial) MarshalBinary() ([]byte, error) {
 }
 
 type featuresWire struct {
-	Stats  json.RawMessage `json:"stats"`
-	Counts Counts          `json:"counts"`
-}
-
-// statsWire is ColumnStats on the wire: JSON, with the sketch as its bytes
-// and the extremes left out where there are none (no values, or text),
-// where they are ±Inf, which JSON cannot hold.
-type statsWire struct {
-	Count      int64            `json:"count"`
-	Missing    int64            `json:"missing"`
-	Mean       float64          `json:"mean"`
-	M2         float64          `json:"m2"`
-	Min        *float64         `json:"min,omitempty"`
-	Max        *float64         `json:"max,omitempty"`
-	Sketch     []byte           `json:"sketch"`
-	Categories map[string]int64 `json:"categories,omitempty"`
-	Many       bool             `json:"many,omitempty"`
-	Fractional bool             `json:"fractional,omitempty"`
-}
-
-// MarshalStats encodes column statistics for the wire (JSON).
-func MarshalStats(cols []ColumnStats) ([]byte, error) {
-	out := make([]statsWire, len(cols))
-	for i := range cols {
-		c := &cols[i]
-		sk, err := c.Sketch.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = statsWire{Count: c.Count, Missing: c.Missing, Mean: c.Mean, M2: c.M2, Sketch: sk, Categories: c.Categories, Many: c.Many, Fractional: c.Fractional}
-		if !math.IsInf(c.Min, 0) && !math.IsInf(c.Max, 0) {
-			out[i].Min, out[i].Max = &c.Min, &c.Max
-		}
-	}
-	return json.Marshal(out)
-}
-
-// UnmarshalStats decodes what MarshalStats encoded.
-func UnmarshalStats(data []byte) ([]ColumnStats, error) {
-	var in []statsWire
-	if err := json.Unmarshal(data, &in); err != nil {
-		return nil, err
-	}
-	out := make([]ColumnStats, len(in))
-	for i, w := range in {
-		c := &out[i]
-		if w.Count < 0 || w.Missing < 0 || math.IsNaN(w.Mean) || math.IsNaN(w.M2) {
-			return nil, fmt.Errorf("column %d: counts %d and %d, mean %v", i, w.Count, w.Missing, w.Mean)
-		}
-		if err := c.Sketch.UnmarshalBinary(w.Sketch); err != nil {
-			return nil, fmt.Errorf("column %d: %w", i, err)
-		}
-		c.Count, c.Missing, c.Mean, c.M2, c.Categories, c.Many, c.Fractional = w.Count, w.Missing, w.Mean, w.M2, w.Categories, w.Many, w.Fractional
-		c.Min, c.Max = math.Inf(1), math.Inf(-1)
-		if w.Min != nil && w.Max != nil {
-			c.Min, c.Max = *w.Min, *w.Max
-		}
-	}
-	return out, nil
+	Stats  []byte `json:"stats"` // MarshalStats's bytes
+	Counts Counts `json:"counts"`
 }
 
 // Codec decodes the preparation's steps and partials.
