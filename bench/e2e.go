@@ -128,15 +128,10 @@ type PeerSetup struct {
 }
 
 func (c *E2EConfig) validate() error {
+	if err := validShape(c.Rows, c.Dims, c.K); err != nil {
+		return err
+	}
 	switch {
-	case c.Rows < 1:
-		return fmt.Errorf("--rows must be at least 1 (got %d)", c.Rows)
-	case c.Dims < 1:
-		return fmt.Errorf("--dims must be at least 1 (got %d)", c.Dims)
-	case c.K < 1:
-		return fmt.Errorf("--k must be at least 1 (got %d)", c.K)
-	case int64(c.K) > c.Rows:
-		return fmt.Errorf("--k (%d) exceeds --rows (%d)", c.K, c.Rows)
 	case c.Repeat < 1:
 		return fmt.Errorf("--repeat must be at least 1 (got %d)", c.Repeat)
 	case c.Workers < 1:

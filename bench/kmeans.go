@@ -75,16 +75,26 @@ type KMeansReport struct {
 	Compare *KMeansCompare `json:"compare,omitempty"`
 }
 
-func (c *KMeansConfig) validate() error {
+// validShape checks the flags every suite over blobs takes.
+func validShape(rows int64, dims, k int) error {
 	switch {
-	case c.Rows < 1:
-		return fmt.Errorf("--rows must be at least 1 (got %d)", c.Rows)
-	case c.Dims < 1:
-		return fmt.Errorf("--dims must be at least 1 (got %d)", c.Dims)
-	case c.K < 1:
-		return fmt.Errorf("--k must be at least 1 (got %d)", c.K)
-	case int64(c.K) > c.Rows:
-		return fmt.Errorf("--k (%d) exceeds --rows (%d)", c.K, c.Rows)
+	case rows < 1:
+		return fmt.Errorf("--rows must be at least 1 (got %d)", rows)
+	case dims < 1:
+		return fmt.Errorf("--dims must be at least 1 (got %d)", dims)
+	case k < 1:
+		return fmt.Errorf("--k must be at least 1 (got %d)", k)
+	case int64(k) > rows:
+		return fmt.Errorf("--k (%d) exceeds --rows (%d)", k, rows)
+	}
+	return nil
+}
+
+func (c *KMeansConfig) validate() error {
+	if err := validShape(c.Rows, c.Dims, c.K); err != nil {
+		return err
+	}
+	switch {
 	case c.Iters < 1:
 		return fmt.Errorf("--iters must be at least 1 (got %d)", c.Iters)
 	case c.Workers < 1:

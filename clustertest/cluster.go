@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,4 +217,25 @@ func (c *Cluster) Run(i int, spec string, update func(*pb.Job)) *pb.JobResult {
 		c.t.Fatal(err)
 	}
 	return res
+}
+
+// TwoGroupsCSV writes n customers (ID, Age, Income, Status) in two
+// far-apart groups, even and odd ids, to a CSV file in a temporary
+// directory: data whose segments a test knows.
+func TwoGroupsCSV(t testing.TB, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("ID,Age,Income,Status\n")
+	for i := range n {
+		age, income, status := 25+i%10, 20000+10*i, "Single"
+		if i%2 == 1 {
+			age, income, status = 60+i%10, 90000+10*i, "Married"
+		}
+		fmt.Fprintf(&b, "%d,%d,%d,%s\n", i, age, income, status)
+	}
+	p := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -3,8 +3,6 @@ package coordinator_test
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,28 +10,13 @@ import (
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/clustertest"
 	"github.com/cohort/cohort/coordinator"
 	"github.com/cohort/cohort/failpoint"
 )
 
 // customersCSV writes n customers in two far-apart groups.
-func customersCSV(t *testing.T, n int) string {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("ID,Age,Income,Status\n")
-	for i := range n {
-		age, income, status := 25+i%10, 20000+10*i, "Single"
-		if i%2 == 1 {
-			age, income, status = 60+i%10, 90000+10*i, "Married"
-		}
-		fmt.Fprintf(&b, "%d,%d,%d,%s\n", i, age, income, status)
-	}
-	p := filepath.Join(t.TempDir(), "customers.csv")
-	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func customersCSV(t *testing.T, n int) string { return clustertest.TwoGroupsCSV(t, n) }
 
 // A new leader resumes a job over files from the preparation the old one
 // fitted and committed: it does not read the files and fit them again,

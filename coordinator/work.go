@@ -187,28 +187,17 @@ func (r *jobRun) keepRaw(ex *clusterExecutor, pl *prepare.Pipeline) {
 	r.keep = memory > 0 && float64(raw+features) <= keepShare*float64(memory)
 	if r.keep {
 		r.rawEx = ex
-		r.note = fmt.Sprintf("raw rows kept in memory (%s, with the features %s, of the workers' %s)", byteSize(raw), byteSize(features), byteSize(memory))
+		r.note = fmt.Sprintf("raw rows kept in memory (%s, with the features %s, of the workers' %s)", gib(raw), gib(features), gib(memory))
 		return
 	}
 	r.drop(ex)
 	r.note = fmt.Sprintf("raw rows read again by the later stages: %s of raw rows and %s of features exceed half of the workers' %s",
-		byteSize(raw), byteSize(features), byteSize(memory))
+		gib(raw), gib(features), gib(memory))
 	r.n.log.Printf("job %s: %s", r.job.ID, r.note)
 }
 
-// byteSize is n in the binary unit that keeps it readable.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// gib is n bytes in GiB, for a note: a fixed unit compares at a glance.
+func gib(n int64) string { return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30)) }
 
 // drive is algorithms.Drive that also gives each step's time to the phase
 // the program was in when the step started.

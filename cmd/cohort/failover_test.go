@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,19 +17,7 @@ import (
 // from the Raft log instead of running them again, and the job ends with
 // the centroids of the embedded mode's run of the same spec.
 func TestLeaderProcessCrashingBetweenStages(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("ID,Age,Income,Status\n")
-	for i := range 4000 {
-		age, income, status := 25+i%10, 20000+10*i, "Single"
-		if i%2 == 1 {
-			age, income, status = 60+i%10, 90000+10*i, "Married"
-		}
-		fmt.Fprintf(&b, "%d,%d,%d,%s\n", i, age, income, status)
-	}
-	data := filepath.Join(t.TempDir(), "customers.csv")
-	if err := os.WriteFile(data, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	data := clustertest.TwoGroupsCSV(t, 4000)
 	spec := func(out string) string {
 		return writeSpec(t, fmt.Sprintf("name: crash\ndata: {path: %s, id: ID}\ncluster: {k: 2, max_iter: 30, tol: 0}\noutput: {dir: %s, format: csv}\n", data, out))
 	}
