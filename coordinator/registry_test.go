@@ -114,11 +114,13 @@ func (m *splitModel) Describe() algorithms.Description {
 	return algorithms.Description{Segments: 2, Dims: m.Dims, Sizes: m.Sizes, Iterations: 2, Converged: true,
 		Metrics: map[string]float64{"mean": m.Mean}}
 }
-func (m *splitModel) Output() algorithms.Output { return algorithms.Output{Score: "gap"} }
+func (m *splitModel) Output() algorithms.Output {
+	return algorithms.Output{Score: "gap", Flags: []string{"above"}}
+}
 func (m *splitModel) Assign(data []float32, rows, stride int, out algorithms.Assigned) error {
 	for i := range rows {
 		v := float64(data[i*stride+m.Feature])
-		out.Segment[i], out.Score[i] = 0, float32(math.Abs(v-m.Mean))
+		out.Segment[i], out.Score[i], out.Flags[0][i] = 0, float32(math.Abs(v-m.Mean)), v >= m.Mean
 		if v >= m.Mean {
 			out.Segment[i] = 1
 		}
@@ -211,14 +213,14 @@ func TestASecondAlgorithmRunsThroughTheCluster(t *testing.T) {
 		}
 		recs, err := csv.NewReader(fh).ReadAll()
 		fh.Close()
-		if err != nil || len(recs) == 0 || strings.Join(recs[0], ",") != "id,segment,gap" {
+		if err != nil || len(recs) == 0 || strings.Join(recs[0], ",") != "id,segment,gap,above" {
 			t.Fatalf("%s: %v %v", f, err, recs[:min(1, len(recs))])
 		}
 		for _, r := range recs[1:] {
 			var id int
 			fmt.Sscan(r[0], &id)
-			if want := fmt.Sprint(id % 2); r[1] != want {
-				t.Fatalf("customer %d in segment %s, want %s", id, r[1], want)
+			if want := fmt.Sprint(id % 2); r[1] != want || r[3] != fmt.Sprint(id%2 == 1) {
+				t.Fatalf("customer %d in segment %s (flag above %s), want %s", id, r[1], r[3], want)
 			}
 		}
 		rows += len(recs) - 1

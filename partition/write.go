@@ -157,6 +157,10 @@ type Assignments struct {
 	Score   []float32
 	// ScoreName names the score's column; "distance" when empty.
 	ScoreName string
+	// Flags are per-row facts the model reports (DBSCAN's core), one
+	// slice of rows entries each, in columns named by FlagNames.
+	Flags     [][]bool
+	FlagNames []string
 }
 
 func (a *Assignments) scoreName() string {
@@ -178,6 +182,14 @@ func WriteAssignments(path string, a *Assignments) error {
 	n := len(a.Codes)
 	if len(a.Segment) != n || len(a.Score) != n {
 		return fmt.Errorf("%s: %d ids, %d segments and %d scores", filepath.Base(path), n, len(a.Segment), len(a.Score))
+	}
+	if len(a.Flags) != len(a.FlagNames) {
+		return fmt.Errorf("%s: %d flags for %d names", filepath.Base(path), len(a.Flags), len(a.FlagNames))
+	}
+	for i, f := range a.Flags {
+		if len(f) != n {
+			return fmt.Errorf("%s: flag %s has %d rows of %d", filepath.Base(path), a.FlagNames[i], len(f), n)
+		}
 	}
 	var write func(*os.File, *Assignments) error
 	switch ext := strings.ToLower(path); {
@@ -210,6 +222,10 @@ func writeAssignmentsCSV(f *os.File, a *Assignments) error {
 	buf := make([]byte, 0, csvFlush+256)
 	buf = append(buf, "id,segment,"...)
 	buf = appendCSVField(buf, a.scoreName())
+	for _, name := range a.FlagNames {
+		buf = append(buf, ',')
+		buf = appendCSVField(buf, name)
+	}
 	buf = append(buf, '\n')
 	for r, code := range a.Codes {
 		if code >= 0 {
@@ -220,6 +236,9 @@ func writeAssignmentsCSV(f *os.File, a *Assignments) error {
 		buf = append(buf, ',')
 		if d := a.Score[r]; d == d { // NaN is written as a missing value
 			buf = strconv.AppendFloat(buf, float64(d), 'g', -1, 32)
+		}
+		for _, f := range a.Flags {
+			buf = strconv.AppendBool(append(buf, ','), f[r])
 		}
 		buf = append(buf, '\n')
 		if len(buf) >= csvFlush {
@@ -236,12 +255,16 @@ func writeAssignmentsCSV(f *os.File, a *Assignments) error {
 // assignSchema is an assignments file's schema; the id column is
 // nullable only in files with a customer without one, as a required column
 // is written without its definition levels.
-func assignSchema(nullableIDs bool, score string) *arrow.Schema {
-	return arrow.NewSchema([]arrow.Field{
+func assignSchema(nullableIDs bool, score string, flags []string) *arrow.Schema {
+	fields := []arrow.Field{
 		{Name: "id", Type: arrow.BinaryTypes.String, Nullable: nullableIDs},
 		{Name: "segment", Type: arrow.PrimitiveTypes.Int32},
 		{Name: score, Type: arrow.PrimitiveTypes.Float32},
-	}, nil)
+	}
+	for _, f := range flags {
+		fields = append(fields, arrow.Field{Name: f, Type: arrow.FixedWidthTypes.Boolean})
+	}
+	return arrow.NewSchema(fields, nil)
 }
 
 // assignProps: ids are mostly unique, so a dictionary of them only costs a
@@ -299,8 +322,20 @@ func writeAssignmentsParquet(f *os.File, a *Assignments) error {
 	dist := array.NewFloat32Data(array.NewData(arrow.PrimitiveTypes.Float32, n,
 		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(a.Score))}, nil, 0, 0))
 	defer dist.Release()
-	schema := assignSchema(nulls > 0, a.scoreName())
-	rec := array.NewRecord(schema, []arrow.Array{ids, seg, dist}, int64(n))
+	cols := []arrow.Array{ids, seg, dist}
+	for _, f := range a.Flags {
+		bits := make([]byte, bitutil.BytesForBits(int64(n)))
+		for r, v := range f {
+			if v {
+				bitutil.SetBit(bits, r)
+			}
+		}
+		flag := array.NewBooleanData(array.NewData(arrow.FixedWidthTypes.Boolean, n, []*memory.Buffer{nil, memory.NewBufferBytes(bits)}, nil, 0, 0))
+		defer flag.Release()
+		cols = append(cols, flag)
+	}
+	schema := assignSchema(nulls > 0, a.scoreName(), a.FlagNames)
+	rec := array.NewRecord(schema, cols, int64(n))
 	defer rec.Release()
 
 	buf := bufio.NewWriterSize(f, 1<<20)

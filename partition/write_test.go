@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -301,4 +302,45 @@ print(json.dumps({
 	if read == 0 {
 		t.Skip("no format could be read by pandas here")
 	}
+}
+
+// A model's flags are columns of their own: true/false in CSV, booleans
+// in Parquet, read back as the rows had them; a flag of the wrong length
+// is refused.
+func TestAssignmentsFlags(t *testing.T) {
+	a := sampleAssignments(500)
+	a.ScoreName, a.FlagNames = "score", []string{"core", "edge"}
+	a.Flags = [][]bool{make([]bool, 500), make([]bool, 500)}
+	for r := range 500 {
+		a.Flags[0][r], a.Flags[1][r] = r%3 == 0, r%7 == 0
+	}
+	for _, name := range []string{"part.csv", "part.parquet"} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := WriteAssignments(path, a); err != nil {
+			t.Fatal(err)
+		}
+		tab := readAssignments(t, path)
+		if got := FieldNames(tab.Schema()); strings.Join(got, ",") != "id,segment,score,core,edge" {
+			t.Fatalf("%s: columns %v", name, got)
+		}
+		for r := range 500 {
+			for f, col := range []int{3, 4} {
+				k, _ := tab.Columns[col].Key(r)
+				if want := a.Flags[f][r]; k != fmt.Sprint(want) && k != fmt.Sprint(b2f(want)) {
+					t.Fatalf("%s row %d flag %s: %q, want %v", name, r, a.FlagNames[f], k, want)
+				}
+			}
+		}
+	}
+	a.Flags[1] = a.Flags[1][:10]
+	if err := WriteAssignments(filepath.Join(t.TempDir(), "part.csv"), a); err == nil {
+		t.Error("a flag of 10 rows for 500 was written")
+	}
+}
+
+func b2f(v bool) float64 {
+	if v {
+		return 1
+	}
+	return 0
 }

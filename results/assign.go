@@ -86,7 +86,7 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 			return nil, fmt.Errorf("partition %d: assign: %w", b.ID, err)
 		}
 	}
-	label, dist := out.Segment, out.Score
+	label := out.Segment
 	var columns []string // what is profiled and written, nothing else
 	if len(s.Columns) > 0 {
 		columns = slices.Clone(s.Columns)
@@ -119,7 +119,7 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
 	if s.Dir != "" {
-		if err := s.write(b, raw, label, dist, m.Output().Score); err != nil {
+		if err := s.write(b, raw, out, m.Output()); err != nil {
 			return nil, fmt.Errorf("partition %d: write assignments: %w", b.ID, err)
 		}
 	}
@@ -127,8 +127,9 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 }
 
 // write writes the partition's part file: one row per kept customer, its
-// segment and its score, as the model computed it (float32) and named it.
-func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int32, score []float32, scoreName string) error {
+// segment, its score as the model computed it (float32) and its flags,
+// in columns the model names.
+func (s *AssignStep) write(b *partition.Block, raw *partition.Table, out algorithms.Assigned, o algorithms.Output) error {
 	var ids *partition.Column
 	if s.ID != "" {
 		if ids = raw.Column(s.ID); ids == nil {
@@ -136,7 +137,10 @@ func (s *AssignStep) write(b *partition.Block, raw *partition.Table, label []int
 		}
 	}
 	n := len(b.IDs)
-	a := &partition.Assignments{Codes: make([]int32, n), Segment: label[:n], Score: score[:n], ScoreName: scoreName}
+	a := &partition.Assignments{Codes: make([]int32, n), Segment: out.Segment[:n], Score: out.Score[:n], ScoreName: o.Score, FlagNames: o.Flags}
+	for _, f := range out.Flags {
+		a.Flags = append(a.Flags, f[:n])
+	}
 	if ids != nil && ids.Type == partition.Text {
 		// The data's own dictionary and the kept rows' codes: ids are
 		// mostly unique, and looking each up again in a new dictionary was

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -60,7 +61,9 @@ func BenchmarkAssignWrite(b *testing.B) {
 				var g errgroup.Group
 				g.SetLimit(runtime.GOMAXPROCS(0))
 				for _, p := range data {
-					g.Go(func() error { return s.write(p.block, p.raw, p.label, p.dist, "distance") })
+					g.Go(func() error {
+						return s.write(p.block, p.raw, algorithms.Assigned{Segment: p.label, Score: p.dist}, algorithms.Output{Score: "distance"})
+					})
 				}
 				if err := g.Wait(); err != nil {
 					b.Fatal(err)
@@ -107,7 +110,7 @@ func TestAssignPartsReadBack(t *testing.T) {
 	for _, format := range []string{"csv", "parquet"} {
 		for _, idColumn := range []string{"cid", ""} {
 			s := &AssignStep{Dir: t.TempDir(), Format: format, ID: idColumn}
-			if err := s.write(part.block, part.raw, part.label, part.dist, "distance"); err != nil {
+			if err := s.write(part.block, part.raw, algorithms.Assigned{Segment: part.label, Score: part.dist}, algorithms.Output{Score: "distance"}); err != nil {
 				t.Fatal(err)
 			}
 			got := readPart(t, s.Path(part.block.ID))
