@@ -196,8 +196,14 @@ func (r *jobRun) keepRaw(ex *clusterExecutor, pl *prepare.Pipeline) {
 	r.n.log.Printf("job %s: %s", r.job.ID, r.note)
 }
 
-// gib is n bytes in GiB, for a note: a fixed unit compares at a glance.
-func gib(n int64) string { return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30)) }
+// gib is n bytes in GiB for a note (MiB below one), two units that
+// compare at a glance.
+func gib(n int64) string {
+	if n < 1<<30 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}
 
 // drive is algorithms.Drive that also gives each step's time to the phase
 // the program was in when the step started.
