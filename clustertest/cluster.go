@@ -141,6 +141,23 @@ func (c *Cluster) AddWorkers(n int) {
 	})
 }
 
+// AwaitReleased waits until no worker holds a dataset or a shuffle part:
+// what a finished job, however it ended and under however many leaders,
+// must leave.
+func (c *Cluster) AwaitReleased() {
+	c.t.Helper()
+	c.Await("every worker to release the job's data", func() bool {
+		for _, w := range c.Workers {
+			ds, _, _ := w.Store().Stats()
+			parts, _ := w.Store().ShuffleParts()
+			if ds > 0 || parts > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // OnStep makes f run in the leader's driver after every step of every
 // job (nil: nothing); f must return quickly.
 func (c *Cluster) OnStep(f func(algorithms.Progress)) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
@@ -208,15 +209,23 @@ var commands = map[CommandType]applyFunc{
 	}),
 	cmdDropDataset: decodeThen(func(s *State, c jobRef) (any, error) {
 		delete(s.Datasets, c.ID)
+		if !strings.Contains(c.ID, "/") {
+			// A job's name: its other datasets go with it, as on the
+			// workers.
+			for id := range s.Datasets {
+				if strings.HasPrefix(id, c.ID+"/") {
+					delete(s.Datasets, id)
+				}
+			}
+		}
 		return nil, nil
 	}),
 	cmdJobFitted: jobCommand(func(j *Job, c jobFitted) error {
-		j.Stages = append(j.Stages, fittedStage(c.Pipeline))
+		j.stageDone(fittedStage(c.Pipeline))
 		return nil
 	}),
 	cmdStageDone: jobCommand(func(j *Job, c stageDone) error {
-		j.Stages = slices.DeleteFunc(j.Stages, func(r StageRecord) bool { return r.Name == c.Stage.Name })
-		j.Stages = append(j.Stages, c.Stage)
+		j.stageDone(c.Stage)
 		return nil
 	}),
 	cmdStagesReset: jobCommand(func(j *Job, c stagesReset) error {
@@ -234,16 +243,21 @@ var commands = map[CommandType]applyFunc{
 	}),
 }
 
+// stageDone records a stage's end, replacing an earlier end of it.
+func (j *Job) stageDone(rec StageRecord) {
+	j.Stages = slices.DeleteFunc(j.Stages, func(r StageRecord) bool { return r.Name == rec.Name })
+	j.Stages = append(j.Stages, rec)
+}
+
 // finish ends a job as the driver saw it end.
 func finish(j *Job, c finishJob) error {
 	j.State, j.Error, j.Result, j.Finished, j.RunNanos = c.State, c.Error, c.Result, c.At, c.RunNanos
 	if c.Prepared != nil {
 		j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
 	}
-	j.Phases = c.Phases
-	if c.Stages != nil {
-		j.Stages = c.Stages
-	}
+	// An entry written before stages were (cmdFinishJob) has none: the
+	// job's stages are then none, as a snapshot of it restores them.
+	j.Phases, j.Stages = c.Phases, c.Stages
 	if c.Rows > 0 {
 		j.Rows, j.Dims = c.Rows, c.Dims
 	}

@@ -164,14 +164,14 @@ func (n *Node) driveJob(ctx context.Context, job Job, elapsed func() int64) (*jo
 
 	r := &jobRun{n: n, job: job, spec: spec, ctx: jobCtx, stopping: ctx, elapsed: elapsed}
 	defer r.release()
-	if spec.Shuffles() {
-		// A shuffle's parts stay on the workers until the job ends,
-		// however it ends: a bucket is built from them whenever it is
-		// loaded. Dropping the job's name, last, drops every run's parts,
-		// an earlier leader's too.
-		if _, err := r.executor(job.ID, partition.Spec{}, 0); err != nil {
-			return nil, err
-		}
+	// Dropping the job's name, last, however the job ends, drops every
+	// dataset of the job on the workers and every run of its shuffle: an
+	// earlier leader's too, which it left for its successor (its raw
+	// tables, say, which this leader may have restored the preparation
+	// over). A shuffle's parts stay until then: a bucket is built from
+	// them whenever it is loaded.
+	if _, err := r.executor(job.ID, partition.Spec{}, 0); err != nil {
+		return nil, err
 	}
 	out, err := r.runStages()
 	if cause := context.Cause(jobCtx); errors.Is(cause, errCancelled) {

@@ -197,6 +197,9 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 	byWorker := groupByWorker(placement)
 	var mu sync.Mutex
 	failed := map[string]error{}
+	// What each worker holds of the dataset, as of this placement: a
+	// worker that lost its partitions holds none of it.
+	holds := map[string]int64{}
 	var wg sync.WaitGroup
 	for name, ids := range byWorker {
 		wg.Add(1)
@@ -206,12 +209,9 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 				Dataset: e.dataset, SpecJson: e.specJSON, Partitions: ids, Exclusive: true})
 			if err == nil {
 				e.counted(resp.BytesRead)
-				e.mu.Lock()
-				if e.holds == nil {
-					e.holds = map[string]int64{}
-				}
-				e.holds[name] = resp.Bytes
-				e.mu.Unlock()
+				mu.Lock()
+				holds[name] = resp.Bytes
+				mu.Unlock()
 			}
 			if err != nil {
 				mu.Lock()
@@ -234,6 +234,9 @@ func (e *clusterExecutor) place(ctx context.Context) error {
 		return e.place(ctx)
 	}
 	e.placement, e.workers = placement, live
+	e.mu.Lock()
+	e.holds = holds
+	e.mu.Unlock()
 	if _, err := e.n.apply(cmdSetPlacement, setPlacement{ID: e.dataset, Spec: e.spec, Partitions: e.partitions, Placement: placement}); err != nil {
 		return fmt.Errorf("record placement: %w", err)
 	}

@@ -228,6 +228,7 @@ func TestASecondAlgorithmRunsThroughTheCluster(t *testing.T) {
 	if rows != 3000 {
 		t.Fatalf("%d rows assigned of 3000", rows)
 	}
+	c.AwaitReleased()
 
 	// A parameter it does not take is refused with the ones it does.
 	cl := c.Client(0)

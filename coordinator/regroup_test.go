@@ -187,5 +187,6 @@ func TestAProgramRegroupsRowsWithoutDriverCode(t *testing.T) {
 		if math.Float64bits(res.Metrics["mean"]) != math.Float64bits(want.Metrics["mean"]) || res.Sizes[0] != want.Sizes[0] || res.Sizes[0]+res.Sizes[1] != 24000 {
 			t.Fatalf("%d workers: mean %v sizes %v; local %v %v", workers, res.Metrics["mean"], res.Sizes, want.Metrics["mean"], want.Sizes)
 		}
+		c.AwaitReleased() // the regroup's buckets and their parts too
 	}
 }

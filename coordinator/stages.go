@@ -62,7 +62,8 @@ type jobRun struct {
 	job  Job // as committed when the run began
 	spec *jobspec.Spec
 	// ctx is the job's: ended by a user's cancel, a lost leadership or
-	// the node stopping (stopping is the node's own ctx).
+	// the node stopping. stopping is the leadership's: once it ends, the
+	// run leaves what it holds on the workers for the next leader.
 	ctx, stopping context.Context
 	clock         phaseClock
 	elapsed       func() int64 // the job's run time, over leaders
@@ -185,7 +186,8 @@ func (r *jobRun) executor(dataset string, spec partition.Spec, partitions int) (
 }
 
 // release drops the run's datasets on the workers, last made first,
-// unless the node is stopping: its successor may still use them.
+// unless leadership is lost or the node is stopping: the next leader may
+// still use them, and drops them when it ends the job.
 func (r *jobRun) release() {
 	if r.stopping.Err() != nil {
 		return
@@ -195,7 +197,7 @@ func (r *jobRun) release() {
 	}
 }
 
-// drop releases one dataset now (unless the node is stopping).
+// drop releases one dataset now (unless leadership is lost).
 func (r *jobRun) drop(ex *clusterExecutor) {
 	if r.stopping.Err() != nil || ex.dropped {
 		return

@@ -210,6 +210,7 @@ func TestTransactionsJobGivesEveryCustomerOneSegment(t *testing.T) {
 		c.AddWorkers(workers)
 		res := c.Run(0, retailSpecAt(logDir, out, 30), nil)
 		sameBits(t, fmt.Sprintf("%d workers", workers), want.Centres, res.Centroids)
+		c.AwaitReleased() // the shuffle's parts and every dataset, at the job's end
 		if res.Rows != int64(len(customers)) {
 			t.Fatalf("%d workers: %d rows, want the excerpt's %d customers", workers, res.Rows, len(customers))
 		}

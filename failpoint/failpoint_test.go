@@ -47,6 +47,18 @@ func TestParseArmsMatchingPoints(t *testing.T) {
 	if err := s.Hit(BeforeMap, Event{Partition: 3}); err != nil {
 		t.Fatal(err)
 	}
+	// Two items of one name both act; a partition matches a step's events
+	// only.
+	s, err = Parse("stage/start@plan:error,stage/start@cluster:error,stage/done@0:error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Hit(StageStart, Event{Stage: "plan"}) == nil || s.Hit(StageStart, Event{Stage: "cluster"}) == nil || s.Hit(StageStart, Event{Stage: "prepare"}) != nil {
+		t.Fatal("both items of stage/start must act, and only on their stages")
+	}
+	if s.Hit(StageDone, Event{Stage: "plan"}) != nil {
+		t.Fatal("@0 matched an event without a partition")
+	}
 	for _, bad := range []string{"stage/done", "nowhere:error", "stage/done:explode", "stage/done:sleep=x"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("%q parsed", bad)

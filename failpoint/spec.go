@@ -24,6 +24,9 @@ const EnvVar = "COHORT_FAILPOINTS"
 // sleep=DURATION. Each armed point acts every time it matches.
 func Parse(spec string) (*Set, error) {
 	s := &Set{}
+	// Items of one name act in the order given, until one returns an error.
+	byName := map[string][]Action{}
+	var names []string
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -41,11 +44,25 @@ func Parse(spec string) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("failpoint %q: %w", item, err)
 		}
-		s.Arm(name, func(ev Event) error {
+		if byName[name] == nil {
+			names = append(names, name)
+		}
+		byName[name] = append(byName[name], func(ev Event) error {
 			if match != "" && !ev.matches(match) {
 				return nil
 			}
 			return act(ev)
+		})
+	}
+	for _, name := range names {
+		acts := byName[name]
+		s.Arm(name, func(ev Event) error {
+			for _, a := range acts {
+				if err := a(ev); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 	}
 	return s, nil
@@ -72,8 +89,10 @@ func known(name string) bool {
 	return false
 }
 
+// matches says whether m names the event's stage, command, step or
+// dataset, or its partition: only a step's events have one.
 func (ev Event) matches(m string) bool {
-	return m == ev.Stage || m == ev.Command || m == ev.Step || m == ev.Dataset || m == strconv.Itoa(ev.Partition)
+	return m == ev.Stage || m == ev.Command || m == ev.Step || m == ev.Dataset || ev.Step != "" && m == strconv.Itoa(ev.Partition)
 }
 
 func parseAction(a string) (Action, error) {

@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,6 +23,7 @@ var ErrNotLoaded = errors.New("not loaded on this worker")
 
 type dataset struct {
 	src    partition.Source
+	spec   []byte // the spec it was opened with, as JSON
 	blocks map[int]*partition.Block
 	// stream datasets hold no blocks: held are the partitions placed here,
 	// each read by the step that needs it (partition.Spec.Stream).
@@ -50,15 +53,26 @@ func NewStore(parallel int) *Store {
 // exclusive, partitions not listed are released: that is how a
 // re-placement moves partitions off this worker.
 func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids []int, exclusive bool) (int64, error) {
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return 0, fmt.Errorf("dataset %s: %w", name, err)
+	}
 	s.mu.Lock()
 	ds, ok := s.datasets[name]
+	if ok && !bytes.Equal(ds.spec, specJSON) {
+		// The same name with another spec (a new leader's run of a
+		// regroup, a shuffle run again): what is held is another
+		// dataset's, and goes.
+		delete(s.datasets, name)
+		ok = false
+	}
 	s.mu.Unlock()
 	if !ok {
 		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files, Held: s.held})
 		if err != nil {
 			return 0, fmt.Errorf("open dataset %s: %w", name, err)
 		}
-		ds = &dataset{src: src, blocks: map[int]*partition.Block{}, stream: spec.Stream, held: map[int]bool{}}
+		ds = &dataset{src: src, spec: specJSON, blocks: map[int]*partition.Block{}, stream: spec.Stream, held: map[int]bool{}}
 		s.mu.Lock()
 		if cur, ok := s.datasets[name]; ok {
 			ds = cur
@@ -117,7 +131,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 			return nil
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	return read.Load(), err
 }
 
@@ -220,11 +234,20 @@ func (s *Store) bucket(ctx context.Context, sh *partition.ShuffleSpec, id int, c
 }
 
 // Drop releases a dataset, or a shuffle's parts, by name. Dropping a
-// job's dataset (JOB) also drops every run of its shuffle (JOB/shuffle-*):
-// an earlier leader's run is named by no later one.
+// job's dataset (JOB, a name without "/") also drops its other datasets
+// (JOB/raw, JOB/regroup-N) and every run of its shuffle (JOB/shuffle-*):
+// an earlier leader's, which it left for its successor, are named by no
+// later one.
 func (s *Store) Drop(name string) {
 	s.mu.Lock()
 	delete(s.datasets, name)
+	if !strings.Contains(name, "/") {
+		for other := range s.datasets {
+			if strings.HasPrefix(other, name+"/") {
+				delete(s.datasets, other)
+			}
+		}
+	}
 	s.mu.Unlock()
 	if strings.Contains(name, partition.ShuffleMark) {
 		s.inbox.Drop(name)
@@ -232,6 +255,9 @@ func (s *Store) Drop(name string) {
 	}
 	s.inbox.DropPrefix(name + partition.ShuffleMark)
 }
+
+// ShuffleParts reports the shuffle parts the store's inbox holds.
+func (s *Store) ShuffleParts() (parts int, bytes int64) { return s.inbox.Stats() }
 
 // Stats reports what the store holds.
 func (s *Store) Stats() (datasets, partitions int, bytes int64) {

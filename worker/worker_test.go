@@ -207,3 +207,33 @@ func TestDroppingAJobDropsAllItsShuffles(t *testing.T) {
 		t.Fatalf("a late part of a dropped run: %v", err)
 	}
 }
+
+// A dataset loaded again under its name with another spec is the other
+// one (an earlier leader's run held the name); dropping a job's name
+// drops its other datasets too, and only its own.
+func TestStoreReplacesAChangedSpecAndDropsAJobsDatasets(t *testing.T) {
+	s := NewStore(2)
+	ctx := context.Background()
+	other := spec()
+	other.Synthetic.Seed = 5
+	for _, name := range []string{"job-1", "job-1/raw", "job-1/regroup-1", "job-10/raw"} {
+		if _, err := s.Load(ctx, name, spec(), []int{0}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := s.Blocks("job-1/raw", []int{0})
+	if _, err := s.Load(ctx, "job-1/raw", other, []int{0}, false); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Blocks("job-1/raw", []int{0})
+	if before[0] == after[0] || before[0].Data[0] == after[0].Data[0] {
+		t.Fatal("the block of the earlier spec was kept under the name")
+	}
+	s.Drop("job-1")
+	if ds, _, _ := s.Stats(); ds != 1 {
+		t.Fatalf("%d datasets after dropping job-1; want job-10/raw alone", ds)
+	}
+	if _, err := s.Blocks("job-10/raw", []int{0}); err != nil {
+		t.Fatalf("another job's dataset went: %v", err)
+	}
+}

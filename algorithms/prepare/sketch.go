@@ -45,7 +45,7 @@ var (
 
 	// The bucket indices finite values above minMagnitude can have; a
 	// decoded sketch outside them is corrupt. They bound a bucket array at
-	// about 170,000 counts (data spans far fewer powers of two).
+	// about 136,000 counts (data spans far fewer powers of two).
 	minIndex = index(math.Nextafter(minMagnitude, math.Inf(1)))
 	maxIndex = index(math.MaxFloat64)
 )
@@ -59,11 +59,12 @@ type buckets struct {
 
 // index is a magnitude's bucket: its float64 bits' exponent and top
 // mantissaBits mantissa bits, read as one number, so buckets are log-linear
-// (as in HDR histograms): 2^mantissaBits equal slices of each power of two.
-// A bucket [lo, lo·(1 + 2^-mantissaBits)) is within Alpha of its
-// representative (bucketValue). This costs a shift where log-spaced buckets,
-// ⌈log_γ v⌉, cost math.Log, which was a fifth of a 1M-row job's CPU. v must be a normal
-// float (above minMagnitude).
+// (as in HDR histograms): 2^mantissaBits equal slices of each power of
+// two, so a bucket [lo, hi) of [2^e, 2^(e+1)) has hi − lo = 2^(e−7) and
+// hi/lo ≤ 1 + 2^-mantissaBits, which keeps every value in it within Alpha
+// of its representative (bucketValue). This costs a shift where
+// log-spaced buckets, ⌈log_γ v⌉, cost math.Log, which was a fifth of a
+// 1M-row job's CPU. v must be a normal float (above minMagnitude).
 func index(v float64) int { return int(math.Float64bits(v) >> (52 - mantissaBits)) }
 
 // mantissaBits: 7 puts every value within 2^-8 / (1 + 2^-8) ≈ 0.39% of
@@ -72,8 +73,8 @@ const mantissaBits = 7
 
 // bucketValue is the value a bucket stands for: the point of least
 // relative distance to every value in [lo, hi), 2·lo·hi/(lo + hi),
-// computed on the mantissas so that only the top bucket can overflow,
-// where Quantile's clamp to the maximum is closer still.
+// computed on the mantissas, so that even the top bucket's is finite
+// (below 2·2^e); Quantile clamps it to the values seen.
 func bucketValue(i int) float64 {
 	const slices = 1 << mantissaBits
 	k, e := i&(slices-1), i>>mantissaBits
