@@ -92,20 +92,13 @@ func (c *Column) appendArrow(a arrow.Array) error {
 				c.appendText(a.Value(i), a.IsNull(i))
 			}
 		case *array.Dictionary:
-			// Each of the chunk's dictionary entries is looked up once,
-			// and the rows take its code: a category costs an index copy,
-			// not a string and a map lookup a row.
 			dict := a.Dictionary()
-			codes := make([]int32, dict.Len())
-			for k := range codes {
-				codes[k] = c.code(dict.ValueStr(k))
-			}
 			for i := range n {
-				code := int32(-1)
-				if !a.IsNull(i) {
-					code = codes[a.GetValueIndex(i)]
+				if a.IsNull(i) {
+					c.appendText("", true)
+					continue
 				}
-				c.Codes = append(c.Codes, code)
+				c.appendText(dict.ValueStr(a.GetValueIndex(i)), false)
 			}
 		default:
 			return fmt.Errorf("column %q: %s is not text", c.Name, a.DataType())
@@ -221,11 +214,7 @@ func ReadParquetColumns(ctx context.Context, path string, first, last int, colum
 	if first < 0 || last > pf.NumRowGroups() || first > last {
 		return nil, fmt.Errorf("%s: row groups [%d, %d) of %d", path, first, last, pf.NumRowGroups())
 	}
-	props := pqarrow.ArrowReadProperties{BatchSize: 64 << 10}
-	for j := range pf.MetaData().Schema.NumColumns() {
-		props.SetReadDict(j, readDicts && dictionaryEncoded(pf, j, first, last))
-	}
-	fr, err := pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -260,67 +249,20 @@ func ReadParquetColumns(ctx context.Context, path string, first, last int, colum
 		rows += pf.MetaData().RowGroup(groups[i]).NumRows()
 	}
 	t.Reserve(int(rows))
-	// A row group at a time: each has a dictionary of its own, and Arrow
-	// reads no dictionary column across two.
-	for _, g := range groups {
-		if err := t.appendRowGroup(ctx, fr, cols, g); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	return t, nil
-}
-
-func (t *Table) appendRowGroup(ctx context.Context, fr *pqarrow.FileReader, cols []int, g int) error {
-	rr, err := fr.GetRecordReader(ctx, cols, []int{g})
+	rr, err := fr.GetRecordReader(ctx, cols, groups)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer rr.Release()
 	for rr.Next() {
 		if err := t.appendArrowRecord(rr.Record()); err != nil {
-			return err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil
-}
-
-// readDicts turns reading dictionary-encoded columns as codes on; a
-// benchmark turns it off to compare.
-var readDicts = true
-
-// dictionaryEncoded says whether every data page of column j in row
-// groups [first, last) is dictionary-encoded: a column of categories,
-// read as codes into its dictionary. A column whose dictionary a writer
-// gave up on (unique ids overflow it, and their pages fall back to plain)
-// or that never had one is read value by value, which for unique values
-// is the faster way; so is a file whose metadata does not say.
-func dictionaryEncoded(pf *file.Reader, j, first, last int) bool {
-	if pf.MetaData().Schema.Column(j).PhysicalType() != parquet.Types.ByteArray {
-		return false
-	}
-	for g := first; g < last; g++ {
-		cc, err := pf.MetaData().RowGroup(g).ColumnChunk(j)
-		if err != nil || !cc.HasDictionaryPage() {
-			return false
-		}
-		stats := cc.EncodingStats()
-		if len(stats) == 0 {
-			return false
-		}
-		for _, st := range stats {
-			// Parquet's page types: 0 a data page, 3 a data page v2 (the
-			// enum is internal to arrow's module, so by number).
-			if pt := int(st.PageType); pt == 0 || pt == 3 {
-				if st.Encoding != parquet.Encodings.RLEDict && st.Encoding != parquet.Encodings.PlainDict {
-					return false
-				}
-			}
-		}
-	}
-	return true
+	return t, nil
 }
 
 // ReadArrowFile reads a whole Arrow IPC file.

@@ -217,20 +217,6 @@ func (c *Column) addText(s string, missing, borrowed bool) {
 // is copied only when the column keeps it, as a new value.
 func (c *Column) appendBorrowed(s string, missing bool) { c.addText(s, missing, true) }
 
-// code is s's code in the column, adding s to the dictionary if it is
-// new (or if the column no longer indexes its values), without adding a
-// row.
-func (c *Column) code(s string) int32 {
-	if c.index != nil {
-		if code, ok := c.index[s]; ok {
-			return code
-		}
-		c.index[s] = int32(len(c.Dict))
-	}
-	c.Dict = append(c.Dict, s)
-	return int32(len(c.Dict) - 1)
-}
-
 // Text returns row i of a Text column and whether it is present.
 func (c *Column) Text(i int) (string, bool) {
 	if c.Codes[i] < 0 {
