@@ -299,6 +299,9 @@ func (e *clusterExecutor) runOnce(ctx context.Context, kind string, params []byt
 			dg.SetLimit(runtime.GOMAXPROCS(0))
 			for i, pp := range resp.Partials {
 				dg.Go(func() error {
+					if err := ctx.Err(); err != nil {
+						return err // the job is being given up: its partials are not needed
+					}
 					p, err := e.codec.DecodePartial(kind, pp.Data)
 					if err != nil {
 						return fmt.Errorf("worker %s: decode %s partial of partition %d: %w", name, kind, pp.Partition, err)
