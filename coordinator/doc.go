@@ -130,7 +130,12 @@
 //
 // A run's datasets are dropped on the workers when the job ends, however
 // it ends, unless the leader is stopping or lost leadership: its
-// successor may still use them.
+// successor may still use them (the raw tables it restores the
+// preparation over, a shuffle's buckets). The run that ends the job drops
+// the job's name last, and a worker dropping JOB drops every JOB/...
+// dataset and shuffle run with it, an earlier leader's too, as the FSM
+// forgets their placements; clustertest's AwaitReleased checks that a
+// job leaves nothing on any worker.
 //
 // # Shuffles
 //
