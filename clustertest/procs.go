@@ -52,9 +52,9 @@ func StartProcs(t testing.TB, bin string, opts ProcOptions) *Procs {
 	t.Helper()
 	p := &Procs{t: t, bin: bin}
 	for i := range max(opts.Coordinators, 1) {
-		api := freeAddr(t)
+		api := FreeAddr(t)
 		args := []string{"coordinator", "--id", fmt.Sprintf("c%d", i), "--data-dir", filepath.Join(t.TempDir(), "raft"),
-			"--grpc-addr", api, "--raft-addr", freeAddr(t), "--gossip-addr", freeAddr(t)}
+			"--grpc-addr", api, "--raft-addr", FreeAddr(t), "--gossip-addr", FreeAddr(t)}
 		if i > 0 {
 			args = append(args, "--join", p.Coords[0].API)
 		}
@@ -176,8 +176,8 @@ func (p *Procs) await(api string, workers int) {
 	}
 }
 
-// freeAddr is a loopback address with a port free a moment ago.
-func freeAddr(t testing.TB) string {
+// FreeAddr is a loopback address with a port free a moment ago.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -85,12 +85,10 @@ type jobRun struct {
 	keep     bool
 	rawEx    *clusterExecutor
 	// cluster
-	data  partition.Spec
-	rows  int64
-	dims  int
-	ex    *clusterExecutor // the algorithm's dataset, once loaded
-	model algorithms.Model
-	res   *Result
+	rows int64
+	dims int
+	ex   *clusterExecutor // the algorithm's dataset, once loaded
+	res  *Result
 	// assign
 	profiles json.RawMessage
 	// records are the stages' ends, committed or restored, in order;
@@ -351,13 +349,13 @@ func (r *jobRun) features() (*clusterExecutor, error) {
 	if r.ex != nil {
 		return r.ex, nil
 	}
-	r.data = r.dataset()
-	src, err := partition.Open(r.data, partition.Env{Prepare: prepare.Open})
+	data := r.dataset()
+	src, err := partition.Open(data, partition.Env{Prepare: prepare.Open})
 	if err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}
 	r.rows, r.dims = src.Rows(), src.Dims()
-	ex, err := r.executor(r.job.ID, r.data, src.NumPartitions())
+	ex, err := r.executor(r.job.ID, data, src.NumPartitions())
 	if err != nil {
 		return nil, err
 	}
@@ -401,10 +399,11 @@ func (r *jobRun) cluster() error {
 	if err := r.fit(fit, ex); err != nil {
 		return err
 	}
-	if r.model, err = fit.Model(); err != nil {
+	model, err := fit.Model()
+	if err != nil {
 		return err
 	}
-	r.res, err = newResult(r.spec.Cluster.Algorithm, r.model)
+	r.res, err = newResult(r.spec.Cluster.Algorithm, model)
 	return err
 }
 
@@ -423,11 +422,7 @@ func (r *jobRun) restoreCluster(data json.RawMessage) error {
 	if err := json.Unmarshal(data, &o); err != nil || o.Result == nil {
 		return fmt.Errorf("the model: %v", err)
 	}
-	m, err := o.Result.Decode()
-	if err != nil {
-		return err
-	}
-	r.res, r.model, r.rows, r.dims = o.Result, m, o.Rows, o.Dims
+	r.res, r.rows, r.dims = o.Result, o.Rows, o.Dims
 	return nil
 }
 

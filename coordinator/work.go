@@ -285,7 +285,7 @@ func (r *jobRun) assign() error {
 		return err
 	}
 	spec := r.spec
-	step := &results.AssignStep{Algorithm: r.res.Algorithm, Model: r.res.Model, Segments: r.res.Segments,
+	step := &results.AssignStep{Algorithm: r.res.Algorithm, Model: r.res.Model,
 		Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID, Columns: r.pipeline.Columns()}
 	merged, err := ex.Run(r.ctx, step)
 	if err != nil {

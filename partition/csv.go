@@ -529,7 +529,7 @@ func readCSVRange(path string, format CSVFormat, schema []Field, keep []int, sta
 		}
 	}
 	if rest != nil {
-		if err := rd.slow(rest, base+rd.consumed); err != nil {
+		if err := rd.slow(rest, base+rd.n); err != nil {
 			return nil, CSVRange{}, nil, err
 		}
 	}
@@ -564,10 +564,10 @@ type csvRows struct {
 	// size is the range's bytes (≤ 0 for a gzip file, unknown), from
 	// which the rows are estimated once a few are read.
 	size int64
-	// consumed is the bytes the fast path read; lines, n and last count
-	// the line breaks, bytes and last byte of the whole range.
-	consumed, lines, n int64
-	last               byte
+	// lines, n and last count the line breaks, bytes and last byte of the
+	// range read so far: n is where the slow path takes over.
+	lines, n int64
+	last     byte
 }
 
 // fast reads whole lines without a quote or a stray carriage return,
@@ -591,7 +591,7 @@ func (rd *csvRows) fast(br *bufio.Reader, base int64) (io.Reader, error) {
 		if len(line) == 0 {
 			return nil, nil
 		}
-		off := base + rd.consumed
+		off := base + rd.n
 		content := line
 		if content[len(content)-1] == '\n' {
 			content = content[:len(content)-1]
@@ -602,7 +602,6 @@ func (rd *csvRows) fast(br *bufio.Reader, base int64) (io.Reader, error) {
 		if bytes.IndexByte(content, '\r') >= 0 {
 			return io.MultiReader(bytes.NewReader(slices.Clone(line)), br), nil
 		}
-		rd.consumed += int64(len(line))
 		rd.n += int64(len(line))
 		rd.last = line[len(line)-1]
 		lineNo := rd.lines + 1
@@ -624,7 +623,7 @@ func (rd *csvRows) fast(br *bufio.Reader, base int64) (io.Reader, error) {
 			if rd.t.Rows == reserveAfter && rd.size > 0 {
 				// Columns grown by doubling copied and cleared each value
 				// about twice: a tenth of reading a file of numbers.
-				rd.t.Reserve(int(float64(rd.size)/float64(rd.consumed)*reserveAfter*1.05) - reserveAfter)
+				rd.t.Reserve(int(float64(rd.size)/float64(rd.n)*reserveAfter*1.05) - reserveAfter)
 			}
 		}
 		if err == io.EOF {

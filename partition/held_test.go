@@ -12,7 +12,7 @@ import (
 // A prepared dataset made From a raw one is built from the raw tables a
 // node holds, reading nothing, and keeps them for Reread; a partition the
 // node does not hold is read from the source, counted, and kept too.
-// Without From or Keep, Reread reads the source again and counts it.
+// Without From, Reread reads the source again and counts it.
 func TestPreparedFromHeldRawTables(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("id,x\n")
@@ -74,7 +74,7 @@ func TestPreparedFromHeldRawTables(t *testing.T) {
 	plain := open(Spec{Files: fs, Prepare: json.RawMessage(`{}`)}, held)
 	blk, err := plain.Load(context.Background(), 1)
 	if err != nil || blk.Table != nil || blk.Rereads == nil {
-		t.Fatalf("without From or Keep: %v, table %v", err, blk.Table != nil)
+		t.Fatalf("without From: %v, table %v", err, blk.Table != nil)
 	}
 	if _, err := blk.Reread(context.Background(), []string{"id"}); err != nil || blk.Rereads.Load() != fs.Pieces[1].Bytes {
 		t.Fatalf("reread %v, %d bytes counted of %d", err, blk.Rereads.Load(), fs.Pieces[1].Bytes)

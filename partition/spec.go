@@ -62,11 +62,10 @@ type Spec struct {
 	// From names the raw dataset (same partitions, Columns loaded) a
 	// prepared dataset is made of: a node that holds a partition of it
 	// prepares the block from that table in memory instead of reading the
-	// source again (Env.Held), and keeps the table with the block, so the
-	// raw data is read once. Keep alone keeps the table of a block read
-	// from the source; without either, Reread reads the source again.
+	// source again (Env.Held), and keeps the table with the block (a block
+	// it has to read from the source too), so the raw data is read once.
+	// Without From, Reread reads the source again.
 	From string `json:"from,omitempty" yaml:"-"`
-	Keep bool   `json:"keep,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a
@@ -181,9 +180,9 @@ func Open(s Spec, env Env) (Source, error) {
 	var src Source
 	switch {
 	case s.Shuffle != nil:
-		src = &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep, keep: s.Keep || s.From != ""}
+		src = &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep, keep: s.From != ""}
 	case s.Files != nil:
-		src = &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files, keep: s.Keep || s.From != ""}
+		src = &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files, keep: s.From != ""}
 	case prep != nil:
 		return nil, errors.New("data: only data from files or a shuffle is prepared")
 	default:

@@ -27,7 +27,6 @@ type AssignStep struct {
 	// Algorithm and Model are the fitted model, decoded by the registry.
 	Algorithm string `json:"algorithm"`
 	Model     []byte `json:"model"`
-	Segments  int    `json:"segments"`
 	// Dir is the job's output directory: assignments go to
 	// Dir/assignments/part-NNNNN.parquet (or .csv). Empty writes nothing.
 	Dir    string `json:"dir,omitempty"`
@@ -76,10 +75,11 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: the %s model: %w", b.ID, s.Algorithm, err)
 	}
-	if d := m.Describe().Dims; d != b.Dims {
-		return nil, fmt.Errorf("partition %d: a model of %d features for %d", b.ID, d, b.Dims)
+	d := m.Describe()
+	if d.Dims != b.Dims {
+		return nil, fmt.Errorf("partition %d: a model of %d features for %d", b.ID, d.Dims, b.Dims)
 	}
-	k := s.Segments
+	k := d.Segments
 	out := algorithms.NewAssigned(m.Output(), b.Rows)
 	if b.Rows > 0 {
 		if err := m.Assign(b.Data, b.Rows, b.Stride, out); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 )
@@ -58,7 +59,7 @@ func MarshalStats(cols []ColumnStats) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(sk)))
 		b = append(b, sk...)
 		b = binary.AppendUvarint(b, uint64(len(c.Categories)))
-		for _, k := range slices.Sorted(mapKeysOf(c.Categories)) {
+		for _, k := range slices.Sorted(maps.Keys(c.Categories)) {
 			b = binary.AppendUvarint(b, uint64(len(k)))
 			b = append(b, k...)
 			b = binary.AppendVarint(b, c.Categories[k])
@@ -112,16 +113,6 @@ func UnmarshalStats(data []byte) ([]ColumnStats, error) {
 		return nil, fmt.Errorf("column statistics: %w", r.err)
 	}
 	return out, nil
-}
-
-func mapKeysOf(m map[string]int64) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 var errStatsShort = errors.New("message truncated")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cohort/cohort/client"
+	"github.com/cohort/cohort/clustertest"
 )
 
 // The tests in this file build the real binary and run it as separate
@@ -40,15 +40,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freePort(t *testing.T) string { return clustertest.FreeAddr(t) }
 
 // start runs a long-lived cohort process, stopped (SIGTERM, then kill) at cleanup.
 func start(t *testing.T, name string, args ...string) *exec.Cmd {
