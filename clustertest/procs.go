@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -126,33 +125,6 @@ func (n *Proc) ExitCode() int {
 func (n *Proc) Log() string {
 	b, _ := os.ReadFile(n.log)
 	return string(b)
-}
-
-// APIs are the coordinators' client API addresses, comma-separated, as
-// `cohort --coordinator` and COHORT_COORDINATOR take one of them.
-func (p *Procs) APIs() []string {
-	var out []string
-	for _, c := range p.Coords {
-		out = append(out, c.API)
-	}
-	return out
-}
-
-// Client dials the first coordinator still running.
-func (p *Procs) Client() *client.Client {
-	p.t.Helper()
-	for _, c := range p.Coords {
-		if c.Exited() {
-			continue
-		}
-		cl, err := client.Dial(context.Background(), c.API)
-		if err == nil {
-			p.t.Cleanup(func() { cl.Close() })
-			return cl
-		}
-	}
-	p.t.Fatalf("no coordinator of %s answers", strings.Join(p.APIs(), ", "))
-	return nil
 }
 
 // await waits until the coordinator at api has a leader and workers workers.
