@@ -18,6 +18,11 @@ import (
 // the calls.
 const chunkRows = 512
 
+// tightenAbove is the number of centroids beyond which a lazy pass measures
+// a row's distance to its own centroid before searching them all: a search
+// of up to one or two kernel tiles of centroids costs about one Go Dist.
+const tightenAbove = 16
+
 // centroids32 lays float64 centroids out for the kernels; flat is the
 // float32 rows they were made from (k × dims).
 func centroids32(cent [][]float64, dims int) (kc *kernels.Centroids, flat []float32) {
@@ -32,19 +37,64 @@ func centroids32(cent [][]float64, dims int) (kc *kernels.Centroids, flat []floa
 	return kc, flat
 }
 
-// eachNearest calls f for every row of b with its nearest centroid and the
-// squared distance to it, rows in order.
-func eachNearest(b *partition.Block, cent [][]float64, dims int, f func(i int, c int32, d float32)) {
-	kc, _ := centroids32(cent, dims)
+// seeding is what the k-means‖ passes leave with a block: each row's
+// nearest of the first n candidates and the squared distance to it. A
+// restart's candidates only grow by appending, so the next pass measures
+// the new ones alone, which makes the rounds cost one distance a row per
+// candidate instead of one per candidate per round. The outcome is a full
+// search's, ties to the lowest index included: every distance is the
+// canonical kernel's for that row and candidate, whichever set it is
+// measured in, and an old nearest gives way only to a strictly nearer one.
+type seeding struct {
+	key   uint64 // of the n candidates, in order (candidatesKey)
+	n     int
+	label []int32
+	dist  []float32
+}
+
+// seed brings what b holds of the k-means‖ passes up to cand, or starts
+// over when it holds nothing or another sequence of candidates (another
+// restart or job, or a block that moved to this worker). The caller puts
+// it back with b.PutScratch.
+func seed(b *partition.Block, cand [][]float64, dims int) *seeding {
+	sd, _ := b.TakeScratch().(*seeding)
+	if sd == nil || len(sd.label) != b.Rows || sd.n > len(cand) || sd.key != candidatesKey(cand[:sd.n]) {
+		sd = &seeding{label: make([]int32, b.Rows), dist: make([]float32, b.Rows)}
+	}
+	if sd.n == len(cand) {
+		return sd
+	}
+	kc, _ := centroids32(cand[sd.n:], dims)
+	base := int32(sd.n)
 	var label [chunkRows]int32
 	var dist, second [chunkRows]float32
 	for lo := 0; lo < b.Rows; lo += chunkRows {
 		n := min(chunkRows, b.Rows-lo)
 		kernels.Nearest(b.Data[lo*b.Stride:], n, b.Stride, kc, label[:n], dist[:n], second[:n])
+		if base == 0 {
+			copy(sd.label[lo:lo+n], label[:n])
+			copy(sd.dist[lo:lo+n], dist[:n])
+			continue
+		}
 		for i := range n {
-			f(lo+i, label[i], dist[i])
+			if dist[i] < sd.dist[lo+i] {
+				sd.label[lo+i], sd.dist[lo+i] = base+label[i], dist[i]
+			}
 		}
 	}
+	sd.n, sd.key = len(cand), candidatesKey(cand)
+	return sd
+}
+
+// candidatesKey tells one sequence of candidates from another.
+func candidatesKey(cand [][]float64) uint64 {
+	h := uint64(len(cand))
+	for _, row := range cand {
+		for _, v := range row {
+			h = partition.Mix64(h ^ math.Float64bits(v))
+		}
+	}
+	return h
 }
 
 // bounds is what a Lloyd pass leaves with a block for the next one: each
@@ -70,6 +120,7 @@ type bounds struct {
 	haveUpper, haveSums bool
 	sums                []float64
 	counts              []int64
+	gather              []float32 // chunkRows rows: the ones a lazy pass searches
 }
 
 // lloydPass assigns every row of b to its nearest centroid, exactly as a
@@ -90,11 +141,18 @@ func lloydPass(b *partition.Block, cent [][]float64, dims int, tot *kernels.Tota
 	k := len(cent)
 	kc, flat := centroids32(cent, dims)
 
-	st, _ := b.TakeScratch().(*bounds)
+	held := b.TakeScratch()
+	st, _ := held.(*bounds)
 	fresh := st == nil || st.k != k || st.dims != dims || len(st.label) != b.Rows
 	if fresh {
-		st = &bounds{k: k, dims: dims, label: make([]int32, b.Rows), lower: make([]float32, b.Rows),
-			cm: make([]float64, k), cd: make([]float64, k)}
+		st = &bounds{k: k, dims: dims, cm: make([]float64, k), cd: make([]float64, k)}
+		// The seeding's rows are done with: its memory becomes the
+		// bounds' (a fresh pass writes every label and lower bound).
+		if sd, ok := held.(*seeding); ok && len(sd.label) == b.Rows {
+			st.label, st.lower = sd.label, sd.dist
+		} else {
+			st.label, st.lower = make([]int32, b.Rows), make([]float32, b.Rows)
+		}
 	}
 	switch {
 	case fresh:
@@ -189,30 +247,53 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		st.upper = resize(st.upper, b.Rows)
 	}
 	changed := false
-	var label [1]int32
-	var dist, second [1]float32
 	sep := kernels.SeparationOf(dims)
-	upper, lower, cm, cd := st.upper[:len(st.label)], st.lower[:len(st.label)], st.cm[:k], st.cd[:k]
-	for i, c := range st.label {
-		l := float64(lower[i]) - cd[c]
-		if st.haveUpper && sep.Holds(float64(upper[i])+cm[c], l) {
+	stride := b.Stride
+	labels := st.label
+	upper, lower, cm, cd := st.upper[:len(labels)], st.lower[:len(labels)], st.cm[:k], st.cd[:k]
+	// Rows the bounds do not settle are searched a chunk at a time,
+	// gathered into one buffer, so that the kernel's cost per call is
+	// shared; with few centroids a search costs about what measuring the
+	// row's own distance first would, so that step is skipped.
+	tighten := k > tightenAbove
+	var idx [chunkRows]int32
+	var label [chunkRows]int32
+	var dist, second [chunkRows]float32
+	st.gather = resize(st.gather, chunkRows*stride)
+	for lo := 0; lo < len(labels); lo += chunkRows {
+		n := 0
+		for i := lo; i < min(lo+chunkRows, len(labels)); i++ {
+			c := labels[i]
+			l := float64(lower[i]) - cd[c]
+			if st.haveUpper && sep.Holds(float64(upper[i])+cm[c], l) {
+				continue
+			}
+			searched++
+			if tighten {
+				row := b.Data[i*stride : i*stride+dims]
+				u := kernels.UpperBound(kernels.Dist(row, flat[int(c)*dims:(int(c)+1)*dims]), dims)
+				if sep.Holds(u, l) {
+					upper[i] = roundUp32(u - cm[c])
+					continue
+				}
+			}
+			copy(st.gather[n*stride:(n+1)*stride], b.Data[i*stride:(i+1)*stride])
+			idx[n] = int32(i)
+			n++
+		}
+		if n == 0 {
 			continue
 		}
-		searched++
-		row := b.Data[i*b.Stride : i*b.Stride+dims]
-		u := kernels.UpperBound(kernels.Dist(row, flat[int(c)*dims:(int(c)+1)*dims]), dims)
-		if sep.Holds(u, l) {
-			st.upper[i] = roundUp32(u - st.cm[c])
-			continue
+		kernels.Nearest(st.gather, n, stride, kc, label[:n], dist[:n], second[:n])
+		for j, i := range idx[:n] {
+			q := label[j]
+			if q != labels[i] {
+				changed = true
+				labels[i] = q
+			}
+			lower[i] = roundDown32(float64(kernels.LowerBound(second[j], kc)) + cd[q])
+			upper[i] = roundUp32(kernels.UpperBound(dist[j], dims) - cm[q])
 		}
-		kernels.Nearest(row, 1, b.Stride, kc, label[:], dist[:], second[:])
-		q := label[0]
-		if q != c {
-			changed = true
-			st.label[i] = q
-		}
-		st.lower[i] = roundDown32(float64(kernels.LowerBound(second[0], kc)) + st.cd[q])
-		st.upper[i] = roundUp32(kernels.UpperBound(dist[0], dims) - st.cm[q])
 	}
 	st.haveUpper = true
 	if changed || !st.haveSums {

@@ -703,11 +703,11 @@ func TestLazyPassesMatchFullSearch(t *testing.T) {
 			}
 			st := kept.TakeScratch().(*bounds)
 			kept.PutScratch(st)
-			eachNearest(fresh, cent, tc.dims, func(i int, c int32, _ float32) {
+			for i, c := range seed(fresh, cent, tc.dims).label {
 				if st.label[i] != c {
 					t.Fatalf("%+v pass %d (lazy %v): row %d labelled %d, nearest is %d", tc, pass, lazy, i, st.label[i], c)
 				}
-			})
+			}
 			next := updateCentroids(cent, w)
 			switch pass % 4 {
 			case 1:
@@ -791,5 +791,48 @@ func TestLazyPassWithAnEmptyClusterIsRepeatedExactly(t *testing.T) {
 	}
 	if p.s.NeedExact || p.s.Iteration != 1 || p.s.Centroids[1][0] != 3 {
 		t.Fatalf("after the exact repeat: need exact %v, iteration %d, centroids %v", p.s.NeedExact, p.s.Iteration, p.s.Centroids)
+	}
+}
+
+// The k-means‖ passes measure only the candidates added since the last
+// pass; the labels and distances must be a full search's over all of them,
+// ties (duplicate candidates) and NaN rows included, and a block handed a
+// different sequence of candidates must start over rather than mix them.
+func TestSeedingMeasuresNewCandidatesAsAFullSearchWould(t *testing.T) {
+	for _, dims := range []int{3, 24} {
+		b := blobs(t, randomCentres(6, dims, 5, 7), 1, 1, 3000, 8)[0]
+		b.Data[17*b.Stride] = float32(math.NaN())
+		rng := rand.New(rand.NewPCG(9, uint64(dims)))
+		var cand [][]float64
+		for round := range 8 {
+			for range 1 + rng.IntN(20) {
+				if len(cand) > 0 && rng.IntN(4) == 0 {
+					cand = append(cand, slices.Clone(cand[rng.IntN(len(cand))])) // a tie
+				} else {
+					cand = append(cand, rowValues(b, rng.IntN(b.Rows)))
+				}
+			}
+			if round == 5 { // another restart: a new sequence, longer than the last
+				fresh := make([][]float64, len(cand)+3)
+				for i := range fresh {
+					fresh[i] = rowValues(b, 100+i)
+				}
+				cand = fresh
+			}
+			sd := seed(b, cand, dims)
+			b.PutScratch(sd)
+			kc, _ := centroids32(cand, dims)
+			label := make([]int32, b.Rows)
+			dist, second := make([]float32, b.Rows), make([]float32, b.Rows)
+			kernels.Nearest(b.Data, b.Rows, b.Stride, kc, label, dist, second)
+			if !slices.Equal(label, sd.label) {
+				t.Fatalf("dims %d round %d (%d candidates): labels differ from a full search", dims, round, len(cand))
+			}
+			for i := range dist {
+				if math.Float32bits(dist[i]) != math.Float32bits(sd.dist[i]) {
+					t.Fatalf("dims %d round %d: row %d distance %v, full search %v", dims, round, i, sd.dist[i], dist[i])
+				}
+			}
+		}
 	}
 }

@@ -139,12 +139,14 @@ func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, err
 	}
 	p := &samplePartial{Dims: s.Dims}
-	eachNearest(b, s.Cand, s.Dims, func(i int, _ int32, d float32) {
+	sd := seed(b, s.Cand, s.Dims)
+	defer b.PutScratch(sd)
+	for i, d := range sd.dist {
 		p.Cost += float64(d)
 		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, i)) < s.L*float64(d)/s.Phi {
 			p.Rows = append(p.Rows, rowValues(b, i))
 		}
-	})
+	}
 	return p, nil
 }
 
@@ -197,7 +199,11 @@ func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, err
 	}
 	p := &weightsPartial{Counts: make([]int64, len(s.Cand))}
-	eachNearest(b, s.Cand, s.Dims, func(_ int, c int32, _ float32) { p.Counts[c]++ })
+	sd := seed(b, s.Cand, s.Dims)
+	defer b.PutScratch(sd)
+	for _, c := range sd.label {
+		p.Counts[c]++
+	}
 	return p, nil
 }
 
