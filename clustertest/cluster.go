@@ -34,6 +34,9 @@ type Options struct {
 	OnDisk bool
 	// CheckpointEvery is coordinator.Config's (0: its default).
 	CheckpointEvery time.Duration
+	// WorkerMemory is the memory each worker advertises (0: the
+	// machine's), which decides whether a job keeps its raw rows.
+	WorkerMemory int64
 }
 
 // Cluster is a running cluster; Close (registered with t.Cleanup) stops
@@ -122,7 +125,7 @@ func (c *Cluster) AddWorkers(n int) {
 	for range n {
 		cfg := worker.Config{Name: fmt.Sprintf("w%d", len(c.Workers)+1), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
 			Coordinator: c.Coords[0].GRPCAddr(), Cores: 2, Codec: jobspec.Codec(), JoinTimeout: 10 * time.Second,
-			Failpoints: c.Failpoints, Log: Logs()}
+			Failpoints: c.Failpoints, Log: Logs(), MemoryBytes: c.opts.WorkerMemory}
 		w, err := worker.Start(context.Background(), cfg)
 		if err != nil {
 			c.t.Fatal(err)

@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/cohort/cohort/clustertest"
 	"github.com/cohort/cohort/coordinator"
 	"github.com/cohort/cohort/failpoint"
+	"github.com/cohort/cohort/partition"
 )
 
 // customersCSV writes n customers in two far-apart groups.
@@ -126,4 +128,44 @@ func TestLeaderKilledBetweenStagesResumesAtTheLastCommittedStage(t *testing.T) {
 	if res.Rows != 3000 || len(res.ProfilesJson) == 0 {
 		t.Fatalf("%d rows, profiles %d bytes", res.Rows, len(res.ProfilesJson))
 	}
+}
+
+// Workers with room for the raw rows or the features but not both: the
+// features are made from the raw tables in memory, which are let go, and
+// only the assignments read the file again. The result is a kept run's.
+func TestRawRowsConsumedIntoFeaturesWhenBothDoNotFit(t *testing.T) {
+	const rows = 3000
+	path := customersCSV(t, rows)
+	spec := func(out string) string {
+		return fmt.Sprintf("name: c\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, Income]}\ncluster: {k: 2, max_iter: 40, tol: 0}\noutput: {dir: %s, format: csv}\n", path, out)
+	}
+	roomy := clustertest.Start(t, clustertest.Options{Coordinators: 1, Workers: 2})
+	keptOut := t.TempDir()
+	kept := roomy.Run(0, spec(keptOut), nil)
+	// Two features, padded to a row of partition.PadDims(2) float32 and an
+	// id; the raw rows (Age, Income and the numeric ID, float64 each) are
+	// smaller. Half the workers' memory is one byte more than the features.
+	features := int64(rows * (4*partition.PadDims(2) + 8))
+	tight := clustertest.Start(t, clustertest.Options{Coordinators: 1, Workers: 2, WorkerMemory: features + 1})
+	out := t.TempDir()
+	res := tight.Run(0, spec(out), nil)
+	read, notes := map[string]int64{}, map[string]string{}
+	for _, st := range res.Stages {
+		read[st.Name], notes[st.Name] = st.BytesRead, st.Note
+	}
+	if !strings.Contains(notes["prepare"], "made into features in memory") {
+		t.Fatalf("prepare stage's note %q", notes["prepare"])
+	}
+	if read["prepare"] == 0 || read["cluster"] != 0 || read["assign"] != read["prepare"] {
+		t.Fatalf("bytes read by stage: %v", read)
+	}
+	var want [][]float64
+	for _, v := range kept.Centroids {
+		want = append(want, v.Values)
+	}
+	sameBits(t, "consumed against kept", want, res.Centroids)
+	if a, b := assignments(t, keptOut), assignments(t, out); !maps.Equal(a, b) || len(a) != rows {
+		t.Fatalf("assignments of %d customers differ from a kept run's of %d", len(b), len(a))
+	}
+	tight.AwaitReleased()
 }

@@ -83,6 +83,7 @@ type jobRun struct {
 	pipeline *prepare.Pipeline
 	prepared json.RawMessage
 	keep     bool
+	consume  bool // the raw tables are made into features and let go
 	rawEx    *clusterExecutor
 	// cluster
 	rows int64
@@ -299,10 +300,11 @@ func (r *jobRun) setPipeline(pl *prepare.Pipeline) error {
 type prepareOutput struct {
 	Pipeline json.RawMessage `json:"pipeline"`
 	Keep     bool            `json:"keep,omitempty"`
+	Consume  bool            `json:"consume,omitempty"`
 }
 
 func (r *jobRun) prepareOutput() (any, error) {
-	return prepareOutput{Pipeline: r.prepared, Keep: r.keep}, nil
+	return prepareOutput{Pipeline: r.prepared, Keep: r.keep, Consume: r.consume}, nil
 }
 
 func (r *jobRun) restorePrepare(data json.RawMessage) error {
@@ -314,7 +316,7 @@ func (r *jobRun) restorePrepare(data json.RawMessage) error {
 	if err := json.Unmarshal(o.Pipeline, &pl); err != nil {
 		return fmt.Errorf("the preparation: %w", err)
 	}
-	r.pipeline, r.prepared, r.keep = &pl, o.Pipeline, o.Keep
+	r.pipeline, r.prepared, r.keep, r.consume = &pl, o.Pipeline, o.Keep, o.Consume
 	if r.log != nil {
 		r.log.Customers = pl.Counts.Rows
 	}
@@ -333,13 +335,16 @@ func (r *jobRun) dataset() partition.Spec {
 	default:
 		return r.spec.Dataset()
 	}
-	if r.keep {
+	switch {
+	case r.keep:
 		// Made from the raw tables the workers hold, which stay with the
 		// blocks: the columns profiled and the id, for the assignments.
 		s.From, s.Columns = r.job.ID+rawSuffix, r.pipeline.Columns()
 		if id := r.spec.Data.ID; id != "" && !slices.Contains(s.Columns, id) {
 			s.Columns = append(slices.Clone(s.Columns), id)
 		}
+	case r.consume:
+		s.From, s.Consume = r.job.ID+rawSuffix, true
 	}
 	return s
 }

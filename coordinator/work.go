@@ -190,6 +190,17 @@ func (r *jobRun) keepRaw(ex *clusterExecutor, pl *prepare.Pipeline) {
 		r.note = fmt.Sprintf("raw rows kept in memory (%s, with the features %s, of the workers' %s)", gib(raw), gib(features), gib(memory))
 		return
 	}
+	// Each alone fits: the features are made from the raw rows in memory,
+	// each table let go as its block is made, and only the assignments
+	// read the files again.
+	r.consume = r.shuffle == nil && memory > 0 && float64(max(raw, features)) <= keepShare*float64(memory)
+	if r.consume {
+		r.rawEx = ex
+		r.note = fmt.Sprintf("raw rows made into features in memory, then read again for the assignments: %s of raw rows and %s of features together exceed half of the workers' %s",
+			gib(raw), gib(features), gib(memory))
+		r.n.log.Printf("job %s: %s", r.job.ID, r.note)
+		return
+	}
 	r.drop(ex)
 	r.note = fmt.Sprintf("raw rows read again by the later stages: %s of raw rows and %s of features exceed half of the workers' %s",
 		gib(raw), gib(features), gib(memory))

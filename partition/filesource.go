@@ -117,14 +117,32 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", p.File, err)
 	}
+	b.File, b.BytesRead = p.File, p.Bytes
+	b.Rereads, b.Reread = s.rereads(lp)
+	return b, nil
+}
+
+// rereader is a Reread of piece id from the source, and its count of bytes
+// read.
+func (s *fileSource) rereader(ctx context.Context, id int) (*atomic.Int64, func(context.Context, []string) (*Table, error), error) {
+	if id < 0 || id >= len(s.files.Pieces) {
+		return nil, nil, fmt.Errorf("partition %d out of range [0, %d)", id, len(s.files.Pieces))
+	}
+	lp, err := s.local(ctx, s.files.Pieces[id])
+	if err != nil {
+		return nil, nil, err
+	}
+	again, reread := s.rereads(lp)
+	return again, reread, nil
+}
+
+func (s *fileSource) rereads(lp Piece) (*atomic.Int64, func(context.Context, []string) (*Table, error)) {
 	var again atomic.Int64
-	b.File, b.BytesRead, b.Rereads = p.File, p.Bytes, &again
-	b.Reread = func(ctx context.Context, columns []string) (*Table, error) {
+	return &again, func(ctx context.Context, columns []string) (*Table, error) {
 		t, _, _, err := s.files.Read(ctx, lp, columns)
-		again.Add(p.Bytes)
+		again.Add(lp.Bytes)
 		return t, err
 	}
-	return b, nil
 }
 
 // fromMemory is a Reread of a table held in memory.

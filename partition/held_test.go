@@ -83,3 +83,68 @@ func TestPreparedFromHeldRawTables(t *testing.T) {
 		t.Fatal("union")
 	}
 }
+
+// Consuming, the prepared blocks are made from the held tables, which the
+// node lets go (Take), and keep none: Reread reads the source again and
+// counts it. A partition the node does not hold is read from the source.
+func TestPreparedConsumesHeldRawTables(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,x\n")
+	for r := range 3000 {
+		fmt.Fprintf(&b, "c%d,%d\n", r, r)
+	}
+	path := writeFile(t, "d.csv", b.String())
+	fs, err := PlanFiles(path, CSVHints{}, 8<<10)
+	if err != nil || len(fs.Pieces) < 3 {
+		t.Fatalf("%d pieces, %v", len(fs.Pieces), err)
+	}
+	prep := func(json.RawMessage) (Preparer, error) { return dropThirds{}, nil }
+	raw, err := Open(Spec{Files: fs, Columns: []string{"x", "id"}}, Env{Prepare: prep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[int]*Block{}
+	for _, id := range []int{0, 2} {
+		if kept[id], err = raw.Load(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take := func(name string, id int) *Block {
+		b := kept[id]
+		delete(kept, id)
+		return b
+	}
+	spec := Spec{Files: fs, Prepare: json.RawMessage(`{}`), From: "job/raw", Consume: true}
+	if _, err := Open(spec, Env{Prepare: prep, Held: take}); err == nil {
+		t.Fatal("a consuming dataset opened with no way to take the tables")
+	}
+	if _, err := Open(Spec{Files: fs, Prepare: json.RawMessage(`{}`), Consume: true}, Env{Prepare: prep, Held: take, Take: take}); err == nil {
+		t.Fatal("Consume without From was accepted")
+	}
+	src, err := Open(spec, Env{Prepare: prep, Held: func(string, int) *Block { t.Fatal("held, not taken"); return nil }, Take: take})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range fs.Pieces {
+		wasHeld := kept[id] != nil
+		blk, err := src.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept[id] != nil || blk.Table != nil || blk.Rereads == nil {
+			t.Fatalf("piece %d: still held %v, table %v, rereads %v", id, kept[id] != nil, blk.Table != nil, blk.Rereads)
+		}
+		if wantRead := map[bool]int64{true: 0, false: fs.Pieces[id].Bytes}[wasHeld]; blk.BytesRead != wantRead {
+			t.Fatalf("piece %d: %d bytes read, want %d", id, blk.BytesRead, wantRead)
+		}
+		ids, err := blk.Reread(context.Background(), []string{"id", "x"})
+		if err != nil || blk.Rereads.Load() != fs.Pieces[id].Bytes {
+			t.Fatalf("piece %d: reread %v, %d bytes counted of %d", id, err, blk.Rereads.Load(), fs.Pieces[id].Bytes)
+		}
+		for r, i := range blk.IDs {
+			if x := ids.Column("x").Num[i]; float64(blk.Row(r)[0]) != x {
+				t.Fatalf("piece %d row %d: feature %v of x %v", id, r, blk.Row(r)[0], x)
+			}
+		}
+	}
+}

@@ -66,6 +66,11 @@ type Spec struct {
 	// it has to read from the source too), so the raw data is read once.
 	// Without From, Reread reads the source again.
 	From string `json:"from,omitempty" yaml:"-"`
+	// Consume (with From, for files) lets each raw table go once its
+	// block is made (Env.Take): raw rows and features need not fit in
+	// memory together, only each of them alone. The blocks then hold no
+	// table, and Reread reads the source again, as without From.
+	Consume bool `json:"consume,omitempty" yaml:"-"`
 }
 
 // SyntheticSpec describes a generated dataset. Only "blobs" exists: a
@@ -98,6 +103,9 @@ func (s Spec) partitionRows() int {
 func (s Spec) Validate() error {
 	if s.PartitionRows < 0 {
 		return fmt.Errorf("data.partition_rows must be positive (got %d)", s.PartitionRows)
+	}
+	if s.Consume && (s.From == "" || s.Files == nil || len(s.Prepare) == 0) {
+		return errors.New("data: only prepared files made from a held raw dataset consume it")
 	}
 	if s.Shuffle != nil {
 		if s.Synthetic != nil || s.Files != nil {
@@ -156,6 +164,8 @@ type Env struct {
 	Files FileResolver
 	// Held is the partition id of a dataset this node holds, or nil.
 	Held func(dataset string, id int) *Block
+	// Take is Held that also lets the node's hold of the partition go.
+	Take func(dataset string, id int) *Block
 }
 
 // FileResolver is the local path of a file a dataset names by URI.
@@ -182,14 +192,20 @@ func Open(s Spec, env Env) (Source, error) {
 	case s.Shuffle != nil:
 		src = &bucketSource{spec: s.Shuffle, read: env.Buckets, columns: s.Columns, prep: prep, keep: s.From != ""}
 	case s.Files != nil:
-		src = &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files, keep: s.From != ""}
+		src = &fileSource{files: s.Files, columns: s.Columns, prep: prep, resolve: env.Files, keep: s.From != "" && !s.Consume}
 	case prep != nil:
 		return nil, errors.New("data: only data from files or a shuffle is prepared")
 	default:
 		return NewBlobs(*s.Synthetic, s.partitionRows())
 	}
 	if s.From != "" && prep != nil && env.Held != nil {
-		return &heldSource{Source: src, from: s.From, held: env.Held, prep: prep}, nil
+		held := env.Held
+		if s.Consume {
+			if held = env.Take; held == nil {
+				return nil, errors.New("data: a dataset that consumes its raw tables, and no way to take them")
+			}
+		}
+		return &heldSource{Source: src, from: s.From, held: held, prep: prep, consume: s.Consume}, nil
 	}
 	return src, nil
 }

@@ -68,7 +68,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	}
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files, Held: s.held})
+		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files, Held: s.held, Take: s.take})
 		if err != nil {
 			return 0, fmt.Errorf("open dataset %s: %w", name, err)
 		}
@@ -144,6 +144,20 @@ func (s *Store) held(name string, id int) *partition.Block {
 		return ds.blocks[id]
 	}
 	return nil
+}
+
+// take is held, and the store lets the partition go: the dataset made
+// from it consumes it (partition.Spec.Consume).
+func (s *Store) take(name string, id int) *partition.Block {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds, ok := s.datasets[name]
+	if !ok {
+		return nil
+	}
+	b := ds.blocks[id]
+	delete(ds.blocks, id)
+	return b
 }
 
 // Streamed says whether the named dataset is read by each step that maps
