@@ -47,6 +47,9 @@ type Block struct {
 	// (nil: every one), in their own units: a prepared block's IDs are the
 	// indices of its rows in that table. Nil for synthetic data.
 	Reread func(ctx context.Context, columns []string) (*Table, error)
+	// SumExact: Data is quantized (Quantize), so float64 sums of its rows
+	// are exact in any order.
+	SumExact bool
 
 	// scratch is what an algorithm keeps beside the block between passes
 	// (k-means distance bounds). It is only ever an accelerator: a pass

@@ -202,5 +202,6 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 	if n < t.Rows {
 		b.Rows, b.Data, b.IDs = n, b.Data[:n*b.Stride:n*b.Stride], b.IDs[:n:n]
 	}
+	Quantize(b)
 	return b, nil
 }

@@ -121,6 +121,10 @@ type bounds struct {
 	sums                []float64
 	counts              []int64
 	gather              []float32 // chunkRows rows: the ones a lazy pass searches
+	// moved: rows the last lazy pass moved between sums; resummed: it
+	// summed the block again instead.
+	moved    int
+	resummed bool
 }
 
 // lloydPass assigns every row of b to its nearest centroid, exactly as a
@@ -256,6 +260,11 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 	// shared; with few centroids a search costs about what measuring the
 	// row's own distance first would, so that step is skipped.
 	tighten := k > tightenAbove
+	// Sums of a quantized block are exact in any order (partition.Quantize):
+	// a row that changes cluster is taken from one sum and added to the
+	// other, and the sums still have a row-order pass's bits.
+	moveRow := b.SumExact && st.haveSums
+	st.moved, st.resummed = 0, false
 	var idx [chunkRows]int32
 	var label [chunkRows]int32
 	var dist, second [chunkRows]float32
@@ -287,24 +296,39 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		kernels.Nearest(st.gather, n, stride, kc, label[:n], dist[:n], second[:n])
 		for j, i := range idx[:n] {
 			q := label[j]
-			if q != labels[i] {
+			if c := labels[i]; q != c {
 				changed = true
 				labels[i] = q
+				if moveRow {
+					st.move(st.gather[j*stride:j*stride+dims], c, q)
+				}
 			}
 			lower[i] = roundDown32(float64(kernels.LowerBound(second[j], kc)) + cd[q])
 			upper[i] = roundUp32(kernels.UpperBound(dist[j], dims) - cm[q])
 		}
 	}
 	st.haveUpper = true
-	if changed || !st.haveSums {
+	if changed && !moveRow || !st.haveSums {
 		st.sums = resize(st.sums, k*dims)
 		st.counts = resize(st.counts, k)
 		clear(st.sums)
 		clear(st.counts)
 		kernels.Accumulate(b.Data, b.Rows, b.Stride, dims, st.label, st.sums, st.counts)
-		st.haveSums = true
+		st.haveSums, st.resummed = true, true
 	}
 	return searched
+}
+
+// move takes row from cluster c's sum and count and adds it to q's.
+func (st *bounds) move(row []float32, c, q int32) {
+	from, to := st.sums[int(c)*st.dims:(int(c)+1)*st.dims], st.sums[int(q)*st.dims:(int(q)+1)*st.dims]
+	for j, v := range row {
+		from[j] -= float64(v)
+		to[j] += float64(v)
+	}
+	st.counts[c]--
+	st.counts[q]++
+	st.moved++
 }
 
 // roundUp32 and roundDown32 convert to float32 without rounding the wrong

@@ -671,12 +671,28 @@ func TestResumeRefusesInconsistentState(t *testing.T) {
 // mixed with exact passes, while centroids move a little, a lot or not at
 // all; and must skip rows once centroids settle.
 func TestLazyPassesMatchFullSearch(t *testing.T) {
+	for _, quantized := range []bool{false, true} {
+		lazyPassesMatchFullSearch(t, quantized)
+	}
+}
+
+// lazyPassesMatchFullSearch is TestLazyPassesMatchFullSearch on blocks
+// quantized or not: sums of a quantized block are kept up to date by the
+// rows that moved, the others' summed again, and both must have the bits
+// of a full search.
+func lazyPassesMatchFullSearch(t *testing.T, quantized bool) {
 	rng := rand.New(rand.NewPCG(10, 10))
 	for _, tc := range passShapes {
 		src, kept, cent := passFixture(t, rng, tc, 4)
-		skipped := 0
+		if quantized {
+			partition.Quantize(kept)
+		}
+		skipped, moved := 0, 0
 		for pass := range 16 {
 			fresh, _ := src.Load(context.Background(), 0)
+			if quantized {
+				partition.Quantize(fresh)
+			}
 			want, err := (&lloydStep{Dims: tc.dims, Cent: cent, Exact: true}).Map(fresh)
 			if err != nil {
 				t.Fatal(err)
@@ -703,6 +719,12 @@ func TestLazyPassesMatchFullSearch(t *testing.T) {
 			}
 			st := kept.TakeScratch().(*bounds)
 			kept.PutScratch(st)
+			if lazy && (st.moved > 0) != (quantized && !st.resummed && st.moved > 0) {
+				t.Fatalf("%+v pass %d: %d rows moved between sums of a block quantized %v (summed again %v)", tc, pass, st.moved, quantized, st.resummed)
+			}
+			if lazy && st.moved > 0 {
+				moved++
+			}
 			for i, c := range seed(fresh, cent, tc.dims).label {
 				if st.label[i] != c {
 					t.Fatalf("%+v pass %d (lazy %v): row %d labelled %d, nearest is %d", tc, pass, lazy, i, st.label[i], c)
@@ -722,6 +744,9 @@ func TestLazyPassesMatchFullSearch(t *testing.T) {
 		}
 		if skipped == 0 {
 			t.Errorf("%+v: lazy passes never skipped most rows", tc)
+		}
+		if quantized && tc.k > 1 && moved == 0 {
+			t.Errorf("%+v: no lazy pass moved rows between the sums of a quantized block", tc)
 		}
 	}
 }
