@@ -185,6 +185,7 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 	var values []float64
 	var kept []int
 	n := 0
+	mags := newMagnitudes(w)
 	for lo := 0; lo < t.Rows; lo += ChunkRows {
 		values, kept = encode(lo, min(lo+ChunkRows, t.Rows), values[:0], kept[:0])
 		if len(values) != len(kept)*w {
@@ -195,6 +196,7 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 			for j, v := range values[r*w : (r+1)*w] {
 				row[j] = float32(v)
 			}
+			mags.add(row)
 			b.IDs[n] = int64(i)
 			n++
 		}
@@ -202,6 +204,6 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 	if n < t.Rows {
 		b.Rows, b.Data, b.IDs = n, b.Data[:n*b.Stride:n*b.Stride], b.IDs[:n:n]
 	}
-	Quantize(b)
+	mags.quantize(b)
 	return b, nil
 }

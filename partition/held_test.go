@@ -54,6 +54,9 @@ func TestPreparedFromHeldRawTables(t *testing.T) {
 		if kept[id] == nil {
 			wantRead = fs.Pieces[id].Bytes
 		}
+		if !blk.SumExact || !sumExact(blk) {
+			t.Fatalf("piece %d: a prepared block not quantized", id)
+		}
 		if blk.BytesRead != wantRead || blk.Rereads != nil || blk.Table == nil {
 			t.Fatalf("piece %d: %d bytes read (want %d), rereads %v, table %v", id, blk.BytesRead, wantRead, blk.Rereads, blk.Table != nil)
 		}

@@ -20,30 +20,65 @@ const MaxExactRows = 1 << 29
 // A block with a NaN or infinity, or of more than MaxExactRows rows, is
 // left as it is.
 func Quantize(b *Block) {
+	r := newMagnitudes(b.Dims)
+	for i := range b.Rows {
+		r.add(b.Data[i*b.Stride : i*b.Stride+b.Dims])
+	}
+	r.quantize(b)
+}
+
+// magnitudes tracks, by column, the largest and the smallest nonzero
+// magnitude's bits (for finite float32 the bits order as the magnitudes
+// do): a column whose two are one (one-hot) is on its grid already.
+type magnitudes struct{ top, low []uint32 }
+
+func newMagnitudes(dims int) magnitudes {
+	r := magnitudes{top: make([]uint32, dims), low: make([]uint32, dims)}
+	for j := range r.low {
+		r.low[j] = math.MaxUint32
+	}
+	return r
+}
+
+// add takes in a row of the block.
+func (r magnitudes) add(row []float32) {
+	top, low := r.top[:len(row)], r.low[:len(row)]
+	for j, v := range row {
+		m := math.Float32bits(v) &^ (1 << 31)
+		top[j] = max(top[j], m)
+		low[j] = min(low[j], m-1) // 0 wraps to the largest: no bound
+	}
+}
+
+// quantize is Quantize of a block whose every row r has taken in.
+func (r magnitudes) quantize(b *Block) {
 	if b.Rows > MaxExactRows {
 		return
 	}
-	top := make([]uint32, b.Dims) // the largest magnitude's bits, by column
-	for i := range b.Rows {
-		for j, v := range b.Data[i*b.Stride : i*b.Stride+b.Dims] {
-			m := math.Float32bits(v) &^ (1 << 31)
-			if m >= 0x7f800000 {
-				return
-			}
-			top[j] = max(top[j], m)
-		}
-	}
+	dims, top, low := b.Dims, r.top, r.low
+	// Row by row, as the block lies in memory; only the columns whose
+	// values can be off the grid (not one of zeros and one magnitude, as
+	// a one-hot column is), and none whose quantum is at or below the
+	// smallest subnormal, of which every float32 is a multiple.
+	var cols []int
+	var q, inv []float64
 	for j, m := range top {
-		// Quanta at or below the smallest subnormal's need no rounding:
-		// every float32 is a multiple of it.
+		if m >= 0x7f800000 { // NaN or an infinity
+			return
+		}
 		e := int(m>>23) - 127 - 23
-		if e <= -149 {
+		if e <= -149 || low[j]+1 == m {
 			continue
 		}
-		q, inv := math.Ldexp(1, e), math.Ldexp(1, -e)
-		for i := range b.Rows {
-			v := &b.Data[i*b.Stride+j]
-			*v = float32(math.RoundToEven(float64(*v)*inv) * q)
+		cols, q, inv = append(cols, j), append(q, math.Ldexp(1, e)), append(inv, math.Ldexp(1, -e))
+	}
+	// x + 1.5·2⁵² − 1.5·2⁵² is x rounded to the nearest integer, ties to
+	// even, for |x| < 2⁵¹: here |x| < 2²⁴.
+	const magic = 0x1.8p52
+	for i := range b.Rows {
+		row := b.Data[i*b.Stride : i*b.Stride+dims]
+		for n, j := range cols {
+			row[j] = float32((float64(row[j])*inv[n] + magic - magic) * q[n])
 		}
 	}
 	b.SumExact = true

@@ -88,3 +88,24 @@ func TestQuantizeMakesSumsExactInAnyOrder(t *testing.T) {
 		t.Fatal("a block with a NaN was quantized")
 	}
 }
+
+// BenchmarkQuantize: a customers-like block of 5 numeric and 16 one-hot
+// columns.
+func BenchmarkQuantize(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rows, dims = 1 << 18, 21
+	src := NewBlock(0, rows, dims)
+	for i := range rows {
+		r := src.Data[i*src.Stride:]
+		for j := range 5 {
+			r[j] = float32(rng.NormFloat64())
+		}
+		r[5+rng.IntN(16)] = 0.5
+	}
+	blk := NewBlock(0, rows, dims)
+	b.SetBytes(int64(len(src.Data) * 4))
+	for b.Loop() {
+		copy(blk.Data, src.Data)
+		Quantize(blk)
+	}
+}
