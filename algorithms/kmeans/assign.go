@@ -270,8 +270,9 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 	var dist, second [chunkRows]float32
 	st.gather = resize(st.gather, chunkRows*stride)
 	for lo := 0; lo < len(labels); lo += chunkRows {
+		hi := min(lo+chunkRows, len(labels))
 		n := 0
-		for i := lo; i < min(lo+chunkRows, len(labels)); i++ {
+		for i := lo; i < hi; i++ {
 			c := labels[i]
 			l := float64(lower[i]) - cd[c]
 			if st.haveUpper && sep.Holds(float64(upper[i])+cm[c], l) {
@@ -286,25 +287,41 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 					continue
 				}
 			}
-			copy(st.gather[n*stride:(n+1)*stride], b.Data[i*stride:(i+1)*stride])
 			idx[n] = int32(i)
 			n++
 		}
 		if n == 0 {
 			continue
 		}
-		kernels.Nearest(st.gather, n, stride, kc, label[:n], dist[:n], second[:n])
+		// Rows scattered through the chunk cost a trip to memory each when
+		// gathered; past a quarter of it, streaming the whole chunk
+		// through the kernel costs less, and what it finds for the
+		// settled rows is not used.
+		rows, first := st.gather, -1
+		if 4*n > hi-lo {
+			rows, first = b.Data[lo*stride:hi*stride], lo
+			kernels.Nearest(rows, hi-lo, stride, kc, label[:hi-lo], dist[:hi-lo], second[:hi-lo])
+		} else {
+			for j, i := range idx[:n] {
+				copy(rows[j*stride:(j+1)*stride], b.Data[int(i)*stride:(int(i)+1)*stride])
+			}
+			kernels.Nearest(rows, n, stride, kc, label[:n], dist[:n], second[:n])
+		}
 		for j, i := range idx[:n] {
-			q := label[j]
+			pos := j
+			if first >= 0 {
+				pos = int(i) - first
+			}
+			q := label[pos]
 			if c := labels[i]; q != c {
 				changed = true
 				labels[i] = q
 				if moveRow {
-					st.move(st.gather[j*stride:j*stride+dims], c, q)
+					st.move(rows[pos*stride:pos*stride+dims], c, q)
 				}
 			}
-			lower[i] = roundDown32(float64(kernels.LowerBound(second[j], kc)) + cd[q])
-			upper[i] = roundUp32(kernels.UpperBound(dist[j], dims) - cm[q])
+			lower[i] = roundDown32(float64(kernels.LowerBound(second[pos], kc)) + cd[q])
+			upper[i] = roundUp32(kernels.UpperBound(dist[pos], dims) - cm[q])
 		}
 	}
 	st.haveUpper = true

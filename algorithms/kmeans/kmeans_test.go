@@ -861,3 +861,33 @@ func TestSeedingMeasuresNewCandidatesAsAFullSearchWould(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLloydContinuum is k-means where there are no clusters to find,
+// as on customers: five standardized columns and a one-hot one of 16
+// values, k = 5, 20 Lloyd iterations on quantized blocks. Most rows stay
+// near a boundary, so the lazy passes search many of them every time.
+func BenchmarkLloydContinuum(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const rows, dims = 1 << 19, 21 // four blocks: 200 MB, past the caches
+	var blocks []*partition.Block
+	for p := range 4 {
+		blk := partition.NewBlock(p, rows, dims)
+		for i := range rows {
+			r := blk.Data[i*blk.Stride:]
+			for j := range 5 {
+				r[j] = float32(rng.NormFloat64())
+			}
+			r[5+rng.IntN(16)] = 0.5
+		}
+		partition.Quantize(blk)
+		blocks = append(blocks, blk)
+	}
+	cfg := Config{K: 5, MaxIter: 20, Seed: 1}.WithDefaults()
+	cfg.Tol = 0
+	for b.Loop() {
+		for _, blk := range blocks {
+			blk.TakeScratch()
+		}
+		run(b, cfg, blocks, 2)
+	}
+}
