@@ -99,16 +99,53 @@ func newFeatureStats(width int) []ColumnStats {
 	return out
 }
 
-// addFeatureStats adds feature rows to their statistics, in order.
+// addFeatureStats adds feature rows (a chunk of them) to their
+// statistics. Without quantiles, each column's moments over the chunk are
+// taken in two passes, a sum then squared deviations from its mean, and
+// merged into out as Merge combines partitions: no division a value, as
+// Welford's update has, and no less accurate.
 func addFeatureStats(out []ColumnStats, rows []float64, width int, quantiles bool) {
-	for lo := 0; lo+width <= len(rows); lo += width {
-		for j, v := range rows[lo : lo+width] {
-			if quantiles {
+	if quantiles {
+		for lo := 0; lo+width <= len(rows); lo += width {
+			for j, v := range rows[lo : lo+width] {
 				out[j].add(v)
-			} else {
-				out[j].addMoments(v)
 			}
 		}
+		return
+	}
+	chunk := newFeatureStats(width)
+	sum := make([]float64, width)
+	for lo := 0; lo+width <= len(rows); lo += width {
+		row := rows[lo : lo+width]
+		chunk, sum := chunk[:len(row)], sum[:len(row)]
+		for j, v := range row {
+			s := &chunk[j]
+			if v-v != 0 { // NaN or an infinity: missing
+				s.Missing++
+				continue
+			}
+			s.Count++
+			sum[j] += v
+			s.Min, s.Max = min(s.Min, v), max(s.Max, v)
+			s.Fractional = s.Fractional || v != math.Trunc(v)
+		}
+	}
+	for j := range chunk {
+		if chunk[j].Count > 0 {
+			chunk[j].Mean = sum[j] / float64(chunk[j].Count)
+		}
+	}
+	for lo := 0; lo+width <= len(rows); lo += width {
+		row := rows[lo : lo+width]
+		chunk := chunk[:len(row)]
+		for j, v := range row {
+			if d := v - chunk[j].Mean; d-d == 0 {
+				chunk[j].M2 += d * d
+			}
+		}
+	}
+	for j := range out {
+		out[j].Merge(&chunk[j])
 	}
 }
 
