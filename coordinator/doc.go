@@ -93,9 +93,13 @@
 // tables with the blocks (a partition placed elsewhere meanwhile is read
 // from the source), and the assignments and profiles are made from them
 // in memory; the cluster and assign stages read nothing. If they do not
-// fit, JOB/raw is dropped and the later stages read the source again,
-// which their bytes read show. The prepare stage's note says which, and
-// why; its output says so too, for a new leader.
+// fit together but each alone does (files only), the raw tables are
+// consumed (partition.Spec.Consume): each worker makes its blocks from
+// the tables it holds and lets each go as its block is made, so memory
+// holds about the larger of the two, and only the assign stage reads the
+// source again. Otherwise JOB/raw is dropped and the later stages read
+// the source again, which their bytes read show. The prepare stage's
+// note says which, and why; its output says so too, for a new leader.
 //
 // # Checkpoints
 //

@@ -15,7 +15,10 @@
 //     but at least 1 MiB and at most 64 MiB), or the buckets of a shuffle
 //     (ShuffleSpec); raw tables, or the features a fitted preparation
 //     (Preparer) makes of them — from the raw tables the node already
-//     holds when the spec says From, so a job reads its source once;
+//     holds when the spec says From, so a job reads its source once, and
+//     letting each go as its block is made when it says Consume too;
+//     prepared blocks are quantized (Quantize) so that sums of their rows
+//     are exact in any order;
 //   - the Sources that build blocks, the Tally of rows a pass over files
 //     could not read (with absolute line numbers), the row codec a shuffle
 //     moves rows with, the hash Bucket of an id, and rendezvous Place.
