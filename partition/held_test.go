@@ -14,16 +14,8 @@ import (
 // node does not hold is read from the source, counted, and kept too.
 // Without From, Reread reads the source again and counts it.
 func TestPreparedFromHeldRawTables(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("id,x\n")
-	for r := range 3000 {
-		fmt.Fprintf(&b, "c%d,%d\n", r, r)
-	}
-	path := writeFile(t, "d.csv", b.String())
-	fs, err := PlanFiles(path, CSVHints{}, 8<<10)
-	if err != nil || len(fs.Pieces) < 3 {
-		t.Fatalf("%d pieces, %v", len(fs.Pieces), err)
-	}
+	fs := idsAndX(t)
+	var err error
 	open := func(s Spec, held func(string, int) *Block) Source {
 		src, err := Open(s, Env{Prepare: func(json.RawMessage) (Preparer, error) { return dropThirds{}, nil }, Held: held})
 		if err != nil {
@@ -91,16 +83,8 @@ func TestPreparedFromHeldRawTables(t *testing.T) {
 // node lets go (Take), and keep none: Reread reads the source again and
 // counts it. A partition the node does not hold is read from the source.
 func TestPreparedConsumesHeldRawTables(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("id,x\n")
-	for r := range 3000 {
-		fmt.Fprintf(&b, "c%d,%d\n", r, r)
-	}
-	path := writeFile(t, "d.csv", b.String())
-	fs, err := PlanFiles(path, CSVHints{}, 8<<10)
-	if err != nil || len(fs.Pieces) < 3 {
-		t.Fatalf("%d pieces, %v", len(fs.Pieces), err)
-	}
+	fs := idsAndX(t)
+	var err error
 	prep := func(json.RawMessage) (Preparer, error) { return dropThirds{}, nil }
 	raw, err := Open(Spec{Files: fs, Columns: []string{"x", "id"}}, Env{Prepare: prep})
 	if err != nil {
@@ -150,4 +134,19 @@ func TestPreparedConsumesHeldRawTables(t *testing.T) {
 			}
 		}
 	}
+}
+
+// idsAndX is a CSV of 3000 rows (id, x) planned into several pieces.
+func idsAndX(t *testing.T) *FileSet {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("id,x\n")
+	for r := range 3000 {
+		fmt.Fprintf(&b, "c%d,%d\n", r, r)
+	}
+	fs, err := PlanFiles(writeFile(t, "d.csv", b.String()), CSVHints{}, 8<<10)
+	if err != nil || len(fs.Pieces) < 3 {
+		t.Fatalf("%d pieces, %v", len(fs.Pieces), err)
+	}
+	return fs
 }
