@@ -66,8 +66,9 @@ type Column struct {
 	Dict  []string // Text: the values, in order of first appearance; equal entries are one value (see appendText)
 	Times []int64
 
-	index  map[string]int32 // Text: Dict's inverse, while building
-	probed bool             // Text: whether the column decided on its index
+	index     map[string]int32 // Text: Dict's inverse, while building
+	probed    bool             // Text: whether the column decided on its index
+	fromArrow arrowDict        // Text: codes of an Arrow dictionary's entries, while reading one
 }
 
 // Table is a partition's rows as typed columns, before they become the
@@ -205,6 +206,12 @@ func (c *Column) addText(s string, missing, borrowed bool) {
 		c.index[s] = code
 	}
 	c.Codes = append(c.Codes, code)
+	c.probe()
+}
+
+// probe decides, at the first value from the distinctProbe'th on, whether
+// the column keeps its index (see appendText).
+func (c *Column) probe() {
 	if !c.probed && len(c.Codes) >= distinctProbe {
 		c.probed = true
 		if 10*len(c.Dict) > 9*len(c.Codes) {
