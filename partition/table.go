@@ -216,6 +216,9 @@ func (c *Column) probe() {
 		c.probed = true
 		if 10*len(c.Dict) > 9*len(c.Codes) {
 			c.index = nil
+			// Most rows to come are new entries: room for as many as
+			// Codes was reserved for, rather than growing by doubling.
+			c.Dict = slices.Grow(c.Dict, cap(c.Codes)-len(c.Codes))
 		}
 	}
 }
