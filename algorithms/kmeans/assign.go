@@ -252,6 +252,7 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 	}
 	changed := false
 	sep := kernels.SeparationOf(dims)
+	rb := kernels.ReboundOf(kc)
 	stride := b.Stride
 	labels := st.label
 	upper, lower, cm, cd := st.upper[:len(labels)], st.lower[:len(labels)], st.cm[:k], st.cd[:k]
@@ -320,8 +321,8 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 					st.move(rows[pos*stride:pos*stride+dims], c, q)
 				}
 			}
-			lower[i] = roundDown32(float64(kernels.LowerBound(second[pos], kc)) + cd[q])
-			upper[i] = roundUp32(kernels.UpperBound(dist[pos], dims) - cm[q])
+			lower[i] = rb.Lower(second[pos], cd[q])
+			upper[i] = rb.Upper(dist[pos], cm[q])
 		}
 	}
 	st.haveUpper = true
