@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -311,6 +312,59 @@ func InspectParquet(path string) (ParquetFile, error) {
 	return out, nil
 }
 
+// footers holds the parsed footers of the Parquet files read last. A
+// piece is a run of a file's row groups, and each read of one parsed the
+// whole footer again: for a 2 GB file of 1,526 row groups, 85 ms a piece,
+// 5 s of CPU over a job that reads its 32 pieces twice.
+var footers = struct {
+	sync.Mutex
+	m map[footerKey]*metadata.FileMetaData
+}{m: map[footerKey]*metadata.FileMetaData{}}
+
+// footerKey is a file as it is now: a file written again is parsed again.
+type footerKey struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+// maxFooters bounds footers; past it, one is let go.
+const maxFooters = 16
+
+// openParquet opens a Parquet file with its footer parsed once for all
+// the reads of it while it is unchanged.
+func openParquet(path string) (*file.Reader, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	key := footerKey{path, st.Size(), st.ModTime().UnixNano()}
+	footers.Lock()
+	md := footers.m[key]
+	footers.Unlock()
+	if md != nil {
+		return file.OpenParquetFile(path, false, file.WithMetadata(md))
+	}
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	footers.Lock()
+	if len(footers.m) >= maxFooters {
+		for k := range footers.m {
+			delete(footers.m, k)
+			break
+		}
+	}
+	md = pf.MetaData()
+	// Readers sharing the footer only read it, but for the writer version,
+	// which it works out on first use: worked out now, before it is shared.
+	md.WriterVersion()
+	footers.m[key] = md
+	footers.Unlock()
+	return pf, nil
+}
+
 // parquetBatch is how many rows a Parquet reader decodes at a time.
 const parquetBatch = 64 << 10
 
@@ -318,7 +372,7 @@ const parquetBatch = 64 << 10
 // groups [first, last): Parquet stores columns apart, so the others are
 // not even decompressed.
 func ReadParquetColumns(ctx context.Context, path string, first, last int, columns []string) (*Table, error) {
-	pf, err := file.OpenParquetFile(path, false)
+	pf, err := openParquet(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

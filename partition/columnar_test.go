@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -692,5 +694,53 @@ func TestAppendArrowAsPerValue(t *testing.T) {
 	identical(t, got, want)
 	if got.Columns[0].index != nil {
 		t.Error("a column of mostly distinct values kept its index")
+	}
+}
+
+// Reads of one file share its parsed footer, at once from many goroutines
+// (run under -race in CI), and a file written again is parsed again.
+func TestParquetFooterParsedOncePerFileVersion(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.parquet")
+	write := func(rows int) {
+		tab := NewTable([]Field{{Name: "x", Type: Number}})
+		for i := range rows {
+			tab.Columns[0].Num = append(tab.Columns[0].Num, float64(i))
+		}
+		tab.Rows = rows
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewParquetWriter(f, tab.Schema())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(tab); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	write(10)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tab, err := ReadParquetColumns(context.Background(), path, 0, 1, nil)
+			if err != nil || tab.Rows != 10 {
+				t.Errorf("read %v rows, %v", tab, err)
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(10 * time.Millisecond) // a new modification time
+	write(25)
+	tab, err := ReadParquetColumns(context.Background(), path, 0, 1, nil)
+	if err != nil || tab.Rows != 25 {
+		t.Fatalf("after the file was written again: %v, %v", tab, err)
 	}
 }
