@@ -126,6 +126,43 @@ func (s *ColumnStats) addCategory(v string, n int64) {
 	s.Categories[v] += n
 }
 
+// groupMoments adds rows values of column i, value(r) for row r, to the
+// statistics of their groups (−1: none) in two passes, a sum then squared
+// deviations from each group's mean, rather than Welford's update: no
+// division a value, and no less accurate. NaN and ±Inf are missing.
+func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value func(r int) float64) {
+	sum := make([]float64, len(out))
+	for r := range rows {
+		g := group[r]
+		if g < 0 {
+			continue
+		}
+		s, v := &out[g][i], value(r)
+		if v-v != 0 {
+			s.Missing++
+			continue
+		}
+		s.Count++
+		sum[g] += v
+		s.Min, s.Max = min(s.Min, v), max(s.Max, v)
+		s.Fractional = s.Fractional || v != math.Trunc(v)
+		s.Sketch.Add(v)
+	}
+	for g := range out {
+		if n := out[g][i].Count; n > 0 {
+			out[g][i].Mean = sum[g] / float64(n)
+		}
+	}
+	for r := range rows {
+		if g := group[r]; g >= 0 {
+			s := &out[g][i]
+			if d := value(r) - s.Mean; d-d == 0 {
+				s.M2 += d * d
+			}
+		}
+	}
+}
+
 // Merge adds o, the statistics of the same column over later rows, to s
 // (Chan et al.'s combination of moments). Merging in a fixed order gives
 // the same bits whatever the cluster. s may be the zero ColumnStats.
@@ -221,21 +258,14 @@ func StatsBy(t *partition.Table, group []int32, groups int) ([][]ColumnStats, er
 		c := &t.Columns[i]
 		switch c.Type {
 		case partition.Number:
-			for r, v := range c.Num {
-				if g := group[r]; g >= 0 {
-					out[g][i].add(v)
-				}
-			}
+			groupMoments(out, i, group, len(c.Num), func(r int) float64 { return c.Num[r] })
 		case partition.Time:
-			for r, ms := range c.Times {
-				if g := group[r]; g >= 0 {
-					v := math.NaN()
-					if ms != partition.MissingTime {
-						v = float64(ms)
-					}
-					out[g][i].add(v)
+			groupMoments(out, i, group, len(c.Times), func(r int) float64 {
+				if ms := c.Times[r]; ms != partition.MissingTime {
+					return float64(ms)
 				}
-			}
+				return math.NaN()
+			})
 		case partition.Text:
 			counts := make([][]int64, groups)
 			for r, code := range c.Codes {
