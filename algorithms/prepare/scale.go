@@ -130,16 +130,43 @@ func addFeatureStats(out []ColumnStats, rows []float64, width int, quantiles boo
 			s.Fractional = s.Fractional || v != math.Trunc(v)
 		}
 	}
+	overflow := false
 	for j := range chunk {
 		if chunk[j].Count > 0 {
 			chunk[j].Mean = sum[j] / float64(chunk[j].Count)
+			overflow = overflow || math.IsInf(chunk[j].Mean, 0)
+		}
+	}
+	if overflow {
+		// A sum past float64's range (values near ±MaxFloat64) is no
+		// mean: those columns' means are running means instead, as
+		// Welford's update keeps, which stay within the values' range.
+		redo, n := make([]bool, width), make([]int64, width)
+		for j := range chunk {
+			redo[j], sum[j] = math.IsInf(chunk[j].Mean, 0), 0
+		}
+		for lo := 0; lo+width <= len(rows); lo += width {
+			for j, v := range rows[lo : lo+width] {
+				if redo[j] && v-v == 0 {
+					n[j]++
+					sum[j] += (v - sum[j]) / float64(n[j])
+				}
+			}
+		}
+		for j := range chunk {
+			if redo[j] {
+				chunk[j].Mean = sum[j]
+			}
 		}
 	}
 	for lo := 0; lo+width <= len(rows); lo += width {
 		row := rows[lo : lo+width]
 		chunk := chunk[:len(row)]
 		for j, v := range row {
-			if d := v - chunk[j].Mean; d-d == 0 {
+			// Present values only; a deviation past float64's range
+			// makes M2 infinite, as it is.
+			if v-v == 0 {
+				d := v - chunk[j].Mean
 				chunk[j].M2 += d * d
 			}
 		}

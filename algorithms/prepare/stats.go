@@ -148,16 +148,42 @@ func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value fun
 		s.Fractional = s.Fractional || v != math.Trunc(v)
 		s.Sketch.Add(v)
 	}
+	overflow := false
 	for g := range out {
 		if n := out[g][i].Count; n > 0 {
 			out[g][i].Mean = sum[g] / float64(n)
+			overflow = overflow || math.IsInf(out[g][i].Mean, 0)
+		}
+	}
+	if overflow {
+		// A sum past float64's range (values near ±MaxFloat64) is no
+		// mean: those groups' means are running means instead, as
+		// Welford's update keeps, which stay within the values' range.
+		redo, n := make([]bool, len(out)), make([]int64, len(out))
+		for g := range out {
+			redo[g], sum[g] = math.IsInf(out[g][i].Mean, 0), 0
+		}
+		for r := range rows {
+			if g := group[r]; g >= 0 && redo[g] {
+				if v := value(r); v-v == 0 {
+					n[g]++
+					sum[g] += (v - sum[g]) / float64(n[g])
+				}
+			}
+		}
+		for g := range out {
+			if redo[g] {
+				out[g][i].Mean = sum[g]
+			}
 		}
 	}
 	for r := range rows {
 		if g := group[r]; g >= 0 {
-			s := &out[g][i]
-			if d := value(r) - s.Mean; d-d == 0 {
-				s.M2 += d * d
+			// Present values only; a deviation past float64's range
+			// makes M2 infinite, as it is.
+			if v := value(r); v-v == 0 {
+				d := v - out[g][i].Mean
+				out[g][i].M2 += d * d
 			}
 		}
 	}

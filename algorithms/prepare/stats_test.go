@@ -412,3 +412,40 @@ func TestManyCapOfSplits(t *testing.T) {
 	merged := mergeAll(parts, []int{0, 1, 2, 3, 4})
 	sameStats(t, "CustomerID", &merged[5], &whole[5])
 }
+
+// Values near the largest float64 (a sentinel some systems write for "no
+// limit") overflow a plain sum, but not their mean: the two-pass moments,
+// of features and of segments alike, must keep a finite mean, as Welford's
+// update did, and an infinite sum of squares only where the real one is
+// past float64's range.
+func TestMomentsOfValuesNearTheLargestFloat(t *testing.T) {
+	big := math.MaxFloat64
+	for _, c := range []struct {
+		values   []float64
+		mean, m2 float64
+	}{
+		{[]float64{big, big, big}, big, 0},
+		{[]float64{-big, -big}, -big, 0},
+		{[]float64{big, big, 0}, big / 3 * 2, math.Inf(1)},
+		{[]float64{1e308, 1e308, math.NaN(), 1e308}, 1e308, 0},
+	} {
+		close := func(got, want float64) bool {
+			return got == want || math.Abs(got-want) <= 1e-15*math.Abs(want)
+		}
+		f := featureStats(c.values, 1, false)[0]
+		w := featureStats(c.values, 1, true)[0] // Welford's
+		if !close(f.Mean, c.mean) || !close(w.Mean, c.mean) || f.M2 != c.m2 {
+			t.Errorf("features %v: mean %v M2 %v (Welford's %v, %v); want %v, %v", c.values, f.Mean, f.M2, w.Mean, w.M2, c.mean, c.m2)
+		}
+		tb := partition.NewTable(schema[:1])
+		tb.Columns[0].Num, tb.Rows = c.values, len(c.values)
+		group := make([]int32, len(c.values))
+		by, err := StatsBy(tb, group, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := by[0][0]; !close(g.Mean, c.mean) || g.M2 != c.m2 {
+			t.Errorf("segment of %v: mean %v M2 %v; want %v, %v", c.values, g.Mean, g.M2, c.mean, c.m2)
+		}
+	}
+}
