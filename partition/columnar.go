@@ -179,10 +179,10 @@ func markMissing[T float64 | int64](c *Column, added []T, a arrow.Array, missing
 	if len(added) != a.Len() {
 		return fmt.Errorf("column %q: %d values in an array of %d", c.Name, len(added), a.Len())
 	}
-	if a.NullN() == 0 {
+	valid, offset := a.NullBitmapBytes(), a.Data().Offset()
+	if a.NullN() == 0 || len(valid) == 0 { // no bitmap: every value is valid, as IsValid has it
 		return nil
 	}
-	valid, offset := a.NullBitmapBytes(), a.Data().Offset()
 	for i := range added {
 		if bitutil.BitIsNotSet(valid, offset+i) {
 			added[i] = missing
@@ -240,7 +240,8 @@ func (c *Column) appendDictionary(a *array.Dictionary) error {
 
 func appendIndices[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64](c *Column, a *array.Dictionary, indices []T) {
 	dict, codes := a.Dictionary(), c.fromArrow.codes
-	valid, offset, nulls := a.NullBitmapBytes(), a.Data().Offset(), a.NullN() > 0
+	valid, offset := a.NullBitmapBytes(), a.Data().Offset()
+	nulls := a.NullN() > 0 && len(valid) > 0 // no bitmap: every index is valid, as IsNull has it
 	i := 0
 	for ; i < len(indices) && c.index != nil; i++ {
 		if nulls && bitutil.BitIsNotSet(valid, offset+i) {

@@ -744,3 +744,37 @@ func TestParquetFooterParsedOncePerFileVersion(t *testing.T) {
 		t.Fatalf("after the file was written again: %v, %v", tab, err)
 	}
 }
+
+// An array that counts nulls but has no validity bitmap (what an IPC file
+// with a null count and an empty validity buffer gives) reads as every
+// value present, as Arrow's IsValid and the per-value reading take it:
+// not a panic, which would end the worker.
+func TestAppendArrowWithoutABitmapReadsEveryValue(t *testing.T) {
+	none := memory.NewBufferBytes(nil)
+	nums := memory.NewBufferBytes(arrow.Float64Traits.CastToBytes([]float64{1, 2, 3}))
+	days := memory.NewBufferBytes(arrow.Date32Traits.CastToBytes([]arrow.Date32{1, 2, 3}))
+	dict := array.NewStringBuilder(memory.DefaultAllocator)
+	dict.AppendValues([]string{"a", "b"}, nil)
+	entries := dict.NewArray()
+	codes := memory.NewBufferBytes(arrow.Int32Traits.CastToBytes([]int32{1, 0, 1}))
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	for _, a := range []arrow.Array{
+		array.NewFloat64Data(array.NewData(arrow.PrimitiveTypes.Float64, 3, []*memory.Buffer{none, nums}, nil, 1, 0)),
+		array.NewDate32Data(array.NewData(arrow.FixedWidthTypes.Date32, 3, []*memory.Buffer{none, days}, nil, 1, 0)),
+		array.NewDictionaryData(array.NewDataWithDictionary(dt, 3, []*memory.Buffer{none, codes}, 1, 0, entries.Data().(*array.Data))),
+	} {
+		f, err := arrowField(arrow.Field{Name: "c", Type: a.DataType()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := NewTable([]Field{f}), NewTable([]Field{f})
+		if err := got.Columns[0].appendArrow(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := appendPerValue(&want.Columns[0], a); err != nil {
+			t.Fatal(err)
+		}
+		got.Rows, want.Rows = a.Len(), a.Len()
+		identical(t, got, want)
+	}
+}
