@@ -169,3 +169,70 @@ func TestRawRowsConsumedIntoFeaturesWhenBothDoNotFit(t *testing.T) {
 	}
 	tight.AwaitReleased()
 }
+
+// A new leader that restores a preparation which consumes the raw tables
+// makes the features from those its workers hold, and then lets the raw
+// dataset go, as the leader that fitted it would have: a raw table whose
+// partition is now placed on another worker (one joined meanwhile) must
+// not stay in memory beside the features for the rest of the job, since
+// consuming was chosen because both do not fit together.
+func TestNewLeaderLetsGoOfRawTablesItConsumed(t *testing.T) {
+	const rows = 60_000 // two pieces of the file: a joining worker takes one
+	path := customersCSV(t, rows)
+	spec := fmt.Sprintf("name: c\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, Income]}\ncluster: {k: 2, max_iter: 10, tol: 0}\noutput: {dir: %s, format: csv}\n", path, t.TempDir())
+	features := int64(rows * (4*partition.PadDims(2) + 8))
+	c := clustertest.Start(t, clustertest.Options{Coordinators: 3, WorkerWait: 20 * time.Second, WorkerMemory: features + 1})
+	c.AddWorkers(2)
+	var killed atomic.Pointer[coordinator.Node]
+	c.Failpoints.Arm(failpoint.StageDone, func(ev failpoint.Event) error {
+		if ev.Stage != "prepare" || killed.Load() != nil {
+			return nil
+		}
+		c.AddWorkers(1) // placed on by the next leader, not the raw tables
+		leader := c.Leader()
+		killed.Store(leader)
+		go leader.Close()
+		for leader.IsLeader() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return errors.New("failpoint: the leader was killed")
+	})
+	var mu sync.Mutex
+	var kept []string // raw partitions still held when the assignments begin
+	c.Failpoints.Arm(failpoint.StageStart, func(ev failpoint.Event) error {
+		if k := killed.Load(); k == nil || ev.Node == k.ID() || ev.Stage != "assign" {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, w := range c.Workers {
+			for id := range 8 {
+				if _, err := w.Store().Blocks(ev.Job+"/raw", []int{id}); err == nil {
+					kept = append(kept, fmt.Sprintf("%s: partition %d", w.Name(), id))
+				}
+			}
+		}
+		return nil
+	})
+	survivor := 0
+	for c.Coords[survivor].IsLeader() {
+		survivor++
+	}
+	res := c.Run(survivor, spec, nil)
+	if killed.Load() == nil {
+		t.Fatal("the failpoint never killed the leader")
+	}
+	notes := map[string]string{}
+	for _, st := range res.Stages {
+		notes[st.Name] = st.Note
+	}
+	if !strings.Contains(notes["prepare"], "made into features in memory") {
+		t.Fatalf("prepare stage's note %q", notes["prepare"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(kept) > 0 {
+		t.Fatalf("raw tables still held beside the features during the assignments: %v", kept)
+	}
+	c.AwaitReleased()
+}

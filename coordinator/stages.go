@@ -376,6 +376,16 @@ func (r *jobRun) features() (*clusterExecutor, error) {
 		// The blocks hold the tables now; the raw dataset's names go.
 		r.drop(r.rawEx)
 		r.rawEx = nil
+	} else if r.keep || r.consume {
+		// A preparation restored from the log: the raw dataset is an
+		// earlier leader's, and goes as its own would have. Tables it
+		// still holds are of partitions now placed on other workers
+		// (one joined meanwhile), read from the source there instead.
+		raw, err := newClusterExecutor(r.n, r.job.ID+rawSuffix, partition.Spec{}, 0)
+		if err != nil {
+			return nil, err
+		}
+		r.drop(raw)
 	}
 	return ex, nil
 }
