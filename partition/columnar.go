@@ -324,9 +324,9 @@ var footers = struct {
 
 // footerKey is a file as it is now: a file written again is parsed again.
 type footerKey struct {
-	path  string
-	size  int64
-	mtime int64
+	path        string
+	size, mtime int64
+	inode       uint64
 }
 
 // maxFooters bounds footers; past it, one is let go.
@@ -339,7 +339,7 @@ func openParquet(path string) (*file.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := footerKey{path, st.Size(), st.ModTime().UnixNano()}
+	key := footerKey{path, st.Size(), st.ModTime().UnixNano(), inode(st)}
 	footers.Lock()
 	md := footers.m[key]
 	footers.Unlock()

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -698,7 +697,7 @@ func TestAppendArrowAsPerValue(t *testing.T) {
 }
 
 // Reads of one file share its parsed footer, at once from many goroutines
-// (run under -race in CI), and a file written again is parsed again.
+// (run under -race in CI), and a file replaced by another is parsed again.
 func TestParquetFooterParsedOncePerFileVersion(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f.parquet")
@@ -708,7 +707,8 @@ func TestParquetFooterParsedOncePerFileVersion(t *testing.T) {
 			tab.Columns[0].Num = append(tab.Columns[0].Num, float64(i))
 		}
 		tab.Rows = rows
-		f, err := os.Create(path)
+		tmp := filepath.Join(dir, "new.parquet")
+		f, err := os.Create(tmp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -723,6 +723,19 @@ func TestParquetFooterParsedOncePerFileVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.Close()
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cached := func() (n int, md any) {
+		footers.Lock()
+		defer footers.Unlock()
+		for k, v := range footers.m {
+			if k.path == path {
+				n, md = n+1, v
+			}
+		}
+		return n, md
 	}
 	write(10)
 	var wg sync.WaitGroup
@@ -737,11 +750,17 @@ func TestParquetFooterParsedOncePerFileVersion(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	time.Sleep(10 * time.Millisecond) // a new modification time
+	n, first := cached()
+	if _, err := ReadParquetColumns(context.Background(), path, 0, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if again, md := cached(); n != 1 || again != 1 || md != first {
+		t.Fatalf("%d then %d footers cached for one unchanged file", n, again)
+	}
 	write(25)
 	tab, err := ReadParquetColumns(context.Background(), path, 0, 1, nil)
 	if err != nil || tab.Rows != 25 {
-		t.Fatalf("after the file was written again: %v, %v", tab, err)
+		t.Fatalf("after the file was replaced: %v, %v", tab, err)
 	}
 }
 
