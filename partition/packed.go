@@ -145,27 +145,37 @@ func hotOf(vals, cold, hot []float32) (int, bool) {
 
 // expand writes rows [lo, hi) into dst, stride values each.
 func (p *packed) expand(lo, hi, stride int, dst []float32) {
-	nd, nr := len(p.dense), len(p.at)
-	dst = dst[:(hi-lo)*stride]
-	for i := lo; i < hi; i++ {
-		row := dst[(i-lo)*stride : (i-lo+1)*stride]
-		copy(row, p.base)
-		vals := p.values[i*nd : (i+1)*nd]
-		for d, f := range p.dense {
-			row[f] = vals[d]
-		}
-		if p.wide {
-			setHot(row, p.hot, p.at, p.codes16[i*nr:(i+1)*nr])
-		} else {
-			setHot(row, p.hot, p.at, p.codes8[i*nr:(i+1)*nr])
-		}
+	if p.wide {
+		expandRows(p, p.codes16, lo, hi, stride, dst)
+	} else {
+		expandRows(p, p.codes8, lo, hi, stride, dst)
 	}
 }
 
-func setHot[C uint8 | uint16](row, hot []float32, at []int32, codes []C) {
-	for g, c := range codes {
-		f := int(at[g]) + int(c)
-		row[f] = hot[f]
+// expandRows is expand with the codes of p's width. Every row starts as
+// base, copied into the first and then doubled, a few large copies
+// instead of one a row; then each row's numbers and hot features are
+// written in, from locals: through p, the compiler loaded each slice
+// again for every value, as a write to a row might have changed p.
+func expandRows[C uint8 | uint16](p *packed, codes []C, lo, hi, stride int, dst []float32) {
+	dense, at, hot := p.dense, p.at, p.hot
+	nd, nr := len(dense), len(at)
+	rows := hi - lo
+	dst = dst[:rows*stride]
+	copy(dst, p.base)
+	for n := stride; n < len(dst); n *= 2 {
+		copy(dst[n:], dst[:n])
+	}
+	vals, codes := p.values[lo*nd:hi*nd], codes[lo*nr:hi*nr]
+	for r := range rows {
+		row := dst[r*stride : (r+1)*stride]
+		for d, f := range dense {
+			row[f] = vals[r*nd+d]
+		}
+		for g, c := range codes[r*nr : (r+1)*nr] {
+			f := int(at[g]) + int(c)
+			row[f] = hot[f]
+		}
 	}
 }
 
