@@ -105,14 +105,16 @@ func (b *Block) Span(lo, hi int, buf []float32) []float32 {
 	return buf
 }
 
-// CopyRows writes rows [lo, hi) into dst, Stride values each, whichever
-// form the block holds them in.
-func (b *Block) CopyRows(lo, hi int, dst []float32) {
+// Gather writes the rows idx into dst, Stride values each, whichever form
+// the block holds them in.
+func (b *Block) Gather(idx []int32, dst []float32) {
 	if b.pack == nil {
-		copy(dst[:(hi-lo)*b.Stride], b.Data[lo*b.Stride:hi*b.Stride])
+		for j, i := range idx {
+			copy(dst[j*b.Stride:(j+1)*b.Stride], b.Data[int(i)*b.Stride:(int(i)+1)*b.Stride])
+		}
 		return
 	}
-	b.pack.expand(lo, hi, b.Stride, dst)
+	b.pack.gather(idx, b.Stride, dst)
 }
 
 // Row returns row i's real dimensions: aliasing the block when it is

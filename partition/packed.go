@@ -146,31 +146,44 @@ func hotOf(vals, cold, hot []float32) (int, bool) {
 // expand writes rows [lo, hi) into dst, stride values each.
 func (p *packed) expand(lo, hi, stride int, dst []float32) {
 	if p.wide {
-		expandRows(p, p.codes16, lo, hi, stride, dst)
+		expandRows(p, p.codes16, lo, hi-lo, nil, stride, dst)
 	} else {
-		expandRows(p, p.codes8, lo, hi, stride, dst)
+		expandRows(p, p.codes8, lo, hi-lo, nil, stride, dst)
 	}
 }
 
-// expandRows is expand with the codes of p's width. Every row starts as
-// base, copied into the first and then doubled, a few large copies
-// instead of one a row; then each row's numbers and hot features are
-// written in, from locals: through p, the compiler loaded each slice
-// again for every value, as a write to a row might have changed p.
-func expandRows[C uint8 | uint16](p *packed, codes []C, lo, hi, stride int, dst []float32) {
-	dense, at, hot := p.dense, p.at, p.hot
-	nd, nr := len(dense), len(at)
-	rows := hi - lo
-	dst = dst[:rows*stride]
-	copy(dst, p.base)
-	for n := stride; n < len(dst); n *= 2 {
-		copy(dst[n:], dst[:n])
+// gather writes the rows idx into dst, stride values each.
+func (p *packed) gather(idx []int32, stride int, dst []float32) {
+	if p.wide {
+		expandRows(p, p.codes16, 0, len(idx), idx, stride, dst)
+	} else {
+		expandRows(p, p.codes8, 0, len(idx), idx, stride, dst)
 	}
-	vals, codes := p.values[lo*nd:hi*nd], codes[lo*nr:hi*nr]
-	for r := range rows {
-		row := dst[r*stride : (r+1)*stride]
+}
+
+// expandRows writes n rows into dst, stride values each, with the codes
+// of p's width: rows lo, lo+1, … or, if idx is not nil, the rows idx.
+// Every row starts as base, copied into the first and then doubled, a few
+// large copies instead of one a row; then each row's numbers and hot
+// features are written in, from locals: through p, the compiler loaded
+// each slice again for every value, as a write to a row might have
+// changed p.
+func expandRows[C uint8 | uint16](p *packed, codes []C, lo, n int, idx []int32, stride int, dst []float32) {
+	dense, at, hot, values := p.dense, p.at, p.hot, p.values
+	nd, nr := len(dense), len(at)
+	dst = dst[:n*stride]
+	copy(dst, p.base)
+	for k := stride; k < len(dst); k *= 2 {
+		copy(dst[k:], dst[:k])
+	}
+	for j := range n {
+		r := lo + j
+		if idx != nil {
+			r = int(idx[j])
+		}
+		row, vals := dst[j*stride:(j+1)*stride], values[r*nd:(r+1)*nd]
 		for d, f := range dense {
-			row[f] = vals[r*nd+d]
+			row[f] = vals[d]
 		}
 		for g, c := range codes[r*nr : (r+1)*nr] {
 			f := int(at[g]) + int(c)

@@ -128,17 +128,26 @@ func sameBlockRows(t *testing.T, what string, got, want *Block) {
 			}
 		}
 	}
-	dst := garbage(3 * s)
-	for i := 0; i+3 <= got.Rows; i += 3 {
-		got.CopyRows(i, i+3, dst)
-		same("copied", i, dst, want.Data[i*s:(i+3)*s])
+	// Rows in no order, some twice.
+	rng := rand.New(rand.NewPCG(uint64(got.Rows), 1))
+	idx := make([]int32, 300)
+	dst := garbage(len(idx) * s)
+	for round := range 5 {
+		for j := range idx {
+			idx[j] = int32(rng.IntN(got.Rows))
+		}
+		n := len(idx) >> round
+		got.Gather(idx[:n], dst)
+		for j, i := range idx[:n] {
+			same("gathered", int(i), dst[j*s:(j+1)*s], want.Data[int(i)*s:int(i+1)*s])
+		}
 	}
 	for i := range got.Rows {
 		same("row", i, got.Row(i), want.Row(i))
 	}
 }
 
-// A packed block gives back, through Span, CopyRows and Row, the very
+// A packed block gives back, through Span, Gather and Row, the very
 // bits of the dense block the same preparation makes, quantized, padding
 // zero: runs of which a feature is never hot, of one feature, with a
 // feature whose hot and cold values are one, and wider than a byte's

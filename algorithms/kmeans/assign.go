@@ -308,19 +308,20 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		if n == 0 {
 			continue
 		}
-		// Rows scattered through the chunk cost a trip to memory each when
-		// gathered; past a quarter of it, streaming the whole chunk
-		// through the kernel costs less, and what it finds for the
-		// settled rows is not used.
+		// A dense block's rows scattered through the chunk cost a trip to
+		// memory each when gathered; past a quarter of it, streaming the
+		// whole chunk through the kernel costs less, and what it finds for
+		// the settled rows is not used. A packed chunk is a few
+		// kilobytes, and expanding a row costs what expanding it in a
+		// whole chunk does: its unsettled rows alone are expanded and
+		// searched.
 		rows, first := st.rows, -1
-		if 4*n > hi-lo {
+		if 4*n > hi-lo && !b.Packed() {
 			rows, first = b.Span(lo, hi, st.rows), lo
 			kernels.Nearest(rows, hi-lo, stride, kc, label[:hi-lo], dist[:hi-lo], second[:hi-lo])
 		} else {
 			if !tighten || !b.Packed() { // else measuring expanded them
-				for j, i := range idx[:n] {
-					b.CopyRows(int(i), int(i)+1, rows[j*stride:(j+1)*stride])
-				}
+				b.Gather(idx[:n], rows)
 			}
 			kernels.Nearest(rows, n, stride, kc, label[:n], dist[:n], second[:n])
 		}
