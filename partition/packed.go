@@ -26,13 +26,16 @@ type OneHotPreparer interface {
 }
 
 // maxNarrowRun is the most features a run may have for its codes to fit
-// a byte.
-const maxNarrowRun = 1 << 8
+// a byte, maxRun in two.
+const (
+	maxNarrowRun = 1 << 8
+	maxRun       = 1 << 16
+)
 
 // packed is a block's rows in place of Data: the features outside every
 // run as float32, row by row, and each run's hot feature as a code per
-// row. Only packRows writes the codes, each below its run's width, which
-// is why expansion trusts them.
+// row. Only put writes the codes, each below its run's width, which is
+// why expansion trusts them.
 type packed struct {
 	dense  []int32   // the features outside every run, ascending
 	values []float32 // Rows × len(dense)
@@ -59,6 +62,9 @@ func newPacked(dims, rows int, runs []OneHot) (*packed, error) {
 	next := 0 // the first feature not yet placed
 	for _, r := range runs {
 		n := len(r.Hot)
+		if n > maxRun {
+			return nil, fmt.Errorf("one-hot run of %d features at feature %d: more than the %d a code can name", n, r.At, maxRun)
+		}
 		if n < 1 || len(r.Cold) != n || r.At < next || r.At+n > dims {
 			return nil, fmt.Errorf("one-hot run of %d features (%d cold values) at feature %d does not fit %d features after feature %d", n, len(r.Cold), r.At, dims, next)
 		}

@@ -208,8 +208,8 @@ func TestRowOutsideTheRunsKeepsTheBlockDense(t *testing.T) {
 	sameBlockRows(t, "fallen back", got, want)
 }
 
-// Runs that overlap or overrun the features are the preparation's bug,
-// and an error.
+// Runs that overlap or overrun the features, or are too wide for their
+// codes, are the preparation's bug, and an error.
 func TestRunsThatDoNotFitAreAnError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, runs := range [][]run{
@@ -220,6 +220,10 @@ func TestRunsThatDoNotFitAreAnError(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "does not fit 9 features") {
 			t.Fatalf("runs %+v: %v", runs, err)
 		}
+	}
+	wide := runsPrep{width: maxRun + 2, lie: -1, runs: []run{scaledRun(1, maxRun+1, rng)}}
+	if _, err := Prepare(0, runsTable(10), wide); err == nil || !strings.Contains(err.Error(), "more than the 65536 a code can name") {
+		t.Fatalf("a run of %d features: %v", maxRun+1, err)
 	}
 }
 

@@ -311,10 +311,9 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		// A dense block's rows scattered through the chunk cost a trip to
 		// memory each when gathered; past a quarter of it, streaming the
 		// whole chunk through the kernel costs less, and what it finds for
-		// the settled rows is not used. A packed chunk is a few
-		// kilobytes, and expanding a row costs what expanding it in a
-		// whole chunk does: its unsettled rows alone are expanded and
-		// searched.
+		// the settled rows is not used. A packed block's chunk is a few
+		// kilobytes, and a row costs as much to expand alone as in the
+		// whole chunk: only the unsettled rows are expanded and searched.
 		rows, first := st.rows, -1
 		if 4*n > hi-lo && !b.Packed() {
 			rows, first = b.Span(lo, hi, st.rows), lo
