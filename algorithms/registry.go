@@ -107,6 +107,15 @@ type Assigned struct {
 	Flags   [][]bool // one slice of rows entries per Output.Flags
 }
 
+// Slice is rows [lo, hi) of a, sharing its memory.
+func (a Assigned) Slice(lo, hi int) Assigned {
+	s := Assigned{Segment: a.Segment[lo:hi], Score: a.Score[lo:hi]}
+	for _, f := range a.Flags {
+		s.Flags = append(s.Flags, f[lo:hi])
+	}
+	return s
+}
+
 // NewAssigned allocates results for rows rows of a model's output.
 func NewAssigned(o Output, rows int) Assigned {
 	a := Assigned{Segment: make([]int32, rows), Score: make([]float32, rows)}

@@ -37,6 +37,9 @@ type Options struct {
 	// WorkerMemory is the memory each worker advertises (0: the
 	// machine's), which decides whether a job keeps its raw rows.
 	WorkerMemory int64
+	// DenseBlocks keeps the workers' prepared blocks dense, unpacked
+	// (worker.Config.DenseBlocks).
+	DenseBlocks bool
 }
 
 // Cluster is a running cluster; Close (registered with t.Cleanup) stops
@@ -125,7 +128,7 @@ func (c *Cluster) AddWorkers(n int) {
 	for range n {
 		cfg := worker.Config{Name: fmt.Sprintf("w%d", len(c.Workers)+1), GRPCAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
 			Coordinator: c.Coords[0].GRPCAddr(), Cores: 2, Codec: jobspec.Codec(), JoinTimeout: 10 * time.Second,
-			Failpoints: c.Failpoints, Log: Logs(), MemoryBytes: c.opts.WorkerMemory}
+			Failpoints: c.Failpoints, Log: Logs(), MemoryBytes: c.opts.WorkerMemory, DenseBlocks: c.opts.DenseBlocks}
 		w, err := worker.Start(context.Background(), cfg)
 		if err != nil {
 			c.t.Fatal(err)

@@ -179,7 +179,7 @@ const keepShare = 0.5
 // read). The stage's note says which, and why.
 func (r *jobRun) keepRaw(ex *clusterExecutor, pl *prepare.Pipeline) {
 	raw := ex.heldBytes()
-	features := pl.Counts.Rows * int64(4*partition.PadDims(pl.Width())+8)
+	features := pl.Counts.Rows * partition.RowBytes(pl)
 	var memory int64
 	for _, w := range ex.liveWorkers() {
 		memory += w.MemoryBytes

@@ -17,12 +17,14 @@ func PadDims(d int) int { return (d + Lanes - 1) / Lanes * Lanes }
 
 // Block is one partition in memory: a contiguous row-major float32 matrix of
 // Rows × Stride (Dims real columns, the rest zero) plus the customer-id column.
+// A prepared block may hold its rows packed instead (Packed): readers take
+// rows through Span, which expands them a chunk at a time.
 type Block struct {
 	ID     int       // partition id within its dataset
 	Rows   int       // number of rows
 	Dims   int       // real dimensions
 	Stride int       // PadDims(Dims)
-	Data   []float32 // Rows*Stride values
+	Data   []float32 // Rows*Stride values; nil when the block is packed
 	IDs    []int64   // customer id of each row
 	// Table is the partition's rows as read from a file, before they are
 	// prepared into Data (nil for synthetic data): what a preparation's
@@ -47,9 +49,11 @@ type Block struct {
 	// (nil: every one), in their own units: a prepared block's IDs are the
 	// indices of its rows in that table. Nil for synthetic data.
 	Reread func(ctx context.Context, columns []string) (*Table, error)
-	// SumExact: Data is quantized (Quantize), so float64 sums of its rows
-	// are exact in any order.
+	// SumExact: the rows are quantized (Quantize), so float64 sums of
+	// them are exact in any order.
 	SumExact bool
+	// pack holds the rows in place of Data when the block is packed.
+	pack *packed
 
 	// scratch is what an algorithm keeps beside the block between passes
 	// (k-means distance bounds). It is only ever an accelerator: a pass
@@ -82,12 +86,54 @@ func NewBlock(id, rows, dims int) *Block {
 	return &Block{ID: id, Rows: rows, Dims: dims, Stride: s, Data: make([]float32, rows*s), IDs: make([]int64, rows)}
 }
 
-// Row returns row i's real dimensions, aliasing the block.
-func (b *Block) Row(i int) []float32 { return b.Data[i*b.Stride : i*b.Stride+b.Dims] }
+// Packed reports whether the block holds its rows packed (Data nil): the
+// features outside its one-hot runs as float32 and a code a run, which
+// Span expands to the very float32 a dense block holds.
+func (b *Block) Packed() bool { return b.pack != nil }
+
+// Span returns rows [lo, hi), Stride values each with the padding zero:
+// the block's own memory when it is dense (buf unused), else the rows
+// expanded into buf, which must hold (hi−lo)·Stride values. Read a chunk
+// of a few hundred rows at a time, into a buffer reused from chunk to
+// chunk, the expansion stays in cache.
+func (b *Block) Span(lo, hi int, buf []float32) []float32 {
+	if b.pack == nil {
+		return b.Data[lo*b.Stride : hi*b.Stride]
+	}
+	buf = buf[:(hi-lo)*b.Stride]
+	b.pack.expand(lo, hi, b.Stride, buf)
+	return buf
+}
+
+// Gather writes the rows idx into dst, Stride values each, whichever form
+// the block holds them in.
+func (b *Block) Gather(idx []int32, dst []float32) {
+	if b.pack == nil {
+		for j, i := range idx {
+			copy(dst[j*b.Stride:(j+1)*b.Stride], b.Data[int(i)*b.Stride:(int(i)+1)*b.Stride])
+		}
+		return
+	}
+	b.pack.gather(idx, b.Stride, dst)
+}
+
+// Row returns row i's real dimensions: aliasing the block when it is
+// dense, a copy when it is packed (Span reads rows in bulk).
+func (b *Block) Row(i int) []float32 {
+	if b.pack == nil {
+		return b.Data[i*b.Stride : i*b.Stride+b.Dims]
+	}
+	row := make([]float32, b.Stride)
+	b.pack.expand(i, i+1, b.Stride, row)
+	return row[:b.Dims]
+}
 
 // Bytes is the memory the block holds.
 func (b *Block) Bytes() int64 {
 	n := int64(len(b.Data))*4 + int64(len(b.IDs))*8
+	if b.pack != nil {
+		n += b.pack.bytes()
+	}
 	if b.Table != nil {
 		n += b.Table.Bytes()
 	}
@@ -96,9 +142,12 @@ func (b *Block) Bytes() int64 {
 
 // Validate checks the block's shape is self-consistent.
 func (b *Block) Validate() error {
-	if b.Dims < 1 || b.Stride != PadDims(b.Dims) || len(b.Data) != b.Rows*b.Stride || len(b.IDs) != b.Rows {
+	if b.Dims < 1 || b.Stride != PadDims(b.Dims) || len(b.IDs) != b.Rows || b.pack == nil && len(b.Data) != b.Rows*b.Stride {
 		return fmt.Errorf("partition %d: inconsistent block shape rows=%d dims=%d stride=%d data=%d ids=%d",
 			b.ID, b.Rows, b.Dims, b.Stride, len(b.Data), len(b.IDs))
+	}
+	if b.pack != nil {
+		return b.pack.validate(b)
 	}
 	return nil
 }

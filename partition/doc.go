@@ -23,6 +23,19 @@
 //     could not read (with absolute line numbers), the row codec a shuffle
 //     moves rows with, the hash Bucket of an id, and rendezvous Place.
 //
+// A prepared block is packed when its Preparer says which features are
+// one-hot runs (OneHotPreparer; a fitted preparation's text columns, but
+// not under PCA): the other features as float32, row by row, and per run
+// a code (a byte, two past 256 features) naming the row's hot feature,
+// whose two values, cold and hot, the block keeps once per feature. A
+// customers row of 5 numbers and 16 one-hot features in 3 runs takes 23
+// bytes instead of 96, besides its id (RowBytes). Quantizing rounds the
+// numbers column by column and each run feature's two values on that
+// column's grid, as it would the dense block's, so Span and Gather,
+// which every reader goes through a chunk at a time, expand rows into the
+// very bits the dense block holds. Packing checks every row: one that the
+// runs do not describe leaves the block dense.
+//
 // A partition's content depends only on the dataset spec and the partition
 // id, never on which worker loads it or how many workers there are; that is
 // what lets results be bit-identical across cluster sizes and lets a lost

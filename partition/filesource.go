@@ -105,7 +105,7 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 		var b *Block
 		if s.prep == nil {
 			b = &Block{ID: id, Rows: t.Rows, Table: t, Rejects: rejects, Lines: rng.Lines}
-		} else if b, err = preparedBlock(id, t, s.prep); err != nil {
+		} else if b, err = Prepare(id, t, s.prep); err != nil {
 			return nil, fmt.Errorf("prepare %s: %w", p.File, err)
 		} else {
 			b.Table = t
@@ -113,7 +113,7 @@ func (s *fileSource) Load(ctx context.Context, id int) (*Block, error) {
 		b.File, b.BytesRead, b.Reread = p.File, p.Bytes, fromMemory(t)
 		return b, nil
 	}
-	b, err := preparedBlock(id, t, s.prep)
+	b, err := Prepare(id, t, s.prep)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", p.File, err)
 	}
@@ -172,18 +172,30 @@ func union(a, b []string) []string {
 // than to fill.
 const ChunkRows = 1 << 14
 
-// preparedBlock is the features of t's rows that prep keeps, as a block
-// whose IDs are the kept rows' indices in t. Rows are encoded a chunk at a
-// time into one reused buffer and written into the block as float32.
-func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
+// Prepare is the features of t's rows that prep keeps, as block id whose
+// IDs are the kept rows' indices in t, quantized (Quantize). Rows are
+// encoded a chunk at a time into one reused buffer and written into the
+// block as float32: packed when prep says which features are one-hot
+// runs (OneHotPreparer), dense otherwise, or if a row turns out not to be
+// one the runs describe.
+func Prepare(id int, t *Table, prep Preparer) (*Block, error) {
 	w := prep.Width()
 	encode, err := prep.Bind(t)
 	if err != nil {
 		return nil, err
 	}
-	b := NewBlock(id, t.Rows, w) // every row may be kept
+	// Every row may be kept.
+	b := &Block{ID: id, Rows: t.Rows, Dims: w, Stride: PadDims(w), IDs: make([]int64, t.Rows)}
+	if runs := oneHotRuns(prep); len(runs) > 0 {
+		if b.pack, err = newPacked(w, t.Rows, runs); err != nil {
+			return nil, err
+		}
+	} else {
+		b.Data = make([]float32, t.Rows*b.Stride)
+	}
 	var values []float64
 	var kept []int
+	row := make([]float32, w) // a packed block's row before it is packed
 	n := 0
 	mags := newMagnitudes(w)
 	for lo := 0; lo < t.Rows; lo += ChunkRows {
@@ -192,17 +204,29 @@ func preparedBlock(id int, t *Table, prep Preparer) (*Block, error) {
 			return nil, fmt.Errorf("%d values for %d rows of %d features", len(values), len(kept), w)
 		}
 		for r, i := range kept {
-			row := b.Data[n*b.Stride : n*b.Stride+w]
-			for j, v := range values[r*w : (r+1)*w] {
-				row[j] = float32(v)
+			dst := row
+			if b.pack == nil {
+				dst = b.Data[n*b.Stride : n*b.Stride+w]
 			}
-			mags.add(row)
+			for j, v := range values[r*w : (r+1)*w] {
+				dst[j] = float32(v)
+			}
+			mags.add(dst)
+			if b.pack != nil && !b.pack.put(n, dst) {
+				b.Data, b.pack = b.pack.unpack(n, t.Rows, b.Stride), nil
+				copy(b.Data[n*b.Stride:], dst)
+			}
 			b.IDs[n] = int64(i)
 			n++
 		}
 	}
 	if n < t.Rows {
-		b.Rows, b.Data, b.IDs = n, b.Data[:n*b.Stride:n*b.Stride], b.IDs[:n:n]
+		b.Rows, b.IDs = n, b.IDs[:n:n]
+		if b.pack != nil {
+			b.pack.truncate(n)
+		} else {
+			b.Data = b.Data[: n*b.Stride : n*b.Stride]
+		}
 	}
 	mags.quantize(b)
 	return b, nil

@@ -26,7 +26,7 @@ func (s *heldSource) Load(ctx context.Context, id int) (*Block, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b, err := preparedBlock(id, raw.Table, s.prep)
+	b, err := Prepare(id, raw.Table, s.prep)
 	if err != nil {
 		return nil, fmt.Errorf("prepare partition %d of %s: %w", id, s.from, err)
 	}

@@ -21,8 +21,12 @@ const MaxExactRows = 1 << 29
 // left as it is.
 func Quantize(b *Block) {
 	r := newMagnitudes(b.Dims)
+	var buf []float32
+	if b.pack != nil {
+		buf = make([]float32, b.Stride)
+	}
 	for i := range b.Rows {
-		r.add(b.Data[i*b.Stride : i*b.Stride+b.Dims])
+		r.add(b.Span(i, i+1, buf)[:b.Dims])
 	}
 	r.quantize(b)
 }
@@ -72,16 +76,25 @@ func (r magnitudes) quantize(b *Block) {
 		}
 		cols, q, inv = append(cols, j), append(q, math.Ldexp(1, e)), append(inv, math.Ldexp(1, -e))
 	}
-	// x + 1.5·2⁵² − 1.5·2⁵² is x rounded to the nearest integer, ties to
-	// even, for |x| < 2⁵¹: here |x| < 2²⁴.
-	const magic = 0x1.8p52
-	for i := range b.Rows {
-		row := b.Data[i*b.Stride : i*b.Stride+dims]
-		for n, j := range cols {
-			row[j] = float32((float64(row[j])*inv[n] + magic - magic) * q[n])
+	if b.pack != nil {
+		b.pack.quantize(cols, q, inv, b.Rows)
+	} else {
+		for i := range b.Rows {
+			row := b.Data[i*b.Stride : i*b.Stride+dims]
+			for n, j := range cols {
+				row[j] = onGrid(row[j], q[n], inv[n])
+			}
 		}
 	}
 	b.SumExact = true
+}
+
+// onGrid is v rounded to the nearest multiple of q (inv is 1/q), ties to
+// even: x + 1.5·2⁵² − 1.5·2⁵² is x rounded to the nearest integer for
+// |x| < 2⁵¹, and here |x| < 2²⁴.
+func onGrid(v float32, q, inv float64) float32 {
+	const magic = 0x1.8p52
+	return float32((float64(v)*inv + magic - magic) * q)
 }
 
 // sumExact reports whether every value of b is a multiple of its column's
@@ -90,9 +103,10 @@ func sumExact(b *Block) bool {
 	if b.Rows > MaxExactRows {
 		return false
 	}
+	rows := b.Span(0, b.Rows, make([]float32, b.Rows*b.Stride))
 	top := make([]uint32, b.Dims)
 	for i := range b.Rows {
-		for j, v := range b.Data[i*b.Stride : i*b.Stride+b.Dims] {
+		for j, v := range rows[i*b.Stride : i*b.Stride+b.Dims] {
 			m := math.Float32bits(v) &^ (1 << 31)
 			if m >= 0x7f800000 {
 				return false
@@ -101,7 +115,7 @@ func sumExact(b *Block) bool {
 		}
 	}
 	for i := range b.Rows {
-		for j, v := range b.Data[i*b.Stride : i*b.Stride+b.Dims] {
+		for j, v := range rows[i*b.Stride : i*b.Stride+b.Dims] {
 			m := math.Float32bits(v) &^ (1 << 31)
 			if m == 0 {
 				continue

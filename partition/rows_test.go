@@ -96,7 +96,7 @@ func TestPreparedBlockInChunks(t *testing.T) {
 		tab.Columns[0].Num = append(tab.Columns[0].Num, float64(r))
 	}
 	tab.Rows = n
-	b, err := preparedBlock(7, tab, dropThirds{})
+	b, err := Prepare(7, tab, dropThirds{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func (s *bucketSource) Load(ctx context.Context, id int) (*Block, error) {
 	if s.prep == nil {
 		return &Block{ID: id, Rows: t.Rows, Table: t, Duplicates: dups, Reread: reread}, nil
 	}
-	b, err := preparedBlock(id, t, s.prep)
+	b, err := Prepare(id, t, s.prep)
 	if err != nil {
 		return nil, fmt.Errorf("prepare bucket %d of %s: %w", id, s.spec.ID, err)
 	}

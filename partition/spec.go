@@ -166,6 +166,9 @@ type Env struct {
 	Held func(dataset string, id int) *Block
 	// Take is Held that also lets the node's hold of the partition go.
 	Take func(dataset string, id int) *Block
+	// Dense keeps prepared blocks dense rather than packed (Block.Packed):
+	// the form packing is checked against.
+	Dense bool
 }
 
 // FileResolver is the local path of a file a dataset names by URI.
@@ -186,6 +189,9 @@ func Open(s Spec, env Env) (Source, error) {
 			return nil, fmt.Errorf("data: open the preparation: %w", err)
 		}
 		prep = p
+		if env.Dense {
+			prep = densePreparer{p}
+		}
 	}
 	var src Source
 	switch {

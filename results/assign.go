@@ -20,6 +20,10 @@ import (
 // Kind names the assignment step on the wire.
 const Kind = "results/assign"
 
+// assignRows is how many rows a model assigns at a time: a packed block's
+// rows are expanded that many at a time, into a buffer that stays in cache.
+const assignRows = 512
+
 // AssignStep gives every prepared row its segment by the job's model,
 // whatever the algorithm, writes the partition's assignments (when Dir is
 // set) and returns its segments' statistics.
@@ -81,8 +85,13 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	}
 	k := d.Segments
 	out := algorithms.NewAssigned(m.Output(), b.Rows)
-	if b.Rows > 0 {
-		if err := m.Assign(b.Data, b.Rows, b.Stride, out); err != nil {
+	var buf []float32
+	if b.Packed() {
+		buf = make([]float32, assignRows*b.Stride)
+	}
+	for lo := 0; lo < b.Rows; lo += assignRows {
+		hi := min(lo+assignRows, b.Rows)
+		if err := m.Assign(b.Span(lo, hi, buf), hi-lo, b.Stride, out.Slice(lo, hi)); err != nil {
 			return nil, fmt.Errorf("partition %d: assign: %w", b.ID, err)
 		}
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	// Failpoints, in tests and chaos runs, are places where something can
 	// be made to happen (package failpoint); nil in production.
 	Failpoints *failpoint.Set
+	// DenseBlocks keeps prepared blocks dense rather than packed
+	// (partition.Env.Dense), in tests that hold packing to the same
+	// results.
+	DenseBlocks bool
 }
 
 // keepalivePolicy lets the coordinator and peers ping every few seconds to
@@ -92,6 +96,7 @@ func Start(ctx context.Context, cfg Config) (n *Node, err error) {
 		out = io.Discard
 	}
 	n = &Node{cfg: cfg, store: NewStore(cfg.Cores), peers: conns.NewPool(), done: make(chan struct{})}
+	n.store.dense = cfg.DenseBlocks
 	// n is nil by the time a failing return runs the deferred call.
 	self := n
 	defer func() {

@@ -41,6 +41,8 @@ type Store struct {
 	inbox *Inbox
 	// files resolves an uploaded file to a local copy; nil: none can be.
 	files partition.FileResolver
+	// dense keeps prepared blocks dense (Config.DenseBlocks).
+	dense bool
 }
 
 // NewStore returns an empty store that loads with up to parallel goroutines.
@@ -68,7 +70,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 	}
 	s.mu.Unlock()
 	if !ok {
-		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files, Held: s.held, Take: s.take})
+		src, err := partition.Open(spec, partition.Env{Prepare: prepare.Open, Buckets: s.bucket, Files: s.files, Held: s.held, Take: s.take, Dense: s.dense})
 		if err != nil {
 			return 0, fmt.Errorf("open dataset %s: %w", name, err)
 		}

@@ -50,6 +50,7 @@ type seeding struct {
 	n     int
 	label []int32
 	dist  []float32
+	rows  []float32 // chunkRows rows: a chunk of a packed block, expanded
 }
 
 // seed brings what b holds of the k-means‖ passes up to cand, or starts
@@ -68,9 +69,10 @@ func seed(b *partition.Block, cand [][]float64, dims int) *seeding {
 	base := int32(sd.n)
 	var label [chunkRows]int32
 	var dist, second [chunkRows]float32
+	sd.rows = chunkBuffer(b, sd.rows)
 	for lo := 0; lo < b.Rows; lo += chunkRows {
 		n := min(chunkRows, b.Rows-lo)
-		kernels.Nearest(b.Data[lo*b.Stride:], n, b.Stride, kc, label[:n], dist[:n], second[:n])
+		kernels.Nearest(b.Span(lo, lo+n, sd.rows), n, b.Stride, kc, label[:n], dist[:n], second[:n])
 		if base == 0 {
 			copy(sd.label[lo:lo+n], label[:n])
 			copy(sd.dist[lo:lo+n], dist[:n])
@@ -120,7 +122,9 @@ type bounds struct {
 	haveUpper, haveSums bool
 	sums                []float64
 	counts              []int64
-	gather              []float32 // chunkRows rows: the ones a lazy pass searches
+	// rows is chunkRows rows: the ones a lazy pass gathers to search, or
+	// a chunk of a packed block, expanded.
+	rows []float32
 	// moved: rows the last lazy pass moved between sums; resummed: it
 	// summed the block again instead.
 	moved    int
@@ -187,11 +191,12 @@ func lloydPass(b *partition.Block, cent [][]float64, dims int, tot *kernels.Tota
 // bounds and the distances upper bounds.
 func freshPass(b *partition.Block, kc *kernels.Centroids, st *bounds, tot *kernels.Totals) int {
 	st.upper = resize(st.upper, b.Rows)
+	st.rows = chunkBuffer(b, st.rows)
 	var dist [chunkRows]float32
 	for lo := 0; lo < b.Rows; lo += chunkRows {
 		n := min(chunkRows, b.Rows-lo)
 		lower := st.lower[lo : lo+n]
-		kernels.Assign(b.Data[lo*b.Stride:], n, b.Stride, kc, st.label[lo:lo+n], dist[:n], lower, tot, lo)
+		kernels.Assign(b.Span(lo, lo+n, st.rows), n, b.Stride, kc, st.label[lo:lo+n], dist[:n], lower, tot, lo)
 		for i, sec := range lower {
 			lower[i] = kernels.LowerBound(sec, kc)
 		}
@@ -221,16 +226,23 @@ func exactPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bo
 	st.haveUpper = false
 	drop := drops(moves(flat, st.cent, k, dims))
 	var dist [1]float32
-	// The bounded kernel runs until a row it cannot vouch for; that row
-	// is searched and summed here, and the kernel resumes after it.
-	for i := 0; i < b.Rows; i++ {
-		i += kernels.Bounded(b.Data[i*b.Stride:], b.Rows-i, b.Stride, kc, st.label[i:], st.lower[i:], drop, tot, i)
-		if i == b.Rows {
-			break
+	stride := b.Stride
+	st.rows = chunkBuffer(b, st.rows)
+	for lo := 0; lo < b.Rows; lo += chunkRows {
+		hi := min(lo+chunkRows, b.Rows)
+		x := b.Span(lo, hi, st.rows)
+		// The bounded kernel runs until a row it cannot vouch for; that
+		// row is searched and summed here, and the kernel resumes after
+		// it, rows in order.
+		for i := lo; i < hi; i++ {
+			i += kernels.Bounded(x[(i-lo)*stride:], hi-i, stride, kc, st.label[i:], st.lower[i:], drop, tot, i)
+			if i == hi {
+				break
+			}
+			kernels.Assign(x[(i-lo)*stride:], 1, stride, kc, st.label[i:i+1], dist[:], st.lower[i:i+1], tot, i)
+			st.lower[i] = kernels.LowerBound(st.lower[i], kc)
+			searched++
 		}
-		kernels.Assign(b.Data[i*b.Stride:], 1, b.Stride, kc, st.label[i:i+1], dist[:], st.lower[i:i+1], tot, i)
-		st.lower[i] = kernels.LowerBound(st.lower[i], kc)
-		searched++
 	}
 	return searched
 }
@@ -269,7 +281,7 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 	var idx [chunkRows]int32
 	var label [chunkRows]int32
 	var dist, second [chunkRows]float32
-	st.gather = resize(st.gather, chunkRows*stride)
+	st.rows = resize(st.rows, chunkRows*stride)
 	for lo := 0; lo < len(labels); lo += chunkRows {
 		hi := min(lo+chunkRows, len(labels))
 		n := 0
@@ -281,7 +293,9 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 			}
 			searched++
 			if tighten {
-				row := b.Data[i*stride : i*stride+dims]
+				// A packed block's row is expanded into the slot it is
+				// gathered to, should it stay unsettled.
+				row := b.Span(i, i+1, st.rows[n*stride:(n+1)*stride])[:dims]
 				u := kernels.UpperBound(kernels.Dist(row, flat[int(c)*dims:(int(c)+1)*dims]), dims)
 				if sep.Holds(u, l) {
 					upper[i] = roundUp32(u - cm[c])
@@ -294,17 +308,19 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		if n == 0 {
 			continue
 		}
-		// Rows scattered through the chunk cost a trip to memory each when
-		// gathered; past a quarter of it, streaming the whole chunk
-		// through the kernel costs less, and what it finds for the
-		// settled rows is not used.
-		rows, first := st.gather, -1
-		if 4*n > hi-lo {
-			rows, first = b.Data[lo*stride:hi*stride], lo
+		// A dense block's rows scattered through the chunk cost a trip to
+		// memory each when gathered; past a quarter of it, streaming the
+		// whole chunk through the kernel costs less, and what it finds for
+		// the settled rows is not used. A packed block's chunk is a few
+		// kilobytes, and a row costs as much to expand alone as in the
+		// whole chunk: only the unsettled rows are expanded and searched.
+		rows, first := st.rows, -1
+		if 4*n > hi-lo && !b.Packed() {
+			rows, first = b.Span(lo, hi, st.rows), lo
 			kernels.Nearest(rows, hi-lo, stride, kc, label[:hi-lo], dist[:hi-lo], second[:hi-lo])
 		} else {
-			for j, i := range idx[:n] {
-				copy(rows[j*stride:(j+1)*stride], b.Data[int(i)*stride:(int(i)+1)*stride])
+			if !tighten || !b.Packed() { // else measuring expanded them
+				b.Gather(idx[:n], rows)
 			}
 			kernels.Nearest(rows, n, stride, kc, label[:n], dist[:n], second[:n])
 		}
@@ -331,7 +347,10 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 		st.counts = resize(st.counts, k)
 		clear(st.sums)
 		clear(st.counts)
-		kernels.Accumulate(b.Data, b.Rows, b.Stride, dims, st.label, st.sums, st.counts)
+		for lo := 0; lo < b.Rows; lo += chunkRows {
+			hi := min(lo+chunkRows, b.Rows)
+			kernels.Accumulate(b.Span(lo, hi, st.rows), hi-lo, stride, dims, st.label[lo:hi], st.sums, st.counts)
+		}
 		st.haveSums, st.resummed = true, true
 	}
 	return searched
@@ -374,6 +393,15 @@ func roundDown32(v float64) float32 {
 		f = math.Nextafter32(f, float32(math.Inf(-1)))
 	}
 	return f
+}
+
+// chunkBuffer is buf made to hold a chunk of b's rows when b is packed
+// (dense blocks are read in place).
+func chunkBuffer(b *partition.Block, buf []float32) []float32 {
+	if !b.Packed() {
+		return buf
+	}
+	return resize(buf, chunkRows*b.Stride)
 }
 
 // resize is s with length n, reusing its memory when it can.

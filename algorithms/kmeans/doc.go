@@ -66,7 +66,11 @@
 // the same centroid, so the row is not read. Otherwise, for k above
 // tightenAbove, its distance is measured (which may settle it); the rows
 // still unsettled are searched a chunk at a time, gathered into one
-// buffer, or the whole chunk in place when more than a quarter of it is.
+// buffer, or, in a dense block, the whole chunk in place when more than a
+// quarter of it is. Every pass reads a packed block (partition.Block.Span,
+// Gather) a chunk at a time, expanded into a buffer kept with the bounds,
+// with the bits of the dense block: expanding only the unsettled rows
+// costs nothing a whole chunk would save.
 // Sums and counts depend on the labels alone: a block whose labels did not
 // change reuses its cached ones. One whose did either moves each row that
 // changed cluster from one sum to the other, when the block is quantized

@@ -449,3 +449,37 @@ func (p *Pipeline) Columns() []string {
 
 // Total implements partition.Preparer: the training rows kept.
 func (p *Pipeline) Total() int64 { return p.Counts.Rows - p.Counts.Dropped }
+
+// OneHot implements partition.OneHotPreparer: each text column's
+// features, of which every kept row has exactly one at 1 (a category, the
+// fill's, or other) and the rest at 0 before scaling, so that blocks hold
+// a code per column instead of its features. Their values are scaled as
+// Scaling.Apply scales a row, the same arithmetic. PCA mixes every
+// feature into every component: then there are none.
+func (p *Pipeline) OneHot() []partition.OneHot {
+	if p.PCA != nil {
+		return nil
+	}
+	w := len(p.Encoder.Names)
+	cold, hot := make([]float64, w), make([]float64, w)
+	for i := range hot {
+		hot[i] = 1
+	}
+	p.Scaling.Apply(cold)
+	p.Scaling.Apply(hot)
+	var runs []partition.OneHot
+	at := 0
+	for i := range p.Encoder.Inputs {
+		in := &p.Encoder.Inputs[i]
+		n := in.Features()
+		if in.Type == partition.Text {
+			r := partition.OneHot{At: at, Cold: make([]float32, n), Hot: make([]float32, n)}
+			for f := range n {
+				r.Cold[f], r.Hot[f] = float32(cold[at+f]), float32(hot[at+f])
+			}
+			runs = append(runs, r)
+		}
+		at += n
+	}
+	return runs
+}
