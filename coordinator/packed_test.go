@@ -1,10 +1,8 @@
 package coordinator_test
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,23 +38,7 @@ func customersFile(t *testing.T, n int) string {
 // segments are the assignments' segment and distance by customer id.
 func segments(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "assignments", "part-*.csv"))
-	out := map[string]string{}
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := csv.NewReader(fh).ReadAll()
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows[1:] {
-			out[r[0]] = strings.Join(r[1:], ",")
-		}
-	}
-	return out
+	return assignmentFields(t, dir, func(r []string) string { return strings.Join(r[1:], ",") })
 }
 
 // A customers job whose workers pack their prepared blocks (the text

@@ -39,10 +39,7 @@ func TestNewLeaderReusesTheFittedPreparation(t *testing.T) {
 		}
 	}
 	c.OnStep(watch)
-	survivor := 0
-	for c.Coords[survivor].IsLeader() {
-		survivor++
-	}
+	survivor := follower(c)
 	res := c.Run(survivor, spec, nil)
 	if !killed.Load() || refitted.Load() {
 		t.Fatalf("leader killed %v; preparation fitted again %v", killed.Load(), refitted.Load())
@@ -93,10 +90,7 @@ func TestLeaderKilledBetweenStagesResumesAtTheLastCommittedStage(t *testing.T) {
 		}
 		return nil
 	})
-	survivor := 0
-	for c.Coords[survivor].IsLeader() {
-		survivor++
-	}
+	survivor := follower(c)
 	res := c.Run(survivor, spec, nil)
 	if killed.Load() == nil {
 		t.Fatal("the failpoint never killed the leader")
@@ -214,10 +208,7 @@ func TestNewLeaderLetsGoOfRawTablesItConsumed(t *testing.T) {
 		}
 		return nil
 	})
-	survivor := 0
-	for c.Coords[survivor].IsLeader() {
-		survivor++
-	}
+	survivor := follower(c)
 	res := c.Run(survivor, spec, nil)
 	if killed.Load() == nil {
 		t.Fatal("the failpoint never killed the leader")
@@ -235,4 +226,14 @@ func TestNewLeaderLetsGoOfRawTablesItConsumed(t *testing.T) {
 		t.Fatalf("raw tables still held beside the features during the assignments: %v", kept)
 	}
 	c.AwaitReleased()
+}
+
+// follower is the index of a coordinator that is not leading: one that
+// outlives a failpoint that kills the leader.
+func follower(c *clustertest.Cluster) int {
+	i := 0
+	for c.Coords[i].IsLeader() {
+		i++
+	}
+	return i
 }

@@ -92,6 +92,13 @@ func excerptCustomers(t *testing.T) []string {
 // A customer written twice fails the test.
 func assignments(t *testing.T, dir string) map[string]string {
 	t.Helper()
+	return assignmentFields(t, dir, func(r []string) string { return r[1] })
+}
+
+// assignmentFields is assignments with each customer's fields as field
+// makes them of its row.
+func assignmentFields(t *testing.T, dir string, field func([]string) string) map[string]string {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "assignments", "part-*.csv"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no assignment files in %s (%v)", dir, err)
@@ -114,7 +121,7 @@ func assignments(t *testing.T, dir string) map[string]string {
 			if _, dup := out[r[0]]; dup {
 				t.Fatalf("customer %s assigned twice", r[0])
 			}
-			out[r[0]] = r[1]
+			out[r[0]] = field(r)
 		}
 	}
 	return out

@@ -46,16 +46,24 @@ func sampleTable(n, offset int) *Table {
 	return t
 }
 
-func sameRows(t *testing.T, got, want *Table) {
+// sameShape fails unless got has want's rows and columns.
+func sameShape(t *testing.T, got, want *Table) {
 	t.Helper()
 	if got.Rows != want.Rows || len(got.Columns) != len(want.Columns) {
 		t.Fatalf("%d rows × %d columns, want %d × %d", got.Rows, len(got.Columns), want.Rows, len(want.Columns))
 	}
 	for c := range want.Columns {
-		g, w := &got.Columns[c], &want.Columns[c]
-		if g.Field != w.Field {
-			t.Fatalf("column %d: %+v, want %+v", c, g.Field, w.Field)
+		if g, w := got.Columns[c].Field, want.Columns[c].Field; g != w {
+			t.Fatalf("column %d: %+v, want %+v", c, g, w)
 		}
+	}
+}
+
+func sameRows(t *testing.T, got, want *Table) {
+	t.Helper()
+	sameShape(t, got, want)
+	for c := range want.Columns {
+		g, w := &got.Columns[c], &want.Columns[c]
 		for i := range want.Rows {
 			switch w.Type {
 			case Number:
@@ -388,14 +396,9 @@ func readParquetPerValue(t *testing.T, path string, first, last int, columns []s
 // codes and dictionaries included.
 func identical(t *testing.T, got, want *Table) {
 	t.Helper()
-	if got.Rows != want.Rows || len(got.Columns) != len(want.Columns) {
-		t.Fatalf("%d rows × %d columns, want %d × %d", got.Rows, len(got.Columns), want.Rows, len(want.Columns))
-	}
+	sameShape(t, got, want)
 	for c := range want.Columns {
 		g, w := &got.Columns[c], &want.Columns[c]
-		if g.Field != w.Field {
-			t.Fatalf("column %d: %+v, want %+v", c, g.Field, w.Field)
-		}
 		if len(g.Num) != len(w.Num) || len(g.Codes) != len(w.Codes) || len(g.Times) != len(w.Times) || len(g.Dict) != len(w.Dict) {
 			t.Fatalf("%s: %d numbers, %d codes, %d times, %d entries; want %d, %d, %d, %d", w.Name,
 				len(g.Num), len(g.Codes), len(g.Times), len(g.Dict), len(w.Num), len(w.Codes), len(w.Times), len(w.Dict))
