@@ -79,3 +79,34 @@ func TestChunkedPassesMatchAWholePass(t *testing.T) {
 		t.Fatalf("covariance pass: %d rows, sums %v; want %d, %v", got.N, got.Sum, len(scaled)/w, sum)
 	}
 }
+
+// A text value the fit never saw, in a column with no feature for the
+// others, leaves every feature of the column cold; it used to set the
+// next column's first feature. Numbers counts no feature hot for it.
+func TestUnseenTextValueWithoutOtherIsAllCold(t *testing.T) {
+	enc := &Encoder{
+		Inputs: []Input{{Column: "c", Type: partition.Text, Categories: []string{"a", "b"}}, {Column: "d", Type: partition.Text, Categories: []string{"x", "y"}}},
+		Names:  []string{"c=a", "c=b", "d=x", "d=y"},
+	}
+	tab := partition.NewTable([]partition.Field{{Name: "c", Type: partition.Text}, {Name: "d", Type: partition.Text}})
+	for _, r := range [][2]string{{"a", "y"}, {"zzz", "x"}, {"b", "y"}} {
+		tab.Columns[0].Codes = append(tab.Columns[0].Codes, int32(len(tab.Columns[0].Dict)))
+		tab.Columns[0].Dict = append(tab.Columns[0].Dict, r[0])
+		tab.Columns[1].Codes = append(tab.Columns[1].Codes, int32(len(tab.Columns[1].Dict)))
+		tab.Columns[1].Dict = append(tab.Columns[1].Dict, r[1])
+		tab.Rows++
+	}
+	rows, kept, _, err := enc.Encode(tab, nil, nil)
+	if err != nil || len(kept) != 3 {
+		t.Fatal(err, kept)
+	}
+	want := []float64{1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1}
+	if !reflect.DeepEqual(rows, want) {
+		t.Fatalf("features %v, want %v", rows, want)
+	}
+	b, _ := enc.Bind(tab)
+	hot := [][]int64{make([]int64, 2), make([]int64, 2)}
+	if nums, _, _ := b.Numbers(0, 3, nil, nil, hot); len(nums) != 0 || !reflect.DeepEqual(hot, [][]int64{{1, 1}, {1, 2}}) {
+		t.Fatalf("numbers %v, hot %v", nums, hot)
+	}
+}

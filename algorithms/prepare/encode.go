@@ -432,10 +432,26 @@ func (e *Encoder) Bind(t *partition.Table) (*Bound, error) {
 // and the indices (in the table) of the rows kept to kept, and counts what
 // it did.
 func (b *Bound) Rows(lo, hi int, out []float64, kept []int) ([]float64, []int, Counts) {
+	return b.rows(lo, hi, out, kept, nil)
+}
+
+// Numbers is Rows with only the number inputs' features written (one a
+// number input, in order), and each text input's one-hot feature counted
+// in hot[input][feature] instead: all that the statistics of a one-hot
+// feature, a 0/1 column, need. hot has an entry for every input, those of
+// text inputs Features() long.
+func (b *Bound) Numbers(lo, hi int, out []float64, kept []int, hot [][]int64) ([]float64, []int, Counts) {
+	return b.rows(lo, hi, out, kept, hot)
+}
+
+func (b *Bound) rows(lo, hi int, out []float64, kept []int, hot [][]int64) ([]float64, []int, Counts) {
 	e := b.e
 	n := len(e.Inputs)
 	cnt := Counts{Rows: int64(hi - lo), Imputed: make([]int64, n), Outside: make([]int64, n), DropBy: make([]int64, n)}
 	width := len(e.Names)
+	if hot != nil {
+		width = e.numbers()
+	}
 	// Room for every row at once: grown row by row, the slice was copied
 	// again at each doubling, onto fresh pages each time.
 	out = slices.Grow(out, (hi-lo)*width)
@@ -464,7 +480,18 @@ rows:
 					cnt.Imputed[i]++
 				}
 				if idx < 0 {
-					idx = len(in.Categories) // other
+					if !in.Other {
+						// A value the fit never saw, and no feature for
+						// the others: none of the input's features is hot
+						// (its 1 went into the next input's first one).
+						at += in.Features()
+						continue
+					}
+					idx = len(in.Categories)
+				}
+				if hot != nil {
+					hot[i][idx]++
+					continue
 				}
 				f[at+idx] = 1
 				at += in.Features()
@@ -490,6 +517,17 @@ rows:
 		kept = append(kept, r)
 	}
 	return out, kept, cnt
+}
+
+// numbers is how many inputs are not text: the features Numbers writes.
+func (e *Encoder) numbers() int {
+	n := 0
+	for i := range e.Inputs {
+		if e.Inputs[i].Type != partition.Text {
+			n++
+		}
+	}
+	return n
 }
 
 func missingAt(c *partition.Column, r int) bool {

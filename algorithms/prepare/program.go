@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/partition"
@@ -155,15 +156,65 @@ func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
 	w := len(s.Encoder.Names)
-	stats := newFeatureStats(w)
 	var kept []int // reused, as the features' buffer is
+	if s.Quantiles {
+		stats := newFeatureStats(w)
+		cnt := eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
+			var rows []float64
+			var cnt Counts
+			rows, kept, cnt = bound.Rows(lo, hi, buf, kept[:0])
+			return rows, cnt
+		}, func(rows []float64) { addFeatureStats(stats, rows, w, true) })
+		return &featuresPartial{Stats: stats, Counts: cnt}, nil
+	}
+	// Moments alone: a one-hot feature's follow from how many rows it is
+	// hot in, so only the number inputs are encoded and the text inputs'
+	// features counted.
+	in := s.Encoder.Inputs
+	hot := make([][]int64, len(in))
+	for i := range in {
+		if in[i].Type == partition.Text {
+			hot[i] = make([]int64, in[i].Features())
+		}
+	}
+	nums := s.Encoder.numbers()
+	numStats := newFeatureStats(nums)
 	cnt := eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
 		var rows []float64
 		var cnt Counts
-		rows, kept, cnt = bound.Rows(lo, hi, buf, kept[:0])
+		rows, kept, cnt = bound.Numbers(lo, hi, buf, kept[:0], hot)
 		return rows, cnt
-	}, func(rows []float64) { addFeatureStats(stats, rows, w, s.Quantiles) })
+	}, func(rows []float64) { addFeatureStats(numStats, rows, nums, false) })
+	stats := make([]ColumnStats, 0, w)
+	for i := range in {
+		if hot[i] == nil {
+			stats, numStats = append(stats, numStats[0]), numStats[1:]
+			continue
+		}
+		for _, n1 := range hot[i] {
+			stats = append(stats, oneHotStats(cnt.Rows-cnt.Dropped, n1))
+		}
+	}
 	return &featuresPartial{Stats: stats, Counts: cnt}, nil
+}
+
+// oneHotStats are the statistics of a 0/1 feature over n rows, n1 of them 1.
+func oneHotStats(n, n1 int64) ColumnStats {
+	s := ColumnStats{Min: math.Inf(1), Max: math.Inf(-1)}
+	if n == 0 {
+		return s
+	}
+	mean := float64(n1) / float64(n)
+	s.Count, s.Mean = n, mean
+	s.M2 = float64(n1)*(1-mean)*(1-mean) + float64(n-n1)*mean*mean
+	s.Min, s.Max = 0, 1
+	if n1 == n {
+		s.Min = 1
+	}
+	if n1 == 0 {
+		s.Max = 0
+	}
+	return s
 }
 
 type featuresPartial struct {
