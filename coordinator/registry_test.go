@@ -138,11 +138,16 @@ func (s *splitStep) Kind() string                   { return splitName + "/pass"
 func (s *splitStep) MarshalBinary() ([]byte, error) { return json.Marshal(s) }
 func (s *splitStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	p := &splitPartial{Rows: int64(b.Rows)}
-	for i := range b.Rows {
-		v := float64(b.Data[i*b.Stride+s.Feature])
-		p.Sum += v
-		if s.Count && v >= s.Mean {
-			p.Above++
+	// Rows a chunk at a time through Span: a prepared block may be packed.
+	buf := make([]float32, 512*b.Stride)
+	for lo := 0; lo < b.Rows; lo += 512 {
+		rows := b.Span(lo, min(lo+512, b.Rows), buf)
+		for i := 0; i < len(rows); i += b.Stride {
+			v := float64(rows[i+s.Feature])
+			p.Sum += v
+			if s.Count && v >= s.Mean {
+				p.Above++
+			}
 		}
 	}
 	return p, nil

@@ -117,10 +117,11 @@ func (regroupStep) Bucket() algorithms.BucketKind {
 }
 func (regroupStep) Scatter(b *partition.Block) (algorithms.Partial, [][]byte, error) {
 	parts := make([][]byte, regroupN)
+	buf := make([]float32, b.Stride)
 	for i := range b.Rows {
 		h := partition.Hash(fmt.Sprint(b.ID, "/", i))
 		bk := h % regroupN
-		parts[bk] = binary.LittleEndian.AppendUint64(parts[bk], math.Float64bits(float64(b.Data[i*b.Stride])))
+		parts[bk] = binary.LittleEndian.AppendUint64(parts[bk], math.Float64bits(float64(b.Span(i, i+1, buf)[0])))
 	}
 	return &splitPartial{Rows: int64(b.Rows)}, parts, nil
 }
