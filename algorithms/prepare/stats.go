@@ -50,19 +50,17 @@ func Stats(t *partition.Table) []ColumnStats {
 		c := &t.Columns[i]
 		s := &out[i]
 		s.Min, s.Max = math.Inf(1), math.Inf(-1)
+		whole := [][]ColumnStats{out}
 		switch c.Type {
 		case partition.Number:
-			for _, v := range c.Num {
-				s.add(v)
-			}
+			groupMoments(whole, i, nil, len(c.Num), func(r int) float64 { return c.Num[r] })
 		case partition.Time:
-			for _, ms := range c.Times {
-				v := math.NaN()
-				if ms != partition.MissingTime {
-					v = float64(ms)
+			groupMoments(whole, i, nil, len(c.Times), func(r int) float64 {
+				if ms := c.Times[r]; ms != partition.MissingTime {
+					return float64(ms)
 				}
-				s.add(v)
-			}
+				return math.NaN()
+			})
 		case partition.Text:
 			counts := make([]int64, len(c.Dict))
 			for _, code := range c.Codes {
@@ -127,13 +125,14 @@ func (s *ColumnStats) addCategory(v string, n int64) {
 }
 
 // groupMoments adds rows values of column i, value(r) for row r, to the
-// statistics of their groups (−1: none) in two passes, a sum then squared
+// statistics of their groups (−1: none; group nil: every row is in group
+// 0) in two passes, a sum then squared
 // deviations from each group's mean, rather than Welford's update: no
 // division a value, and no less accurate. NaN and ±Inf are missing.
 func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value func(r int) float64) {
 	sum := make([]float64, len(out))
 	for r := range rows {
-		g := group[r]
+		g := groupAt(group, r)
 		if g < 0 {
 			continue
 		}
@@ -164,7 +163,7 @@ func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value fun
 			redo[g], sum[g] = math.IsInf(out[g][i].Mean, 0), 0
 		}
 		for r := range rows {
-			if g := group[r]; g >= 0 && redo[g] {
+			if g := groupAt(group, r); g >= 0 && redo[g] {
 				if v := value(r); v-v == 0 {
 					n[g]++
 					sum[g] += (v - sum[g]) / float64(n[g])
@@ -178,7 +177,7 @@ func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value fun
 		}
 	}
 	for r := range rows {
-		if g := group[r]; g >= 0 {
+		if g := groupAt(group, r); g >= 0 {
 			// Present values only; a deviation past float64's range
 			// makes M2 infinite, as it is.
 			if v := value(r); v-v == 0 {
@@ -187,6 +186,13 @@ func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value fun
 			}
 		}
 	}
+}
+
+func groupAt(group []int32, r int) int32 {
+	if group == nil {
+		return 0
+	}
+	return group[r]
 }
 
 // Merge adds o, the statistics of the same column over later rows, to s
