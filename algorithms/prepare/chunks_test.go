@@ -10,9 +10,9 @@ import (
 
 // A partition's feature statistics and covariance sums, encoded a chunk at
 // a time, are those of a pass over the whole partition's features (the
-// moments, taken by chunk and merged, to rounding; with quantiles, and the
-// covariance sums, to the bit), and the counts of encoding it whole,
-// across chunk boundaries.
+// moments to rounding, as the one-hot features' follow from their counts;
+// with quantiles, and the covariance sums, to the bit), and the counts of
+// encoding it whole, across chunk boundaries.
 func TestChunkedPassesMatchAWholePass(t *testing.T) {
 	rows := customers(5, 2*partition.ChunkRows+777)
 	tab := table(rows)

@@ -50,17 +50,19 @@ func Stats(t *partition.Table) []ColumnStats {
 		c := &t.Columns[i]
 		s := &out[i]
 		s.Min, s.Max = math.Inf(1), math.Inf(-1)
-		whole := [][]ColumnStats{out}
 		switch c.Type {
 		case partition.Number:
-			groupMoments(whole, i, nil, len(c.Num), func(r int) float64 { return c.Num[r] })
+			for _, v := range c.Num {
+				s.add(v)
+			}
 		case partition.Time:
-			groupMoments(whole, i, nil, len(c.Times), func(r int) float64 {
-				if ms := c.Times[r]; ms != partition.MissingTime {
-					return float64(ms)
+			for _, ms := range c.Times {
+				v := math.NaN()
+				if ms != partition.MissingTime {
+					v = float64(ms)
 				}
-				return math.NaN()
-			})
+				s.add(v)
+			}
 		case partition.Text:
 			counts := make([]int64, len(c.Dict))
 			for _, code := range c.Codes {
@@ -122,77 +124,6 @@ func (s *ColumnStats) addCategory(v string, n int64) {
 		return
 	}
 	s.Categories[v] += n
-}
-
-// groupMoments adds rows values of column i, value(r) for row r, to the
-// statistics of their groups (−1: none; group nil: every row is in group
-// 0) in two passes, a sum then squared
-// deviations from each group's mean, rather than Welford's update: no
-// division a value, and no less accurate. NaN and ±Inf are missing.
-func groupMoments(out [][]ColumnStats, i int, group []int32, rows int, value func(r int) float64) {
-	sum := make([]float64, len(out))
-	for r := range rows {
-		g := groupAt(group, r)
-		if g < 0 {
-			continue
-		}
-		s, v := &out[g][i], value(r)
-		if v-v != 0 {
-			s.Missing++
-			continue
-		}
-		s.Count++
-		sum[g] += v
-		s.Min, s.Max = min(s.Min, v), max(s.Max, v)
-		s.Fractional = s.Fractional || v != math.Trunc(v)
-		s.Sketch.Add(v)
-	}
-	overflow := false
-	for g := range out {
-		if n := out[g][i].Count; n > 0 {
-			out[g][i].Mean = sum[g] / float64(n)
-			overflow = overflow || math.IsInf(out[g][i].Mean, 0)
-		}
-	}
-	if overflow {
-		// A sum past float64's range (values near ±MaxFloat64) is no
-		// mean: those groups' means are running means instead, as
-		// Welford's update keeps, which stay within the values' range.
-		redo, n := make([]bool, len(out)), make([]int64, len(out))
-		for g := range out {
-			redo[g], sum[g] = math.IsInf(out[g][i].Mean, 0), 0
-		}
-		for r := range rows {
-			if g := groupAt(group, r); g >= 0 && redo[g] {
-				if v := value(r); v-v == 0 {
-					n[g]++
-					sum[g] += (v - sum[g]) / float64(n[g])
-				}
-			}
-		}
-		for g := range out {
-			if redo[g] {
-				out[g][i].Mean = sum[g]
-			}
-		}
-	}
-	for r := range rows {
-		if g := groupAt(group, r); g >= 0 {
-			// Present values only; a deviation past float64's range
-			// makes M2 infinite, as it is.
-			if v := value(r); v-v == 0 {
-				d := v - out[g][i].Mean
-				out[g][i].M2 += d * d
-			}
-		}
-	}
-}
-
-func groupAt(group []int32, r int) int32 {
-	if group == nil {
-		return 0
-	}
-	return group[r]
 }
 
 // Merge adds o, the statistics of the same column over later rows, to s
@@ -290,14 +221,21 @@ func StatsBy(t *partition.Table, group []int32, groups int) ([][]ColumnStats, er
 		c := &t.Columns[i]
 		switch c.Type {
 		case partition.Number:
-			groupMoments(out, i, group, len(c.Num), func(r int) float64 { return c.Num[r] })
-		case partition.Time:
-			groupMoments(out, i, group, len(c.Times), func(r int) float64 {
-				if ms := c.Times[r]; ms != partition.MissingTime {
-					return float64(ms)
+			for r, v := range c.Num {
+				if g := group[r]; g >= 0 {
+					out[g][i].add(v)
 				}
-				return math.NaN()
-			})
+			}
+		case partition.Time:
+			for r, ms := range c.Times {
+				if g := group[r]; g >= 0 {
+					v := math.NaN()
+					if ms != partition.MissingTime {
+						v = float64(ms)
+					}
+					out[g][i].add(v)
+				}
+			}
 		case partition.Text:
 			counts := make([][]int64, groups)
 			for r, code := range c.Codes {
