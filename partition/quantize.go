@@ -2,7 +2,6 @@ package partition
 
 import (
 	"math"
-	"math/bits"
 )
 
 // MaxExactRows is the most rows a block may have for Quantize to make its
@@ -95,47 +94,4 @@ func (r magnitudes) quantize(b *Block) {
 func onGrid(v float32, q, inv float64) float32 {
 	const magic = 0x1.8p52
 	return float32((float64(v)*inv + magic - magic) * q)
-}
-
-// sumExact reports whether every value of b is a multiple of its column's
-// quantum as Quantize makes it: what its tests hold it to.
-func sumExact(b *Block) bool {
-	if b.Rows > MaxExactRows {
-		return false
-	}
-	rows := b.Span(0, b.Rows, make([]float32, b.Rows*b.Stride))
-	top := make([]uint32, b.Dims)
-	for i := range b.Rows {
-		for j, v := range rows[i*b.Stride : i*b.Stride+b.Dims] {
-			m := math.Float32bits(v) &^ (1 << 31)
-			if m >= 0x7f800000 {
-				return false
-			}
-			top[j] = max(top[j], m)
-		}
-	}
-	for i := range b.Rows {
-		for j, v := range rows[i*b.Stride : i*b.Stride+b.Dims] {
-			m := math.Float32bits(v) &^ (1 << 31)
-			if m == 0 {
-				continue
-			}
-			need := int(top[j]>>23) - 127 - 23 // the quantum's exponent
-			if need <= -149 {
-				continue
-			}
-			// v = mant · 2^(exp−150) with the implicit bit in mant; it is a
-			// multiple of 2^need when its low (need − (exp − 150)) bits are 0.
-			exp, mant := int(m>>23), m&(1<<23-1)
-			if exp == 0 {
-				exp = 1
-			} else {
-				mant |= 1 << 23
-			}
-			if shift := need - (exp - 150); shift > 0 && (shift >= 32 || bits.TrailingZeros32(mant) < shift) {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -27,7 +27,7 @@ func ReboundOf(c *Centroids) Rebound {
 // the addition's.
 func (r Rebound) Lower(second float32, add float64) float32 {
 	if second != second { // no bound, as LowerBound's 0
-		return down32(add)
+		return RoundDown32(add)
 	}
 	if math.IsInf(float64(second), 1) {
 		if r.k == 1 {
@@ -37,9 +37,9 @@ func (r Rebound) Lower(second float32, add float64) float32 {
 	}
 	v := (float64(second) - r.absErr) * r.lowMul
 	if !(v > 0) {
-		return down32(add)
+		return RoundDown32(add)
 	}
-	return down32(math.Sqrt(v)*r.lowTop + add)
+	return RoundDown32(math.Sqrt(v)*r.lowTop + add)
 }
 
 // Upper is UpperBound(d, dims) − sub rounded up to float32; +Inf when d is
@@ -49,13 +49,17 @@ func (r Rebound) Upper(d float32, sub float64) float32 {
 	if !(v < math.Inf(1)) {
 		return float32(math.Inf(1))
 	}
-	return up32(math.Sqrt(v)*r.upTop - sub)
+	return RoundUp32(math.Sqrt(v)*r.upTop - sub)
 }
 
-// down32 and up32 convert a finite v to float32 no larger (no smaller)
-// than v less (more) a part in 10¹² of it, room for the float64 rounding
-// that made v.
-func down32(v float64) float32 {
+// RoundDown32 and RoundUp32 convert v to float32 without rounding the
+// wrong way for a bound, with room (a part in 10¹² of v) for the float64
+// arithmetic that made v; NaN and infinities pass through (an unknown
+// bound separates nothing).
+func RoundDown32(v float64) float32 {
+	if math.IsInf(v, 0) || v != v {
+		return float32(v)
+	}
 	v -= math.Abs(v)*1e-12 + 1e-300
 	f := float32(v)
 	if float64(f) > v {
@@ -64,7 +68,10 @@ func down32(v float64) float32 {
 	return f
 }
 
-func up32(v float64) float32 {
+func RoundUp32(v float64) float32 {
+	if math.IsInf(v, 0) || v != v {
+		return float32(v)
+	}
 	v += math.Abs(v)*1e-12 + 1e-300
 	f := float32(v)
 	if float64(f) < v {

@@ -36,7 +36,7 @@ func TestReboundBoundsHold(t *testing.T) {
 			if want := exact(float64(d), -absErr, 1+relErr, 1-1e-9, shift); float64(lo) > want {
 				t.Fatalf("dims %d: Lower(%v, %v) = %v above %v", dims, d, shift, lo, want)
 			}
-			old := roundDown32k(float64(LowerBound(d, c)) + shift)
+			old := RoundDown32(float64(LowerBound(d, c)) + shift)
 			if ulps(lo, old) > 4 {
 				t.Fatalf("dims %d: Lower(%v, %v) = %v, the two roundings %v", dims, d, shift, lo, old)
 			}
@@ -44,7 +44,7 @@ func TestReboundBoundsHold(t *testing.T) {
 			if want := exact(float64(d), absErr, 1-relErr, 1+1e-9, -shift); float64(up) < want {
 				t.Fatalf("dims %d: Upper(%v, %v) = %v below %v", dims, d, shift, up, want)
 			}
-			if old := roundUp32k(UpperBound(d, dims) - shift); ulps(up, old) > 4 {
+			if old := RoundUp32(UpperBound(d, dims) - shift); ulps(up, old) > 4 {
 				t.Fatalf("dims %d: Upper(%v, %v) = %v, the two roundings %v", dims, d, shift, up, old)
 			}
 		}
@@ -65,8 +65,3 @@ func ulps(a, b float32) int {
 	}
 	return int(d)
 }
-
-// The roundings a lazy pass used before Rebound (kmeans's roundDown32 and
-// roundUp32, for finite positive values).
-func roundDown32k(v float64) float32 { return down32(v) }
-func roundUp32k(v float64) float32   { return up32(v) }

@@ -217,7 +217,7 @@ func exactPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bo
 	if slices.ContainsFunc(st.cd, func(d float64) bool { return d != 0 }) {
 		for i, c := range st.label {
 			if d := st.cd[c]; d != 0 {
-				st.lower[i] = roundDown32(float64(st.lower[i]) - d)
+				st.lower[i] = kernels.RoundDown32(float64(st.lower[i]) - d)
 			}
 		}
 	}
@@ -298,7 +298,7 @@ func lazyPass(b *partition.Block, kc *kernels.Centroids, flat []float32, st *bou
 				row := b.Span(i, i+1, st.rows[n*stride:(n+1)*stride])[:dims]
 				u := kernels.UpperBound(kernels.Dist(row, flat[int(c)*dims:(int(c)+1)*dims]), dims)
 				if sep.Holds(u, l) {
-					upper[i] = roundUp32(u - cm[c])
+					upper[i] = kernels.RoundUp32(u - cm[c])
 					continue
 				}
 			}
@@ -366,33 +366,6 @@ func (st *bounds) move(row []float32, c, q int32) {
 	st.counts[c]--
 	st.counts[q]++
 	st.moved++
-}
-
-// roundUp32 and roundDown32 convert to float32 without rounding the wrong
-// way for a bound, with room for the float64 arithmetic that made v; NaN
-// and infinities pass through (an unknown bound separates nothing).
-func roundUp32(v float64) float32 {
-	if math.IsInf(v, 0) || v != v {
-		return float32(v)
-	}
-	v += math.Abs(v)*1e-12 + 1e-300
-	f := float32(v)
-	if float64(f) < v {
-		f = math.Nextafter32(f, float32(math.Inf(1)))
-	}
-	return f
-}
-
-func roundDown32(v float64) float32 {
-	if math.IsInf(v, 0) || v != v {
-		return float32(v)
-	}
-	v -= math.Abs(v)*1e-12 + 1e-300
-	f := float32(v)
-	if float64(f) > v {
-		f = math.Nextafter32(f, float32(math.Inf(-1)))
-	}
-	return f
 }
 
 // chunkBuffer is buf made to hold a chunk of b's rows when b is packed
