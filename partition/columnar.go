@@ -290,7 +290,7 @@ type ParquetFile struct {
 
 // InspectParquet reads a Parquet file's footer.
 func InspectParquet(path string) (ParquetFile, error) {
-	pf, err := file.OpenParquetFile(path, false)
+	pf, err := openParquet(path)
 	if err != nil {
 		return ParquetFile{}, fmt.Errorf("%s: %w", path, err)
 	}
