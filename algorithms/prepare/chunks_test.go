@@ -82,7 +82,7 @@ func TestChunkedPassesMatchAWholePass(t *testing.T) {
 
 // A text value the fit never saw, in a column with no feature for the
 // others, leaves every feature of the column cold; it used to set the
-// next column's first feature. Numbers counts no feature hot for it.
+// next column's first feature. Counting, rows finds no feature hot.
 func TestUnseenTextValueWithoutOtherIsAllCold(t *testing.T) {
 	enc := &Encoder{
 		Inputs: []Input{{Column: "c", Type: partition.Text, Categories: []string{"a", "b"}}, {Column: "d", Type: partition.Text, Categories: []string{"x", "y"}}},
@@ -106,7 +106,7 @@ func TestUnseenTextValueWithoutOtherIsAllCold(t *testing.T) {
 	}
 	b, _ := enc.Bind(tab)
 	hot := [][]int64{make([]int64, 2), make([]int64, 2)}
-	if nums, _, _ := b.Numbers(0, 3, nil, nil, hot); len(nums) != 0 || !reflect.DeepEqual(hot, [][]int64{{1, 1}, {1, 2}}) {
+	if nums, _, _ := b.rows(0, 3, nil, nil, hot); len(nums) != 0 || !reflect.DeepEqual(hot, [][]int64{{1, 1}, {1, 2}}) {
 		t.Fatalf("numbers %v, hot %v", nums, hot)
 	}
 }

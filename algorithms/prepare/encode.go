@@ -435,15 +435,11 @@ func (b *Bound) Rows(lo, hi int, out []float64, kept []int) ([]float64, []int, C
 	return b.rows(lo, hi, out, kept, nil)
 }
 
-// Numbers is Rows with only the number inputs' features written (one a
-// number input, in order), and each text input's one-hot feature counted
-// in hot[input][feature] instead: all that the statistics of a one-hot
-// feature, a 0/1 column, need. hot has an entry for every input, those of
-// text inputs Features() long.
-func (b *Bound) Numbers(lo, hi int, out []float64, kept []int, hot [][]int64) ([]float64, []int, Counts) {
-	return b.rows(lo, hi, out, kept, hot)
-}
-
+// rows is Rows; with hot, only the number inputs' features are written
+// (one a number input, in order), and each text input's one-hot feature
+// is counted in hot[input][feature] instead: all that the statistics of a
+// one-hot feature, a 0/1 column, need. hot then has an entry for every
+// input, those of text inputs Features() long.
 func (b *Bound) rows(lo, hi int, out []float64, kept []int, hot [][]int64) ([]float64, []int, Counts) {
 	e := b.e
 	n := len(e.Inputs)

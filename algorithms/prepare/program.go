@@ -156,39 +156,35 @@ func (s *featuresStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, fmt.Errorf("partition %d: %w", b.ID, err)
 	}
 	w := len(s.Encoder.Names)
-	var kept []int // reused, as the features' buffer is
-	if s.Quantiles {
-		stats := newFeatureStats(w)
-		cnt := eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
-			var rows []float64
-			var cnt Counts
-			rows, kept, cnt = bound.Rows(lo, hi, buf, kept[:0])
-			return rows, cnt
-		}, func(rows []float64) { addFeatureStats(stats, rows, w, true) })
-		return &featuresPartial{Stats: stats, Counts: cnt}, nil
-	}
 	// Moments alone: a one-hot feature's follow from how many rows it is
 	// hot in, so only the number inputs are encoded and the text inputs'
-	// features counted.
+	// features counted (hot). Quantiles need every feature's values.
 	in := s.Encoder.Inputs
-	hot := make([][]int64, len(in))
-	for i := range in {
-		if in[i].Type == partition.Text {
-			hot[i] = make([]int64, in[i].Features())
+	var hot [][]int64
+	width := w
+	if !s.Quantiles {
+		hot, width = make([][]int64, len(in)), s.Encoder.numbers()
+		for i := range in {
+			if in[i].Type == partition.Text {
+				hot[i] = make([]int64, in[i].Features())
+			}
 		}
 	}
-	nums := s.Encoder.numbers()
-	numStats := newFeatureStats(nums)
+	encoded := newFeatureStats(width)
+	var kept []int // reused, as the features' buffer is
 	cnt := eachChunk(b.Table.Rows, func(lo, hi int, buf []float64) ([]float64, Counts) {
 		var rows []float64
 		var cnt Counts
-		rows, kept, cnt = bound.Numbers(lo, hi, buf, kept[:0], hot)
+		rows, kept, cnt = bound.rows(lo, hi, buf, kept[:0], hot)
 		return rows, cnt
-	}, func(rows []float64) { addFeatureStats(numStats, rows, nums, false) })
+	}, func(rows []float64) { addFeatureStats(encoded, rows, width, s.Quantiles) })
+	if hot == nil {
+		return &featuresPartial{Stats: encoded, Counts: cnt}, nil
+	}
 	stats := make([]ColumnStats, 0, w)
 	for i := range in {
 		if hot[i] == nil {
-			stats, numStats = append(stats, numStats[0]), numStats[1:]
+			stats, encoded = append(stats, encoded[0]), encoded[1:]
 			continue
 		}
 		for _, n1 := range hot[i] {
