@@ -3,6 +3,8 @@ package jobspec
 import (
 	"strings"
 	"testing"
+
+	"github.com/cohort/cohort/algorithms/kmeans"
 )
 
 const good = `
@@ -34,6 +36,18 @@ func TestParseAppliesDefaults(t *testing.T) {
 	}
 }
 
+func TestInitSampleTakesRowsOrAll(t *testing.T) {
+	for value, want := range map[string]int64{"": kmeans.DefaultInitSample, "init_sample: all": kmeans.AllRows, "init_sample: 5000": 5000} {
+		s, err := Parse([]byte("data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  " + value + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, ok := kmeans.Settings(s.Config()); !ok || cfg.InitSample != want {
+			t.Fatalf("%q: init sample %d, want %d", value, cfg.InitSample, want)
+		}
+	}
+}
+
 func TestParseErrorsNameTheProblem(t *testing.T) {
 	cases := map[string]string{
 		"":        "empty",
@@ -47,6 +61,9 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                                               "cluster is required: name an algorithm (kmeans",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  max_iter: 5\n":                                      "line 4: cluster.k: is required",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":                                  "line 5: cluster.tol: must be a finite number",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  init_sample: some\n":                        "line 5: cluster.init_sample: must be a number of rows or all",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 4\n  init_sample: 3\n":                           "line 5: cluster.init_sample: must be at least k (4)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 4\n  init_sample: 0\n":                           "line 5: cluster.init_sample: must be a number of rows ≥ 1",
 		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":                              "not both",
 		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                                           "data.max_rejects is a share",
 		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                                                   "one character",

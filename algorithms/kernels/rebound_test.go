@@ -65,3 +65,83 @@ func ulps(a, b float32) int {
 	}
 	return int(d)
 }
+
+// The roundings never fall on the wrong side of v, even after the float64
+// error of the arithmetic that made it, and are at most one float32 step
+// looser than the tightest such rounding; across zero, subnormals, the
+// largest finite values and the infinities.
+func TestRoundingsAreSafeAndTight(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1e-300, -1e-300, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+		math.MaxFloat32, -math.MaxFloat32, math.MaxFloat32 * 1.0000001, -math.MaxFloat32 * 1.0000001, math.MaxFloat64, -math.MaxFloat64,
+		1, -1, 0.1, -0.1, 1 << 24, 3.4e38}
+	rng := rand.New(rand.NewPCG(8, 9))
+	for range 100000 {
+		v := math.Ldexp(rng.Float64(), rng.IntN(340)-170)
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		vals = append(vals, v, float64(float32(v)))
+	}
+	for _, v := range vals {
+		if math.IsInf(v, 0) {
+			continue // float32 of a large v; below
+		}
+		slack := math.Abs(v)*1e-12 + 1e-300
+		tight := func(f float32, dir float64) float32 { // the float32 nearest v on dir's side, past the slack
+			w := v + dir*slack
+			g := float32(w)
+			if dir < 0 && float64(g) > w {
+				g = math.Nextafter32(g, float32(math.Inf(-1)))
+			}
+			if dir > 0 && float64(g) < w {
+				g = math.Nextafter32(g, float32(math.Inf(1)))
+			}
+			return g
+		}
+		if d := RoundDown32(v); float64(d) > v-slack || steps(d, tight(d, -1)) > 1 {
+			t.Fatalf("RoundDown32(%v) = %v, the tightest %v", v, d, tight(d, -1))
+		}
+		if u := RoundUp32(v); float64(u) < v+slack || steps(u, tight(u, 1)) > 1 {
+			t.Fatalf("RoundUp32(%v) = %v, the tightest %v", v, u, tight(u, 1))
+		}
+	}
+	for _, v := range []float64{math.Inf(1), math.Inf(-1)} {
+		if RoundDown32(v) != float32(v) || RoundUp32(v) != float32(v) {
+			t.Fatalf("%v does not pass through", v)
+		}
+	}
+	if f := RoundDown32(math.NaN()); f == f {
+		t.Fatal("RoundDown32(NaN) is a number")
+	}
+}
+
+// steps is how many float32 values lie from a to b, ±0 being one.
+func steps(a, b float32) int64 {
+	ord := func(f float32) int64 {
+		if u := math.Float32bits(f); u>>31 == 1 {
+			return -int64(u &^ (1 << 31))
+		} else {
+			return int64(u)
+		}
+	}
+	d := ord(a) - ord(b)
+	return max(d, -d)
+}
+
+func BenchmarkRebound(b *testing.B) {
+	c := &Centroids{}
+	c.Set(make([]float32, 5*24), 5, 24)
+	rb := ReboundOf(c)
+	rng := rand.New(rand.NewPCG(1, 2))
+	d := make([]float32, 4096)
+	for i := range d {
+		d[i] = float32(rng.Float64() * 40)
+	}
+	var sink float32
+	for b.Loop() {
+		for _, v := range d {
+			sink += rb.Lower(v, 0.01) + rb.Upper(v, 0.02)
+		}
+	}
+	_ = sink
+}

@@ -45,22 +45,108 @@ func centroids32(cent [][]float64, dims int) (kc *kernels.Centroids, flat []floa
 // search's, ties to the lowest index included: every distance is the
 // canonical kernel's for that row and candidate, whichever set it is
 // measured in, and an old nearest gives way only to a strictly nearer one.
+//
+// Under an initialisation sample (initSample) the passes see only the
+// sampled rows, gathered once per restart into rows: label and dist are
+// then by position in the sample, and idx maps a position to its row.
 type seeding struct {
-	key   uint64 // of the n candidates, in order (candidatesKey)
-	n     int
-	label []int32
-	dist  []float32
-	rows  []float32 // chunkRows rows: a chunk of a packed block, expanded
+	sample initSample
+	idx    []int32   // the sampled rows, ascending; nil when every row is
+	key    uint64    // of the n candidates, in order (candidatesKey)
+	n      int
+	label  []int32   // by row, or by position in the sample
+	dist   []float32 // likewise
+	rows   []float32 // the sample's rows, gathered; else chunkRows rows: a chunk of a packed block, expanded
+}
+
+// initSample is the uniform draw of rows the k-means‖ passes run on: each
+// row is in it with probability Frac, by a hash of where it is in the
+// dataset (seed, restart, partition, row), so the sample is the same for
+// any placement. Frac ≥ 1, or 0 (unset), is every row.
+type initSample struct {
+	Seed    uint64
+	Restart int
+	Frac    float64
+}
+
+func (s initSample) all() bool { return s.Frac <= 0 || s.Frac >= 1 }
+
+// rows lists the block's rows in the sample: one splitmix64 step a row.
+func (s initSample) rows(b *partition.Block) []int32 {
+	base := rowHash(s.Seed, s.Restart, sampleRound, b.ID, 0)
+	idx := make([]int32, 0, int(float64(b.Rows)*s.Frac*1.1)+16)
+	for i := range b.Rows {
+		if unit(partition.Mix64(base+uint64(i)*0x9e3779b97f4a7c15)) < s.Frac {
+			idx = append(idx, int32(i))
+		}
+	}
+	return idx
+}
+
+// size is how many rows the passes see.
+func (sd *seeding) size(b *partition.Block) int {
+	if sd.idx == nil {
+		return b.Rows
+	}
+	return len(sd.idx)
+}
+
+// row is the block's row at position i of what the passes see.
+func (sd *seeding) row(i int) int {
+	if sd.idx == nil {
+		return i
+	}
+	return int(sd.idx[i])
+}
+
+// values is the row at position i, in float64.
+func (sd *seeding) values(b *partition.Block, i int) []float64 {
+	if sd.idx == nil {
+		return rowValues(b, i)
+	}
+	out := make([]float64, b.Dims)
+	for j, v := range sd.rows[i*b.Stride : i*b.Stride+b.Dims] {
+		out[j] = float64(v)
+	}
+	return out
+}
+
+// span is positions [lo, hi) of what the passes see, Stride values a row.
+func (sd *seeding) span(b *partition.Block, lo, hi int) []float32 {
+	if sd.idx == nil {
+		return b.Span(lo, hi, sd.rows)
+	}
+	return sd.rows[lo*b.Stride : hi*b.Stride]
+}
+
+// sampled takes what b holds of the k-means‖ passes for this sample, or
+// starts over: the rows of the sample gathered, no candidates measured.
+func sampled(b *partition.Block, smp initSample) *seeding {
+	sd, _ := b.TakeScratch().(*seeding)
+	if sd != nil && sd.sample == smp && len(sd.label) == sd.size(b) {
+		return sd
+	}
+	sd = &seeding{sample: smp}
+	if smp.all() {
+		sd.rows = chunkBuffer(b, nil)
+	} else {
+		sd.idx = smp.rows(b)
+		sd.rows = make([]float32, len(sd.idx)*b.Stride)
+		b.Gather(sd.idx, sd.rows)
+	}
+	n := sd.size(b)
+	sd.label, sd.dist = make([]int32, n), make([]float32, n)
+	return sd
 }
 
 // seed brings what b holds of the k-means‖ passes up to cand, or starts
-// over when it holds nothing or another sequence of candidates (another
-// restart or job, or a block that moved to this worker). The caller puts
-// it back with b.PutScratch.
-func seed(b *partition.Block, cand [][]float64, dims int) *seeding {
-	sd, _ := b.TakeScratch().(*seeding)
-	if sd == nil || len(sd.label) != b.Rows || sd.n > len(cand) || sd.key != candidatesKey(cand[:sd.n]) {
-		sd = &seeding{label: make([]int32, b.Rows), dist: make([]float32, b.Rows)}
+// over when it holds nothing, another sample or another sequence of
+// candidates (another restart or job, or a block that moved to this
+// worker). The caller puts it back with b.PutScratch.
+func seed(b *partition.Block, smp initSample, cand [][]float64, dims int) *seeding {
+	sd := sampled(b, smp)
+	if sd.n > len(cand) || sd.key != candidatesKey(cand[:sd.n]) {
+		sd.n = 0
 	}
 	if sd.n == len(cand) {
 		return sd
@@ -69,10 +155,10 @@ func seed(b *partition.Block, cand [][]float64, dims int) *seeding {
 	base := int32(sd.n)
 	var label [chunkRows]int32
 	var dist, second [chunkRows]float32
-	sd.rows = chunkBuffer(b, sd.rows)
-	for lo := 0; lo < b.Rows; lo += chunkRows {
-		n := min(chunkRows, b.Rows-lo)
-		kernels.Nearest(b.Span(lo, lo+n, sd.rows), n, b.Stride, kc, label[:n], dist[:n], second[:n])
+	rows := sd.size(b)
+	for lo := 0; lo < rows; lo += chunkRows {
+		n := min(chunkRows, rows-lo)
+		kernels.Nearest(sd.span(b, lo, lo+n), n, b.Stride, kc, label[:n], dist[:n], second[:n])
 		if base == 0 {
 			copy(sd.label[lo:lo+n], label[:n])
 			copy(sd.dist[lo:lo+n], dist[:n])

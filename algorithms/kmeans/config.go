@@ -14,6 +14,10 @@ type Config struct {
 	Seed       uint64  `json:"seed"`       // every random choice derives from it
 	Oversample float64 `json:"oversample"` // k-means‖ ℓ, expected candidates per round; default 2K
 	Rounds     int     `json:"rounds"`     // k-means‖ sampling rounds; default 5
+	// InitSample is about how many rows the k-means‖ passes run on,
+	// drawn uniformly; Lloyd runs on every row. 0 (and any number of at
+	// least the dataset's rows) is every row.
+	InitSample int64 `json:"init_sample,omitempty"`
 }
 
 // Defaults, as scikit-learn's (max_iter, tol scale aside) and Spark's (rounds).
@@ -21,7 +25,21 @@ const (
 	DefaultMaxIter = 100
 	DefaultTol     = 1e-4
 	DefaultRounds  = 5
+	// DefaultInitSample: k-means‖ draws about Oversample·Rounds (10k)
+	// candidates and reduces them to k, so a uniform million rows seeds
+	// as well as a hundred million (as Faiss trains on a sample), for a
+	// hundredth of the passes. AllRows asks for every row.
+	DefaultInitSample = 1 << 20
+	AllRows           = math.MaxInt64
 )
+
+// initFrac is the share of rows in the initialisation sample, 1 for all.
+func (c Config) initFrac(rows int64) float64 {
+	if c.InitSample <= 0 || c.InitSample >= rows {
+		return 1
+	}
+	return float64(c.InitSample) / float64(rows)
+}
 
 // maxTable bounds K × dims: the centroid table travels in every step.
 const maxTable = 1 << 26
@@ -43,6 +61,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Rounds == 0 {
 		c.Rounds = DefaultRounds
+	}
+	if c.InitSample == 0 {
+		c.InitSample = DefaultInitSample
 	}
 	return c
 }
@@ -80,6 +101,8 @@ func (c Config) problem(rows int64, dims int) (string, error) {
 		return "oversample", fmt.Errorf("must be a finite number ≥ 0 (got %v)", c.Oversample)
 	case c.Rounds < 0:
 		return "rounds", fmt.Errorf("must be ≥ 0 (got %d)", c.Rounds)
+	case c.InitSample < 0 || c.InitSample > 0 && c.InitSample < int64(c.K):
+		return "init_sample", fmt.Errorf("must be at least k (%d) rows, or all (got %d)", c.K, c.InitSample)
 	}
 	return "", nil
 }

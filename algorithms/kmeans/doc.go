@@ -29,6 +29,19 @@
 //   - final: an exact pass, whose WCSS and sizes are the restart's. The
 //     restart with the lowest WCSS is kept.
 //
+// The pick, sample and weights passes run on an initialisation sample
+// (init_sample, about 2²⁰ rows by default, "all" for every row): each row
+// is in it with probability init_sample/rows, by a hash of its position
+// and the restart, and a block gathers its sampled rows once per restart
+// into the seeding. k-means‖ draws about ℓ·rounds candidates whatever the
+// rows, so at 100M rows the sample seeds from the same kind of candidate
+// set for a hundredth of eight passes over the data (15 s of a 2-minute
+// job); Lloyd and the final pass always read every row. Like Faiss's
+// training sample and scikit-learn's MiniBatchKMeans init_size, it trades
+// an initialisation on all rows, which this data showed no better: over
+// four seeds on 10M customers, runs seeded on 1M rows ended 30 Lloyd
+// iterations at WCSS 0.3% below to 1.2% above the full seeding's.
+//
 // Every per-row random draw is a hash of the row's position, so sampling
 // does not depend on who maps what. Sums and WCSS are float64 and merged
 // in partition order. An empty cluster takes the row farthest from its

@@ -725,7 +725,7 @@ func lazyPassesMatchFullSearch(t *testing.T, quantized bool) {
 			if lazy && st.moved > 0 {
 				moved++
 			}
-			for i, c := range seed(fresh, cent, tc.dims).label {
+			for i, c := range seed(fresh, initSample{Frac: 1}, cent, tc.dims).label {
 				if st.label[i] != c {
 					t.Fatalf("%+v pass %d (lazy %v): row %d labelled %d, nearest is %d", tc, pass, lazy, i, st.label[i], c)
 				}
@@ -844,7 +844,7 @@ func TestSeedingMeasuresNewCandidatesAsAFullSearchWould(t *testing.T) {
 				}
 				cand = fresh
 			}
-			sd := seed(b, cand, dims)
+			sd := seed(b, initSample{Frac: 1}, cand, dims)
 			b.PutScratch(sd)
 			kc, _ := centroids32(cand, dims)
 			label := make([]int32, b.Rows)
@@ -889,5 +889,111 @@ func BenchmarkLloydContinuum(b *testing.B) {
 			blk.TakeScratch()
 		}
 		run(b, cfg, blocks, 2)
+	}
+}
+
+// The initialisation sample is drawn by where a row is, so it is the same
+// whatever runs the passes, and it is about the share asked for; its passes
+// are the full passes restricted to its rows.
+func TestInitSampleIsADeterministicShareOfTheRows(t *testing.T) {
+	blocks := blobs(t, randomCentres(3, 4, 5, 1), 1, 3, 4000, 2)
+	smp := initSample{Seed: 7, Restart: 1, Frac: 0.1}
+	var n int
+	for _, b := range blocks {
+		idx := smp.rows(b)
+		if !slices.Equal(idx, smp.rows(b)) {
+			t.Fatal("the sample changed between two draws")
+		}
+		if other := (initSample{Seed: 7, Restart: 2, Frac: 0.1}).rows(b); slices.Equal(idx, other) {
+			t.Fatal("two restarts drew the same sample")
+		}
+		n += len(idx)
+	}
+	if n < 1000 || n > 1400 {
+		t.Fatalf("sampled %d of 12000 rows at 0.1", n)
+	}
+	cand := [][]float64{rowValues(blocks[0], 0), rowValues(blocks[2], 9)}
+	var counts [2]int64
+	var cost float64
+	for _, b := range blocks {
+		for _, i := range smp.rows(b) {
+			c, d := bruteNearest(b.Row(int(i)), cand)
+			counts[c]++
+			cost += d
+		}
+	}
+	var w weightsPartial
+	var sp samplePartial
+	for _, b := range blocks {
+		p := roundTrip(t, &weightsStep{Dims: 4, Cand: cand, Seed: 7, Restart: 1, Frac: 0.1}, b).(*weightsPartial)
+		if w.Counts == nil {
+			w = *p
+		} else if err := w.Merge(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := sp.Merge(roundTrip(t, &sampleStep{Seed: 7, Restart: 1, Dims: 4, L: 6, Cand: cand, Frac: 0.1}, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(w.Counts, counts[:]) || math.Abs(sp.Cost-cost) > 1e-5*cost {
+		t.Fatalf("weights %v cost %v over the sample, want %v and %v", w.Counts, sp.Cost, counts, cost)
+	}
+}
+
+// A run initialised on a sample has the same bits for any parallelism and
+// through checkpoints, and on separated blobs finds the blobs' means as a
+// run initialised on every row does.
+func TestSampledInitialisationIsExactAndDeterministic(t *testing.T) {
+	const spread, dims = 0.5, 5
+	centres := randomCentres(8, dims, 20, 4)
+	blocks, means, counts := labelledBlobs(centres, spread, 4, 5000, 5)
+	cfg := Config{K: 8, Seed: 3, InitSample: 2000}
+	want := run(t, cfg, blocks, 1)
+	if got := run(t, cfg, blocks, 4); !reflect.DeepEqual(got, want) {
+		t.Fatal("parallelism 4 changed a sampled run's result")
+	}
+	if f := cfg.initFrac(20000); f != 0.1 {
+		t.Fatalf("init sample of 2000 in 20000 rows is a share of %v", f)
+	}
+	for i, m := range means {
+		best := 0
+		for c, f := range want.Centroids {
+			if sq(m, f) < sq(m, want.Centroids[best]) {
+				best = c
+			}
+		}
+		if d := math.Sqrt(sq(m, want.Centroids[best])); d > 1e-6 || want.Sizes[best] != counts[i] {
+			t.Errorf("blob %d: centroid %.2g from the blob mean, size %d want %d", i, d, want.Sizes[best], counts[i])
+		}
+	}
+	p, err := New(cfg.WithDefaults(), 20000, dims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 2}
+	var cps [][]byte
+	if err := algorithms.Drive(context.Background(), p, ex, func(_ algorithms.Progress, cp []byte) error {
+		cps = append(cps, cp)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 3} { // mid-initialisation
+		r, err := Resume(cps[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := algorithms.Drive(context.Background(), r, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 3}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := r.Result(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("resumed after step %d: result differs", i)
+		}
+	}
+}
+
+func TestInitSampleSmallerThanKIsRefused(t *testing.T) {
+	if _, err := New(Config{K: 8, InitSample: 5}.WithDefaults(), 100, 2); err == nil || !strings.Contains(err.Error(), "init_sample") {
+		t.Fatalf("init_sample 5 for k = 8: %v", err)
 	}
 }

@@ -149,7 +149,7 @@ func TestPackedPassesMatchDense(t *testing.T) {
 			for c := range cent {
 				cent[c] = rowValues(d, rng.IntN(d.Rows))
 			}
-			ps, ds := seed(p, cent, customersWidth), seed(d, cent, customersWidth)
+			ps, ds := seed(p, initSample{Frac: 1}, cent, customersWidth), seed(d, initSample{Frac: 1}, cent, customersWidth)
 			if !slices.Equal(ps.label, ds.label) || !slices.Equal(ps.dist, ds.dist) {
 				t.Fatalf("k %d: seeding differs", k)
 			}

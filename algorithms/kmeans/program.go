@@ -197,14 +197,15 @@ func (p *Program) Result() (Result, error) {
 // Next implements algorithms.Program.
 func (p *Program) Next() (algorithms.Step, bool, error) {
 	s := &p.s
+	frac := s.Config.initFrac(s.Rows)
 	switch s.Phase {
 	case phasePick:
-		return &pickStep{Seed: s.Config.Seed, Restart: s.Restart, Dims: s.Dims}, false, nil
+		return &pickStep{Seed: s.Config.Seed, Restart: s.Restart, Dims: s.Dims, Frac: frac}, false, nil
 	case phaseSample:
 		return &sampleStep{Seed: s.Config.Seed, Restart: s.Restart, Round: s.Round, L: s.Config.Oversample,
-			Phi: s.Phi, Dims: s.Dims, Cand: s.Candidates}, false, nil
+			Phi: s.Phi, Dims: s.Dims, Cand: s.Candidates, Frac: frac}, false, nil
 	case phaseWeights:
-		return &weightsStep{Dims: s.Dims, Cand: s.Candidates}, false, nil
+		return &weightsStep{Dims: s.Dims, Cand: s.Candidates, Seed: s.Config.Seed, Restart: s.Restart, Frac: frac}, false, nil
 	case phaseLloyd, phaseFinal:
 		// Lloyd iterations trust their bounds; the final pass measures
 		// the WCSS, and so does a repeat of an iteration that left a
@@ -226,6 +227,9 @@ func (p *Program) Update(merged algorithms.Partial) error {
 			return fmt.Errorf("k-means pick: got %T", merged)
 		}
 		if !m.Has || len(m.Row) != s.Dims {
+			if s.Config.initFrac(s.Rows) < 1 {
+				return fmt.Errorf("k-means pick: the initialisation sample (init_sample %d of %d rows) drew no rows; raise init_sample", s.Config.InitSample, s.Rows)
+			}
 			return errors.New("k-means pick: the dataset returned no rows")
 		}
 		s.Candidates, s.Round, s.Phi, s.Phase = [][]float64{m.Row}, 0, 0, phaseSample

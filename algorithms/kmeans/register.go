@@ -27,6 +27,7 @@ func init() {
 			{Name: "restarts", Default: "1", Doc: "independent runs; the lowest WCSS is kept"},
 			{Name: "oversample", Default: "2k", Doc: "k-means‖ candidates drawn per round, expected"},
 			{Name: "rounds", Default: strconv.Itoa(DefaultRounds), Doc: "k-means‖ sampling rounds"},
+			{Name: "init_sample", Default: strconv.Itoa(DefaultInitSample), Doc: "rows, drawn uniformly, that k-means‖ initialises on (all: every row); Lloyd uses every row"},
 		},
 		Configure:   configure,
 		Codec:       Codec{},
@@ -55,6 +56,21 @@ func configure(p algorithms.Params, seed uint64) (algorithms.Config, error) {
 	}{{"k", &cfg.K}, {"max_iter", &cfg.MaxIter}, {"tol", &cfg.Tol}, {"restarts", &cfg.Restarts}, {"oversample", &cfg.Oversample}, {"rounds", &cfg.Rounds}} {
 		if err := p.Decode(f.key, f.v); err != nil {
 			return nil, err
+		}
+	}
+	if p.Has("init_sample") {
+		switch n := p.Node("init_sample"); {
+		case n.Kind == yaml.ScalarNode && n.Value == "all":
+			cfg.InitSample = AllRows
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!int":
+			if err := p.Decode("init_sample", &cfg.InitSample); err != nil {
+				return nil, err
+			}
+			if cfg.InitSample < 1 {
+				return nil, p.Errorf("init_sample", "must be a number of rows ≥ 1, or all (got %d)", cfg.InitSample)
+			}
+		default:
+			return nil, p.Errorf("init_sample", "must be a number of rows or all, got %q", n.Value)
 		}
 	}
 	tol := cfg.Tol

@@ -17,8 +17,12 @@ const (
 	kindLloyd   = "kmeans/lloyd"
 )
 
-// pickRound tags the first-centre draw apart from the sampling rounds.
-const pickRound = math.MaxUint32
+// pickRound tags the first-centre draw apart from the sampling rounds, and
+// sampleRound the initialisation sample's draw.
+const (
+	pickRound   = math.MaxUint32
+	sampleRound = math.MaxUint32 - 1
+)
 
 // rowHash is the random draw for one row: a function of where the row is in
 // the dataset, not of who processes it or when.
@@ -48,11 +52,13 @@ func checkDims(b *partition.Block, dims int) error {
 }
 
 // pickStep chooses the first centre: the row with the smallest hash, which
-// is a uniform choice over all rows made without knowing partition sizes.
+// is a uniform choice over all rows (of the initialisation sample) made
+// without knowing partition sizes.
 type pickStep struct {
 	Seed    uint64
 	Restart int
 	Dims    int
+	Frac    float64 // of the rows in the initialisation sample (initSample)
 }
 
 func (s *pickStep) Kind() string { return kindPick }
@@ -62,6 +68,7 @@ func (s *pickStep) MarshalBinary() ([]byte, error) {
 	w.u64(s.Seed)
 	w.i64(int64(s.Restart))
 	w.i64(int64(s.Dims))
+	w.f64(s.Frac)
 	return w.b, nil
 }
 
@@ -71,14 +78,28 @@ func (s *pickStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	}
 	p := &pickPartial{}
 	best := -1
-	for i := 0; i < b.Rows; i++ {
-		if h := rowHash(s.Seed, s.Restart, pickRound, b.ID, i); best < 0 || h < p.Key {
-			p.Key, best = h, i
+	if smp := (initSample{s.Seed, s.Restart, s.Frac}); smp.all() {
+		for i := 0; i < b.Rows; i++ {
+			if h := rowHash(s.Seed, s.Restart, pickRound, b.ID, i); best < 0 || h < p.Key {
+				p.Key, best = h, i
+			}
+		}
+		if best >= 0 {
+			p.Row = rowValues(b, best)
+		}
+	} else {
+		sd := sampled(b, smp)
+		defer b.PutScratch(sd)
+		for i, r := range sd.idx {
+			if h := rowHash(s.Seed, s.Restart, pickRound, b.ID, int(r)); best < 0 || h < p.Key {
+				p.Key, best = h, i
+			}
+		}
+		if best >= 0 {
+			p.Row = sd.values(b, best)
 		}
 	}
-	if best >= 0 {
-		p.Has, p.Row = true, rowValues(b, best)
-	}
+	p.Has = best >= 0
 	return p, nil
 }
 
@@ -119,6 +140,7 @@ type sampleStep struct {
 	Phi     float64
 	Dims    int
 	Cand    [][]float64
+	Frac    float64 // of the rows in the initialisation sample
 }
 
 func (s *sampleStep) Kind() string { return kindSample }
@@ -131,6 +153,7 @@ func (s *sampleStep) MarshalBinary() ([]byte, error) {
 	w.f64(s.L)
 	w.f64(s.Phi)
 	w.matrix(s.Cand, s.Dims)
+	w.f64(s.Frac)
 	return w.b, nil
 }
 
@@ -139,12 +162,12 @@ func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, err
 	}
 	p := &samplePartial{Dims: s.Dims}
-	sd := seed(b, s.Cand, s.Dims)
+	sd := seed(b, initSample{s.Seed, s.Restart, s.Frac}, s.Cand, s.Dims)
 	defer b.PutScratch(sd)
 	for i, d := range sd.dist {
 		p.Cost += float64(d)
-		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, i)) < s.L*float64(d)/s.Phi {
-			p.Rows = append(p.Rows, rowValues(b, i))
+		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, sd.row(i))) < s.L*float64(d)/s.Phi {
+			p.Rows = append(p.Rows, sd.values(b, i))
 		}
 	}
 	return p, nil
@@ -184,6 +207,11 @@ func (p *samplePartial) MarshalBinary() ([]byte, error) {
 type weightsStep struct {
 	Dims int
 	Cand [][]float64
+	// The initialisation sample's draw (initSample), whose rows alone
+	// are counted.
+	Seed    uint64
+	Restart int
+	Frac    float64
 }
 
 func (s *weightsStep) Kind() string { return kindWeights }
@@ -191,6 +219,9 @@ func (s *weightsStep) Kind() string { return kindWeights }
 func (s *weightsStep) MarshalBinary() ([]byte, error) {
 	var w writer
 	w.matrix(s.Cand, s.Dims)
+	w.u64(s.Seed)
+	w.i64(int64(s.Restart))
+	w.f64(s.Frac)
 	return w.b, nil
 }
 
@@ -199,7 +230,7 @@ func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		return nil, err
 	}
 	p := &weightsPartial{Counts: make([]int64, len(s.Cand))}
-	sd := seed(b, s.Cand, s.Dims)
+	sd := seed(b, initSample{s.Seed, s.Restart, s.Frac}, s.Cand, s.Dims)
 	defer b.PutScratch(sd)
 	for _, c := range sd.label {
 		p.Counts[c]++
@@ -365,10 +396,11 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 	var s algorithms.Step
 	switch kind {
 	case kindPick:
-		s = &pickStep{Seed: r.u64(), Restart: int(r.i64()), Dims: int(r.i64())}
+		s = &pickStep{Seed: r.u64(), Restart: int(r.i64()), Dims: int(r.i64()), Frac: r.f64()}
 	case kindSample:
 		st := &sampleStep{Seed: r.u64(), Restart: int(r.i64()), Round: int(r.i64()), L: r.f64(), Phi: r.f64()}
 		st.Cand, st.Dims = r.matrix()
+		st.Frac = r.f64()
 		if r.err == nil && len(st.Cand) == 0 {
 			r.err = fmt.Errorf("no candidates")
 		}
@@ -376,6 +408,7 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 	case kindWeights:
 		st := &weightsStep{}
 		st.Cand, st.Dims = r.matrix()
+		st.Seed, st.Restart, st.Frac = r.u64(), int(r.i64()), r.f64()
 		if r.err == nil && len(st.Cand) == 0 {
 			r.err = fmt.Errorf("no candidates")
 		}
