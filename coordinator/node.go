@@ -62,6 +62,14 @@ type Config struct {
 	Stores    *Stores
 	// FastTimers shortens Raft's timeouts for tests.
 	FastTimers bool
+	// Solo: this is the only coordinator there will be, in one process
+	// with its workers (the embedded cluster of cohort run). With no peer
+	// to hear from, the wait before its first election is all Raft's
+	// timeouts would cost (a fifth to a third of a second of every cohort
+	// run), so they are cut short; and as its workers stop with it, it
+	// stops without telling gossip it leaves (waiting for the word to go
+	// round took 0.8 s).
+	Solo bool
 	// Failpoints, in tests and chaos runs, are places where something can
 	// be made to happen (package failpoint); nil in production.
 	Failpoints *failpoint.Set
@@ -190,6 +198,11 @@ func (n *Node) startRaft(out io.Writer) error {
 		rc.LeaderLeaseTimeout = 100 * time.Millisecond
 		rc.CommitTimeout = 5 * time.Millisecond
 	}
+	if n.cfg.Solo {
+		rc.HeartbeatTimeout = 10 * time.Millisecond
+		rc.ElectionTimeout = 10 * time.Millisecond
+		rc.LeaderLeaseTimeout = 10 * time.Millisecond
+	}
 	// Checkpoints are committed up to ten times a second; snapshot often
 	// enough that a restart does not replay a long tail of superseded ones.
 	rc.SnapshotThreshold = 1024
@@ -291,7 +304,9 @@ func (n *Node) close() error {
 	n.cancel()
 	var errs []error
 	if n.gossip != nil {
-		_ = n.gossip.Leave(time.Second)
+		if !n.cfg.Solo {
+			_ = n.gossip.Leave(time.Second)
+		}
 		errs = append(errs, n.gossip.Shutdown())
 	}
 	if n.grpc != nil {

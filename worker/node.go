@@ -181,7 +181,8 @@ func (n *Node) Store() *Store { return n.store }
 func (n *Node) Close() error { return n.shutdown(true) }
 
 // Kill stops the worker abruptly, without leaving gossip: tests use it to
-// stand for a crashed process.
+// stand for a crashed process, and an embedded cluster, whose nodes all
+// stop together, to stop without waiting on gossip.
 func (n *Node) Kill() { _ = n.shutdown(false) }
 
 // shutdown runs once, whichever of Close and Kill comes first.
