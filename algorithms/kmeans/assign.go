@@ -51,8 +51,8 @@ func centroids32(cent [][]float64, dims int) (kc *kernels.Centroids, flat []floa
 // then by position in the sample, and idx maps a position to its row.
 type seeding struct {
 	sample initSample
-	idx    []int32   // the sampled rows, ascending; nil when every row is
-	key    uint64    // of the n candidates, in order (candidatesKey)
+	idx    []int32 // the sampled rows, ascending; nil when every row is
+	key    uint64  // of the n candidates, in order (candidatesKey)
 	n      int
 	label  []int32   // by row, or by position in the sample
 	dist   []float32 // likewise

@@ -25,11 +25,13 @@ const (
 	DefaultMaxIter = 100
 	DefaultTol     = 1e-4
 	DefaultRounds  = 5
-	// DefaultInitSample: k-means‖ draws about Oversample·Rounds (10k)
-	// candidates and reduces them to k, so a uniform million rows seeds
-	// as well as a hundred million (as Faiss trains on a sample), for a
-	// hundredth of the passes. AllRows asks for every row.
-	DefaultInitSample = 1 << 20
+	// DefaultInitSample: k-means‖ draws about Oversample·Rounds (10·k)
+	// candidates and reduces them to k, so a uniform quarter of a million
+	// rows, or 256 a centre if that is more (Faiss trains k-means itself
+	// on 256 a centre), seeds as well as a hundred million, for a
+	// fraction of the passes. AllRows asks for every row.
+	DefaultInitSample = 1 << 18
+	initSamplePerK    = 256
 	AllRows           = math.MaxInt64
 )
 
@@ -63,7 +65,7 @@ func (c Config) WithDefaults() Config {
 		c.Rounds = DefaultRounds
 	}
 	if c.InitSample == 0 {
-		c.InitSample = DefaultInitSample
+		c.InitSample = max(DefaultInitSample, initSamplePerK*int64(c.K))
 	}
 	return c
 }

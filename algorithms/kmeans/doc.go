@@ -30,7 +30,7 @@
 //     restart with the lowest WCSS is kept.
 //
 // The pick, sample and weights passes run on an initialisation sample
-// (init_sample, about 2²⁰ rows by default, "all" for every row): each row
+// (init_sample, about 2¹⁸ rows or 256·k by default, "all" for every row): each row
 // is in it with probability init_sample/rows, by a hash of its position
 // and the restart, and a block gathers its sampled rows once per restart
 // into the seeding. k-means‖ draws about ℓ·rounds candidates whatever the

@@ -27,7 +27,7 @@ func init() {
 			{Name: "restarts", Default: "1", Doc: "independent runs; the lowest WCSS is kept"},
 			{Name: "oversample", Default: "2k", Doc: "k-means‖ candidates drawn per round, expected"},
 			{Name: "rounds", Default: strconv.Itoa(DefaultRounds), Doc: "k-means‖ sampling rounds"},
-			{Name: "init_sample", Default: strconv.Itoa(DefaultInitSample), Doc: "rows, drawn uniformly, that k-means‖ initialises on (all: every row); Lloyd uses every row"},
+			{Name: "init_sample", Default: "max(" + strconv.Itoa(DefaultInitSample) + ", 256k)", Doc: "rows, drawn uniformly, that k-means‖ initialises on (all: every row); Lloyd uses every row"},
 		},
 		Configure:   configure,
 		Codec:       Codec{},
