@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/apache/arrow/go/v17/parquet/schema"
 )
 
 // This file reads Parquet (by row groups, through Arrow's pqarrow) and Arrow
@@ -430,27 +431,174 @@ func ReadParquetColumns(ctx context.Context, path string, first, last int, colum
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
+	// Plain number columns are read straight into the table; the others
+	// (text, times, unsigned and decimal numbers) through Arrow.
+	var direct, viaArrow, arrowLeaves []int // table columns, and the leaves of the second
+	for i, j := range cols {
+		if directNumber(pf.MetaData().Schema.Column(j), s.Field(j).Type) {
+			direct = append(direct, i)
+		} else {
+			viaArrow, arrowLeaves = append(viaArrow, i), append(arrowLeaves, j)
+		}
+	}
 	t.Reserve(int(rows))
+	var defs []int16
 	for g := first; g < last; g++ {
-		if err := readRowGroup(ctx, fr, cols, g, t); err != nil {
-			return nil, fmt.Errorf("%s: row group %d: %w", path, g, err)
+		n := pf.MetaData().RowGroup(g).NumRows()
+		for _, i := range direct {
+			if defs, err = readNumbers(pf.RowGroup(g), cols[i], n, &t.Columns[i], defs); err != nil {
+				return nil, fmt.Errorf("%s: row group %d: %w", path, g, err)
+			}
+		}
+		if len(viaArrow) > 0 {
+			if err := readRowGroup(ctx, fr, arrowLeaves, g, t, viaArrow); err != nil {
+				return nil, fmt.Errorf("%s: row group %d: %w", path, g, err)
+			}
+		}
+		t.Rows += int(n)
+		for i := range t.Columns {
+			if c := &t.Columns[i]; c.len() != t.Rows {
+				return nil, fmt.Errorf("%s: row group %d: column %q has %d rows, the group %d", path, g, c.Name, c.len()-(t.Rows-int(n)), n)
+			}
 		}
 	}
 	return t, nil
 }
 
-// readRowGroup adds one row group's rows to t. A reader per row group
+// directNumber is whether a leaf column holds numbers readNumbers
+// takes as Arrow would: float64, float32 and signed integers in their own
+// physical type, flat.
+func directNumber(c *schema.Column, t arrow.DataType) bool {
+	if c.MaxRepetitionLevel() != 0 || c.MaxDefinitionLevel() > 1 {
+		return false
+	}
+	switch t.ID() {
+	case arrow.FLOAT64:
+		return c.PhysicalType() == parquet.Types.Double
+	case arrow.FLOAT32:
+		return c.PhysicalType() == parquet.Types.Float
+	case arrow.INT64:
+		return c.PhysicalType() == parquet.Types.Int64
+	case arrow.INT32, arrow.INT16, arrow.INT8:
+		return c.PhysicalType() == parquet.Types.Int32
+	}
+	return false
+}
+
+// readNumbers reads leaf j of a row group of n rows into a Number column:
+// float64 values decoded straight into Num, others through one buffer, a
+// missing value NaN. Through Arrow, each batch was built as an array,
+// copied into the column, and its buffers left to the collector: a third
+// of reading the customers file. defs is a buffer for the definition
+// levels, returned for the next call.
+func readNumbers(rg *file.RowGroupReader, j int, n int64, c *Column, defs []int16) ([]int16, error) {
+	cr, err := rg.Column(j)
+	if err != nil {
+		return defs, err
+	}
+	start := len(c.Num)
+	c.Num = slices.Grow(c.Num, int(n))[:start+int(n)]
+	dst := c.Num[start:]
+	maxDef := cr.Descriptor().MaxDefinitionLevel()
+	var levels []int16
+	if maxDef > 0 {
+		defs = slices.Grow(defs[:0], int(n))[:n]
+		levels = defs
+	}
+	at := func(lv []int16, k int64) []int16 {
+		if lv == nil {
+			return nil
+		}
+		return lv[k:]
+	}
+	var rows int64
+	vals := 0
+	read := func(batch func(rows int64, vals int) (int64, int, error)) error {
+		for rows < n {
+			r, v, err := batch(rows, vals)
+			if err != nil {
+				return err
+			}
+			if r == 0 {
+				break
+			}
+			rows, vals = rows+r, vals+v
+		}
+		return nil
+	}
+	switch cr := cr.(type) {
+	case *file.Float64ColumnChunkReader:
+		err = read(func(rows int64, vals int) (int64, int, error) {
+			return cr.ReadBatch(n-rows, dst[vals:], at(levels, rows), nil)
+		})
+	case *file.Float32ColumnChunkReader:
+		buf := make([]float32, n)
+		err = read(func(rows int64, vals int) (int64, int, error) {
+			return cr.ReadBatch(n-rows, buf[vals:], at(levels, rows), nil)
+		})
+		for k, v := range buf[:vals] {
+			dst[k] = float64(v)
+		}
+	case *file.Int64ColumnChunkReader:
+		buf := make([]int64, n)
+		err = read(func(rows int64, vals int) (int64, int, error) {
+			return cr.ReadBatch(n-rows, buf[vals:], at(levels, rows), nil)
+		})
+		for k, v := range buf[:vals] {
+			dst[k] = float64(v)
+		}
+	case *file.Int32ColumnChunkReader:
+		buf := make([]int32, n)
+		err = read(func(rows int64, vals int) (int64, int, error) {
+			return cr.ReadBatch(n-rows, buf[vals:], at(levels, rows), nil)
+		})
+		for k, v := range buf[:vals] {
+			dst[k] = float64(v)
+		}
+	default:
+		return defs, fmt.Errorf("column %q: %T is not a number column", c.Name, cr)
+	}
+	if err != nil {
+		return defs, fmt.Errorf("column %q: %w", c.Name, err)
+	}
+	if rows != n {
+		return defs, fmt.Errorf("column %q: %d values in a row group of %d rows", c.Name, rows, n)
+	}
+	// The present values came packed at the front: spread them to their
+	// rows, from the back so that none is overwritten before it moves.
+	if int64(vals) < n {
+		k := vals - 1
+		for i := n - 1; i >= 0; i-- {
+			if levels[i] == maxDef {
+				dst[i] = dst[k]
+				k--
+			} else {
+				dst[i] = math.NaN()
+			}
+		}
+	}
+	return defs, nil
+}
+
+// readRowGroup adds one row group's leaves to the table columns into
+// (one per leaf), leaving t.Rows to the caller. A reader per row group
 // keeps every batch inside one: pqarrow cannot make one array of a batch
 // whose dictionary-read column changes dictionary at a row group's end.
-func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, cols []int, g int, t *Table) error {
-	rr, err := fr.GetRecordReader(ctx, cols, []int{g})
+func readRowGroup(ctx context.Context, fr *pqarrow.FileReader, leaves []int, g int, t *Table, into []int) error {
+	rr, err := fr.GetRecordReader(ctx, leaves, []int{g})
 	if err != nil {
 		return err
 	}
 	defer rr.Release()
 	for rr.Next() {
-		if err := t.appendArrowRecord(rr.Record()); err != nil {
-			return err
+		rec := rr.Record()
+		if int(rec.NumCols()) != len(into) {
+			return fmt.Errorf("record of %d columns for %d", rec.NumCols(), len(into))
+		}
+		for k, i := range into {
+			if err := t.Columns[i].appendArrow(rec.Column(k)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {

@@ -549,6 +549,20 @@ func everyType(seed uint64, first, n int) arrow.Record {
 		}
 		b.(*array.Float64Builder).Append(v)
 	})
+	for _, typ := range []arrow.DataType{arrow.PrimitiveTypes.Float64, arrow.PrimitiveTypes.Int64} { // required: no definition levels
+		b := array.NewBuilder(mem, typ)
+		for range n {
+			switch b := b.(type) {
+			case *array.Float64Builder:
+				b.Append(r.NormFloat64())
+			case *array.Int64Builder:
+				b.Append(r.Int64N(1e6))
+			}
+		}
+		fields = append(fields, arrow.Field{Name: "required_" + typ.Name(), Type: typ})
+		cols = append(cols, b.NewArray())
+		b.Release()
+	}
 	add("ok", arrow.FixedWidthTypes.Boolean, func(b array.Builder) { b.(*array.BooleanBuilder).Append(r.IntN(2) == 0) })
 	add("price", &arrow.Decimal128Type{Precision: 18, Scale: 3}, func(b array.Builder) {
 		b.(*array.Decimal128Builder).Append(decimal128.FromI64(r.Int64N(1e15) - 5e14))
@@ -603,6 +617,22 @@ func TestArrowWrittenParquetReadsAsPerValue(t *testing.T) {
 	}
 	usesDictionaries(t, path, 0, 3, "tier", "tag")
 	usesDictionaries(t, path, 1, 2, "tier", "tag")
+	// Which columns skip Arrow: the plain numbers, not the unsigned,
+	// half-width, boolean or decimal ones, whose conversion Arrow owns.
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	var direct []string
+	for j, f := range recs[0].Schema().Fields() {
+		if directNumber(pf.MetaData().Schema.Column(j), f.Type) {
+			direct = append(direct, f.Name)
+		}
+	}
+	if want := []string{"i8", "i16", "i32", "i64", "f32", "f64", "required_float64", "required_int64"}; !slices.Equal(direct, want) {
+		t.Fatalf("read directly: %v, want %v", direct, want)
+	}
 	for _, c := range []struct {
 		first, last int
 		columns     []string

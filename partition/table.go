@@ -227,6 +227,17 @@ func (c *Column) probe() {
 // is copied only when the column keeps it, as a new value.
 func (c *Column) appendBorrowed(s string, missing bool) { c.addText(s, missing, true) }
 
+// len is how many rows the column holds.
+func (c *Column) len() int {
+	switch c.Type {
+	case Number:
+		return len(c.Num)
+	case Text:
+		return len(c.Codes)
+	}
+	return len(c.Times)
+}
+
 // Text returns row i of a Text column and whether it is present.
 func (c *Column) Text(i int) (string, bool) {
 	if c.Codes[i] < 0 {
