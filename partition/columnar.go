@@ -23,7 +23,8 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/schema"
 )
 
-// This file reads Parquet (by row groups, through Arrow's pqarrow) and Arrow
+// This file reads Parquet (by row groups: plain number columns with the
+// column chunk readers of parquet/file, the others through pqarrow) and Arrow
 // IPC files into Tables, and writes Tables as Parquet: the columnar formats
 // a dataset or an output can be in.
 
@@ -505,56 +506,17 @@ func readNumbers(rg *file.RowGroupReader, j int, n int64, c *Column, defs []int1
 		defs = slices.Grow(defs[:0], int(n))[:n]
 		levels = defs
 	}
-	at := func(lv []int16, k int64) []int16 {
-		if lv == nil {
-			return nil
-		}
-		return lv[k:]
-	}
 	var rows int64
-	vals := 0
-	read := func(batch func(rows int64, vals int) (int64, int, error)) error {
-		for rows < n {
-			r, v, err := batch(rows, vals)
-			if err != nil {
-				return err
-			}
-			if r == 0 {
-				break
-			}
-			rows, vals = rows+r, vals+v
-		}
-		return nil
-	}
+	var vals int
 	switch cr := cr.(type) {
 	case *file.Float64ColumnChunkReader:
-		err = read(func(rows int64, vals int) (int64, int, error) {
-			return cr.ReadBatch(n-rows, dst[vals:], at(levels, rows), nil)
-		})
+		rows, vals, err = readBatches(cr, n, dst, levels)
 	case *file.Float32ColumnChunkReader:
-		buf := make([]float32, n)
-		err = read(func(rows int64, vals int) (int64, int, error) {
-			return cr.ReadBatch(n-rows, buf[vals:], at(levels, rows), nil)
-		})
-		for k, v := range buf[:vals] {
-			dst[k] = float64(v)
-		}
+		rows, vals, err = readConverted(cr, n, dst, levels)
 	case *file.Int64ColumnChunkReader:
-		buf := make([]int64, n)
-		err = read(func(rows int64, vals int) (int64, int, error) {
-			return cr.ReadBatch(n-rows, buf[vals:], at(levels, rows), nil)
-		})
-		for k, v := range buf[:vals] {
-			dst[k] = float64(v)
-		}
+		rows, vals, err = readConverted(cr, n, dst, levels)
 	case *file.Int32ColumnChunkReader:
-		buf := make([]int32, n)
-		err = read(func(rows int64, vals int) (int64, int, error) {
-			return cr.ReadBatch(n-rows, buf[vals:], at(levels, rows), nil)
-		})
-		for k, v := range buf[:vals] {
-			dst[k] = float64(v)
-		}
+		rows, vals, err = readConverted(cr, n, dst, levels)
 	default:
 		return defs, fmt.Errorf("column %q: %T is not a number column", c.Name, cr)
 	}
@@ -578,6 +540,40 @@ func readNumbers(rg *file.RowGroupReader, j int, n int64, c *Column, defs []int1
 		}
 	}
 	return defs, nil
+}
+
+// batchReader is a typed column chunk reader of Arrow's parquet/file.
+type batchReader[T any] interface {
+	ReadBatch(batchSize int64, values []T, defLvls, repLvls []int16) (int64, int, error)
+}
+
+// readBatches reads n rows of a column chunk: the present values packed
+// at the front of vals, every row's definition level into levels (nil
+// for a required column). It returns the rows and values read.
+func readBatches[T any](r batchReader[T], n int64, vals []T, levels []int16) (rows int64, got int, err error) {
+	for rows < n {
+		var lv []int16
+		if levels != nil {
+			lv = levels[rows:]
+		}
+		nr, nv, err := r.ReadBatch(n-rows, vals[got:], lv, nil)
+		if err != nil || nr == 0 {
+			return rows, got, err
+		}
+		rows, got = rows+nr, got+nv
+	}
+	return rows, got, nil
+}
+
+// readConverted is readBatches for a type other than float64, through a
+// buffer.
+func readConverted[T int32 | int64 | float32](r batchReader[T], n int64, dst []float64, levels []int16) (int64, int, error) {
+	buf := make([]T, n)
+	rows, got, err := readBatches(r, n, buf, levels)
+	for k, v := range buf[:got] {
+		dst[k] = float64(v)
+	}
+	return rows, got, err
 }
 
 // readRowGroup adds one row group's leaves to the table columns into

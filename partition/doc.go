@@ -5,9 +5,10 @@
 //     from files the typed Table it was prepared from;
 //   - Table, a partition's rows as typed columns (number, text as
 //     dictionary codes, time in Unix ms; missing values marked), read from
-//     CSV (sniffed: BOM, delimiter, header, types), Parquet row groups or
-//     Arrow IPC, and written as CSV or Parquet (WriteAssignments for a
-//     job's per-customer segments);
+//     CSV (sniffed: BOM, delimiter, header, types), Parquet row groups (plain
+//     number columns decoded straight into the table, the rest through
+//     Arrow's pqarrow) or Arrow IPC, and written as CSV or Parquet
+//     (WriteAssignments for a job's per-customer segments);
 //   - Spec, which names a dataset on the wire and in the Raft log:
 //     synthetic blobs, a FileSet planned into pieces (PlanFiles: CSV byte
 //     ranges aligned to lines, runs of Parquet row groups, whole gzip'd

@@ -236,14 +236,7 @@ func TestResumeAfterEveryStepIsBitIdentical(t *testing.T) {
 	cfg := Config{K: 4, Seed: 5, Restarts: 2, MaxIter: 8}.WithDefaults()
 	want := run(t, cfg, blocks, 2)
 	ex := &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 2}
-	p, _ := New(cfg, 900, 3)
-	var cps [][]byte
-	if err := algorithms.Drive(context.Background(), p, ex, func(_ algorithms.Progress, cp []byte) error {
-		cps = append(cps, cp)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cps := checkpoints(t, cfg, 900, 3, ex)
 	if len(cps) < 10 {
 		t.Fatalf("only %d steps", len(cps))
 	}
@@ -480,12 +473,7 @@ func TestSeparatedBlobsGiveTheirExactMeans(t *testing.T) {
 			t.Fatalf("seed %d: sizes sum to %d, converged %v", seed, total, res.Converged)
 		}
 		for i, m := range means {
-			best := 0
-			for c, f := range res.Centroids {
-				if sq(m, f) < sq(m, res.Centroids[best]) {
-					best = c
-				}
-			}
+			best := nearestTo(m, res.Centroids)
 			if d := math.Sqrt(sq(m, res.Centroids[best])); d > 1e-6 || res.Sizes[best] != counts[i] {
 				t.Errorf("seed %d, blob %d: centroid %.2g from the blob mean, size %d want %d", seed, i, d, res.Sizes[best], counts[i])
 			}
@@ -494,6 +482,35 @@ func TestSeparatedBlobsGiveTheirExactMeans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkpoints runs a program to the end and returns its checkpoint after
+// every step.
+func checkpoints(t *testing.T, cfg Config, rows int64, dims int, ex algorithms.Executor) [][]byte {
+	t.Helper()
+	p, err := New(cfg, rows, dims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cps [][]byte
+	if err := algorithms.Drive(context.Background(), p, ex, func(_ algorithms.Progress, cp []byte) error {
+		cps = append(cps, cp)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return cps
+}
+
+// nearestTo is the index of the centroid nearest m.
+func nearestTo(m []float64, cent [][]float64) int {
+	best := 0
+	for c, f := range cent {
+		if sq(m, f) < sq(m, cent[best]) {
+			best = c
+		}
+	}
+	return best
 }
 
 type passShape struct{ rows, dims, k int }
@@ -956,28 +973,12 @@ func TestSampledInitialisationIsExactAndDeterministic(t *testing.T) {
 		t.Fatalf("init sample of 2000 in 20000 rows is a share of %v", f)
 	}
 	for i, m := range means {
-		best := 0
-		for c, f := range want.Centroids {
-			if sq(m, f) < sq(m, want.Centroids[best]) {
-				best = c
-			}
-		}
+		best := nearestTo(m, want.Centroids)
 		if d := math.Sqrt(sq(m, want.Centroids[best])); d > 1e-6 || want.Sizes[best] != counts[i] {
 			t.Errorf("blob %d: centroid %.2g from the blob mean, size %d want %d", i, d, want.Sizes[best], counts[i])
 		}
 	}
-	p, err := New(cfg.WithDefaults(), 20000, dims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex := &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 2}
-	var cps [][]byte
-	if err := algorithms.Drive(context.Background(), p, ex, func(_ algorithms.Progress, cp []byte) error {
-		cps = append(cps, cp)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cps := checkpoints(t, cfg.WithDefaults(), 20000, dims, &algorithms.LocalExecutor{Blocks: blocks, Parallelism: 2})
 	for _, i := range []int{0, 1, 3} { // mid-initialisation
 		r, err := Resume(cps[i])
 		if err != nil {
