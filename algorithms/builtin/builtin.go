@@ -5,6 +5,7 @@
 package builtin
 
 import (
+	_ "github.com/cohort/cohort/algorithms/evaluate"
 	_ "github.com/cohort/cohort/algorithms/features"
 	_ "github.com/cohort/cohort/algorithms/kmeans"
 	_ "github.com/cohort/cohort/algorithms/prepare"

@@ -5,7 +5,7 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 var (
-	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm,
+	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm, distanceSums: distanceSumsGo,
 		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
 			finishAVX2(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
 		},
@@ -20,7 +20,7 @@ var (
 			return boundedAVX2(&x[0], rows, stride, c.Dims, c.K, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
 				&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
 		}}
-	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm,
+	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm, distanceSums: distanceSumsGo,
 		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
 			finishAVX512(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
 		},

@@ -24,9 +24,11 @@ type impl struct {
 	finish     func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32)
 	accumulate func(x []float32, rows, stride, dims int, label []int32, sums []float64)
 	bounded    func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int
+	// distanceSums is DistanceSums (distsums.go).
+	distanceSums func(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64)
 }
 
-var generic = impl{name: "go", nearest: nearestGo, accumulate: accumulateGo, bounded: boundedGo}
+var generic = impl{name: "go", nearest: nearestGo, accumulate: accumulateGo, bounded: boundedGo, distanceSums: distanceSumsGo}
 
 // Impl names the implementation in use: "avx512", "avx2" or "go".
 func Impl() string { return active.name }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kernels"
+	"github.com/cohort/cohort/algorithms/wire"
 	"github.com/cohort/cohort/partition"
 )
 
@@ -64,12 +65,12 @@ type pickStep struct {
 func (s *pickStep) Kind() string { return kindPick }
 
 func (s *pickStep) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.u64(s.Seed)
-	w.i64(int64(s.Restart))
-	w.i64(int64(s.Dims))
-	w.f64(s.Frac)
-	return w.b, nil
+	var w wire.Writer
+	w.U64(s.Seed)
+	w.I64(int64(s.Restart))
+	w.I64(int64(s.Dims))
+	w.F64(s.Frac)
+	return w.B, nil
 }
 
 func (s *pickStep) Map(b *partition.Block) (algorithms.Partial, error) {
@@ -121,11 +122,11 @@ func (p *pickPartial) Merge(next algorithms.Partial) error {
 }
 
 func (p *pickPartial) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.u64(b2u(p.Has))
-	w.u64(p.Key)
-	w.f64s(p.Row)
-	return w.b, nil
+	var w wire.Writer
+	w.U64(b2u(p.Has))
+	w.U64(p.Key)
+	w.F64s(p.Row)
+	return w.B, nil
 }
 
 // sampleStep is one k-means‖ pass: it sums the cost (squared distance to the
@@ -146,15 +147,15 @@ type sampleStep struct {
 func (s *sampleStep) Kind() string { return kindSample }
 
 func (s *sampleStep) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.u64(s.Seed)
-	w.i64(int64(s.Restart))
-	w.i64(int64(s.Round))
-	w.f64(s.L)
-	w.f64(s.Phi)
-	w.matrix(s.Cand, s.Dims)
-	w.f64(s.Frac)
-	return w.b, nil
+	var w wire.Writer
+	w.U64(s.Seed)
+	w.I64(int64(s.Restart))
+	w.I64(int64(s.Round))
+	w.F64(s.L)
+	w.F64(s.Phi)
+	w.Matrix(s.Cand, s.Dims)
+	w.F64(s.Frac)
+	return w.B, nil
 }
 
 func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
@@ -196,10 +197,10 @@ func (p *samplePartial) Merge(next algorithms.Partial) error {
 }
 
 func (p *samplePartial) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.f64(p.Cost)
-	w.matrix(p.Rows, p.Dims)
-	return w.b, nil
+	var w wire.Writer
+	w.F64(p.Cost)
+	w.Matrix(p.Rows, p.Dims)
+	return w.B, nil
 }
 
 // weightsStep counts the rows nearest to each candidate, the weights of the
@@ -217,12 +218,12 @@ type weightsStep struct {
 func (s *weightsStep) Kind() string { return kindWeights }
 
 func (s *weightsStep) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.matrix(s.Cand, s.Dims)
-	w.u64(s.Seed)
-	w.i64(int64(s.Restart))
-	w.f64(s.Frac)
-	return w.b, nil
+	var w wire.Writer
+	w.Matrix(s.Cand, s.Dims)
+	w.U64(s.Seed)
+	w.I64(int64(s.Restart))
+	w.F64(s.Frac)
+	return w.B, nil
 }
 
 func (s *weightsStep) Map(b *partition.Block) (algorithms.Partial, error) {
@@ -252,9 +253,9 @@ func (p *weightsPartial) Merge(next algorithms.Partial) error {
 }
 
 func (p *weightsPartial) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.i64s(p.Counts)
-	return w.b, nil
+	var w wire.Writer
+	w.I64s(p.Counts)
+	return w.B, nil
 }
 
 // lloydStep assigns rows to the nearest centroid and sums them.
@@ -269,10 +270,10 @@ type lloydStep struct {
 func (s *lloydStep) Kind() string { return kindLloyd }
 
 func (s *lloydStep) MarshalBinary() ([]byte, error) {
-	var w writer
-	w.matrix(s.Cent, s.Dims)
-	w.u64(b2u(s.Exact))
-	return w.b, nil
+	var w wire.Writer
+	w.Matrix(s.Cent, s.Dims)
+	w.U64(b2u(s.Exact))
+	return w.B, nil
 }
 
 func (s *lloydStep) Map(b *partition.Block) (algorithms.Partial, error) {
@@ -352,32 +353,32 @@ func (p *lloydPartial) MarshalBinary() ([]byte, error) {
 	for _, f := range p.Far {
 		n += 4 * len(f.X)
 	}
-	w := writer{b: make([]byte, 0, n)}
-	w.i64(int64(p.K))
-	w.i64(int64(p.Dims))
+	w := wire.Writer{B: make([]byte, 0, n)}
+	w.I64(int64(p.K))
+	w.I64(int64(p.Dims))
 	for _, v := range p.Sums {
-		w.f64(v)
+		w.F64(v)
 	}
 	for _, c := range p.Counts {
-		w.i64(c)
+		w.I64(c)
 	}
-	w.f64(p.WCSS)
-	w.u64(b2u(p.Lazy))
+	w.F64(p.WCSS)
+	w.U64(b2u(p.Lazy))
 	// A farthest row is a row of the data, float32, so it travels as
 	// float32: a partial is mostly these rows, and there is one partial per
 	// partition per step.
 	for _, f := range p.Far {
-		w.u64(b2u(f.Has))
-		w.f64(f.Dist)
-		w.i64(f.Part)
-		w.i64(f.Row)
+		w.U64(b2u(f.Has))
+		w.F64(f.Dist)
+		w.I64(f.Part)
+		w.I64(f.Row)
 		if f.Has {
 			for _, v := range f.X {
-				w.f32(float32(v))
+				w.F32(float32(v))
 			}
 		}
 	}
-	return w.b, nil
+	return w.B, nil
 }
 
 func b2u(b bool) uint64 {
@@ -392,39 +393,39 @@ type Codec struct{}
 
 // DecodeStep implements algorithms.Codec.
 func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
-	r := &reader{b: params}
+	r := &wire.Reader{B: params}
 	var s algorithms.Step
 	switch kind {
 	case kindPick:
-		s = &pickStep{Seed: r.u64(), Restart: int(r.i64()), Dims: int(r.i64()), Frac: r.f64()}
+		s = &pickStep{Seed: r.U64(), Restart: int(r.I64()), Dims: int(r.I64()), Frac: r.F64()}
 	case kindSample:
-		st := &sampleStep{Seed: r.u64(), Restart: int(r.i64()), Round: int(r.i64()), L: r.f64(), Phi: r.f64()}
-		st.Cand, st.Dims = r.matrix()
-		st.Frac = r.f64()
-		if r.err == nil && len(st.Cand) == 0 {
-			r.err = fmt.Errorf("no candidates")
+		st := &sampleStep{Seed: r.U64(), Restart: int(r.I64()), Round: int(r.I64()), L: r.F64(), Phi: r.F64()}
+		st.Cand, st.Dims = r.Matrix()
+		st.Frac = r.F64()
+		if r.Err == nil && len(st.Cand) == 0 {
+			r.Err = fmt.Errorf("no candidates")
 		}
 		s = st
 	case kindWeights:
 		st := &weightsStep{}
-		st.Cand, st.Dims = r.matrix()
-		st.Seed, st.Restart, st.Frac = r.u64(), int(r.i64()), r.f64()
-		if r.err == nil && len(st.Cand) == 0 {
-			r.err = fmt.Errorf("no candidates")
+		st.Cand, st.Dims = r.Matrix()
+		st.Seed, st.Restart, st.Frac = r.U64(), int(r.I64()), r.F64()
+		if r.Err == nil && len(st.Cand) == 0 {
+			r.Err = fmt.Errorf("no candidates")
 		}
 		s = st
 	case kindLloyd:
 		st := &lloydStep{}
-		st.Cent, st.Dims = r.matrix()
-		st.Exact = r.u64() == 1
-		if r.err == nil && len(st.Cent) == 0 {
-			r.err = fmt.Errorf("no centroids")
+		st.Cent, st.Dims = r.Matrix()
+		st.Exact = r.U64() == 1
+		if r.Err == nil && len(st.Cent) == 0 {
+			r.Err = fmt.Errorf("no centroids")
 		}
 		s = st
 	default:
 		return nil, fmt.Errorf("unknown k-means step %q", kind)
 	}
-	if err := r.done(kind + " step"); err != nil {
+	if err := r.Done(kind + " step"); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -432,42 +433,42 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 
 // DecodePartial implements algorithms.Codec.
 func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error) {
-	r := &reader{b: data}
+	r := &wire.Reader{B: data}
 	var p algorithms.Partial
 	switch kind {
 	case kindPick:
-		pp := &pickPartial{Has: r.u64() == 1, Key: r.u64(), Row: r.f64s()}
+		pp := &pickPartial{Has: r.U64() == 1, Key: r.U64(), Row: r.F64s()}
 		p = pp
 	case kindSample:
-		sp := &samplePartial{Cost: r.f64()}
-		sp.Rows, sp.Dims = r.matrix()
+		sp := &samplePartial{Cost: r.F64()}
+		sp.Rows, sp.Dims = r.Matrix()
 		p = sp
 	case kindWeights:
-		p = &weightsPartial{Counts: r.i64s()}
+		p = &weightsPartial{Counts: r.I64s()}
 	case kindLloyd:
-		k, dims := r.i64(), r.i64()
-		if r.err == nil && (k < 1 || dims < 1 || k > int64(len(r.b)) || dims > int64(len(r.b)) || k*dims > int64(len(r.b))/8) {
-			r.err = fmt.Errorf("lloyd partial shape %d×%d does not fit %d bytes", k, dims, len(r.b))
+		k, dims := r.I64(), r.I64()
+		if r.Err == nil && (k < 1 || dims < 1 || k > int64(len(r.B)) || dims > int64(len(r.B)) || k*dims > int64(len(r.B))/8) {
+			r.Err = fmt.Errorf("lloyd partial shape %d×%d does not fit %d bytes", k, dims, len(r.B))
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		lp := newLloydPartial(int(k), int(dims))
 		for i := range lp.Sums {
-			lp.Sums[i] = r.f64()
+			lp.Sums[i] = r.F64()
 		}
 		for i := range lp.Counts {
-			lp.Counts[i] = r.i64()
+			lp.Counts[i] = r.I64()
 		}
-		lp.WCSS = r.f64()
-		lp.Lazy = r.u64() == 1
+		lp.WCSS = r.F64()
+		lp.Lazy = r.U64() == 1
 		rows := make([]float64, k*dims) // the farthest rows' values, one allocation
 		for c := range lp.Far {
-			f := farPoint{Has: r.u64() == 1, Dist: r.f64(), Part: r.i64(), Row: r.i64()}
+			f := farPoint{Has: r.U64() == 1, Dist: r.F64(), Part: r.I64(), Row: r.I64()}
 			if f.Has {
 				f.X = rows[int64(c)*dims : int64(c+1)*dims : int64(c+1)*dims]
 				for j := range f.X {
-					f.X[j] = float64(r.f32())
+					f.X[j] = float64(r.F32())
 				}
 			}
 			lp.Far[c] = f
@@ -476,7 +477,7 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 	default:
 		return nil, fmt.Errorf("unknown k-means partial %q", kind)
 	}
-	if err := r.done(kind + " partial"); err != nil {
+	if err := r.Done(kind + " partial"); err != nil {
 		return nil, err
 	}
 	return p, nil

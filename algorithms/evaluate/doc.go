@@ -1,0 +1,44 @@
+// Package evaluate scores a fitted segmentation of a dataset, whatever
+// algorithm made it: a Program of steps over the prepared partitions that
+// labels every row with the model (algorithms.Model.Assign) and measures
+// how well the segments are separated. Everything is float64, and
+// partials merge in partition order, so a report has the same bits for
+// any number of workers.
+//
+// # Passes
+//
+//   - segments: rows and float64 sums of each segment, so its mean;
+//   - spread: each row's squared and plain distance to its segment's mean
+//     (WCSS and the Davies-Bouldin scatter), the simplified silhouette
+//     (distances to the means), and the rows whose silhouette is measured:
+//     every row, or a sample drawn per segment by a hash of the row's
+//     position;
+//   - distances, in batches of the measured rows: for each measured row,
+//     the sum of its distances to the rows of every segment, over every
+//     partition. Memory is the batch × segments sums, never rows².
+//
+// A row's silhouette is (b − a)/max(a, b), a its mean distance to the
+// other rows of its segment and b the least mean distance to another
+// segment's rows; 0 for a row alone in its segment, as scikit-learn has
+// it. Rows with no segment (noise, segment −1) are left out of every
+// metric.
+//
+// # Sampled silhouette
+//
+// Past Config.Exact rows the silhouette is measured on a stratified
+// sample of about Config.Sample rows: each segment gets its proportional
+// share but at least minStratum rows (all of a smaller one), so small
+// segments are over-sampled, and the estimate reweights each segment's
+// sample mean by its share of the rows. Its 95% confidence interval comes
+// from the stratified variance with the finite-population correction.
+// Each measured row is still measured exactly, against every row. The
+// interval is the normal one, which the silhouette's skew makes slightly
+// narrow for small strata: over 1000 seeds it covered the exact value 95%
+// of the time with strata of about 170 rows (1000 of 3000 blobs), 94.6%
+// with strata of 100 (300 of 3000).
+//
+// Calinski-Harabasz is the ratio of between- to within-segment dispersion,
+// each over its degrees of freedom; Davies-Bouldin the mean over segments
+// of the largest (sᵢ + sⱼ)/‖μᵢ − μⱼ‖, s the mean distance to the mean. All
+// three follow scikit-learn's definitions (tested against it).
+package evaluate
