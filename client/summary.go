@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/algorithms/profile"
@@ -46,6 +47,9 @@ type Summary struct {
 	Features []string          `json:"features,omitempty"`
 	Data     *DataSummary      `json:"data,omitempty"`
 	Profiles []profile.Profile `json:"profiles,omitempty"`
+	// Evaluation is the segmentation's scores, when the spec asked for
+	// them (evaluate:).
+	Evaluation *evaluate.Report `json:"evaluation,omitempty"`
 	// Transactions, for a job over a transaction log, is what became of
 	// its lines: every one is in a customer's row or counted here.
 	Transactions *features.LogSummary `json:"transactions,omitempty"`
@@ -153,6 +157,12 @@ func SummaryOf(r *pb.JobResult) Summary {
 	}
 	if len(r.ProfilesJson) > 0 {
 		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
+	}
+	if len(r.EvaluationJson) > 0 {
+		var e evaluate.Report
+		if json.Unmarshal(r.EvaluationJson, &e) == nil {
+			s.Evaluation = &e
+		}
 	}
 	if len(r.TransactionsJson) > 0 {
 		var t features.LogSummary
@@ -281,7 +291,60 @@ func (s Summary) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := s.writeEvaluation(w); err != nil {
+		return err
+	}
 	return s.writeProfiles(w)
+}
+
+// writeEvaluation prints the segmentation's scores: overall, then each
+// segment's silhouette and share of rows nearer another segment.
+func (s Summary) writeEvaluation(w io.Writer) error {
+	e := s.Evaluation
+	if e == nil {
+		return nil
+	}
+	how := fmt.Sprintf("every row's silhouette measured, %s distance", e.Distance)
+	if e.SilhouetteCI != nil {
+		how = fmt.Sprintf("silhouette estimated from %d of %d rows, %s distance", e.SilhouetteRows, e.Rows, e.Distance)
+	}
+	fmt.Fprintf(w, "\nevaluation (%s):\n", how)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	metric := func(name string, v *float64, extra string) {
+		if v != nil {
+			fmt.Fprintf(tw, "  %s\t%.6g%s\t\n", name, *v, extra)
+		}
+	}
+	ci := ""
+	if c := e.SilhouetteCI; c != nil {
+		ci = fmt.Sprintf("  (95%% interval %.4f to %.4f)", c[0], c[1])
+	}
+	metric("silhouette", e.Silhouette, ci)
+	metric("simplified silhouette (to the means)", e.SimplifiedSilhouette, "")
+	metric("Calinski-Harabasz", e.CalinskiHarabasz, "")
+	metric("Davies-Bouldin", e.DaviesBouldin, "")
+	metric("WCSS (about the means)", &e.WCSS, "")
+	if e.Noise > 0 {
+		fmt.Fprintf(tw, "  rows without a segment, left out\t%d\t\n", e.Noise)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range e.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if e.Silhouette == nil {
+		return nil
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "segment\tsilhouette\tbelow 0\tmeasured\t")
+	for _, g := range e.PerSegment {
+		if g.Silhouette == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%.4f\t%.1f%%\t%d\t\n", g.Segment, *g.Silhouette, 100**g.NegativeShare, g.Measured)
+	}
+	return tw.Flush()
 }
 
 // writeProfiles prints each segment's profile in the data's own units:

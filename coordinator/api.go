@@ -201,7 +201,7 @@ func resultProto(j *Job) (*pb.JobResult, error) {
 		Job: jobProto(j), Algorithm: r.Algorithm, K: int32(r.Segments), Rows: j.Rows, Dims: int32(j.Dims),
 		Iterations: int32(r.Iterations), Metrics: r.Metrics, DetailsJson: d.Details, Model: r.Model, Sizes: r.Sizes,
 		Seconds: float64(j.RunNanos) / 1e9, Converged: r.Converged, Workers: int32(j.Workers),
-		PreparedJson: j.Prepared, ProfilesJson: j.Profiles, TransactionsJson: j.Transactions,
+		PreparedJson: j.Prepared, ProfilesJson: j.Profiles, TransactionsJson: j.Transactions, EvaluationJson: j.Evaluation,
 	}
 	for _, c := range d.Centres {
 		out.Centroids = append(out.Centroids, &pb.Vector{Values: c})

@@ -93,8 +93,11 @@ type finishJob struct {
 	// it made, known only once the data was read.
 	Prepared json.RawMessage `json:"prepared,omitempty"`
 	Profiles json.RawMessage `json:"profiles,omitempty"`
-	Phases   []PhaseTime     `json:"phases,omitempty"`
-	Stages   []StageRecord   `json:"stages,omitempty"`
+	// Evaluation is the segmentation's scores (evaluate.Report), when the
+	// spec asked for them.
+	Evaluation json.RawMessage `json:"evaluation,omitempty"`
+	Phases     []PhaseTime     `json:"phases,omitempty"`
+	Stages     []StageRecord   `json:"stages,omitempty"`
 	// Transactions is what became of a transaction log's lines.
 	Transactions json.RawMessage `json:"transactions,omitempty"`
 	Rows         int64           `json:"rows,omitempty"`
@@ -255,6 +258,7 @@ func finish(j *Job, c finishJob) error {
 	if c.Prepared != nil {
 		j.Prepared, j.Profiles, j.Transactions = c.Prepared, c.Profiles, c.Transactions
 	}
+	j.Evaluation = c.Evaluation
 	// An entry written before stages were (cmdFinishJob) has none: the
 	// job's stages are then none, as a snapshot of it restores them.
 	j.Phases, j.Stages = c.Phases, c.Stages

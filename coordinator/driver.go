@@ -91,7 +91,7 @@ func (n *Node) runJob(ctx context.Context, id string) {
 		fin.State, fin.Error = JobFailed, err.Error()
 	default:
 		fin.State, fin.Result, fin.Prepared, fin.Profiles, fin.Rows, fin.Dims = JobSucceeded, res.Result, res.Prepared, res.Profiles, res.Rows, res.Dims
-		fin.Phases, fin.Transactions, fin.Stages = res.Phases, res.Transactions, res.Stages
+		fin.Phases, fin.Transactions, fin.Stages, fin.Evaluation = res.Phases, res.Transactions, res.Stages, res.Evaluation
 		n.log.Printf("job %s succeeded: %s, %d segments after %d iterations %v", id, res.Result.Algorithm, res.Result.Segments, res.Result.Iterations, res.Result.Metrics)
 	}
 	if _, err := n.apply(cmdFinished, fin); err != nil && !errors.Is(err, ErrJobTerminal) {
@@ -106,6 +106,8 @@ type jobOutcome struct {
 	Result   *Result
 	Prepared json.RawMessage
 	Profiles json.RawMessage
+	// Evaluation is the segmentation's scores, when the spec asked.
+	Evaluation json.RawMessage
 	// A job over a transaction log: what became of its lines.
 	Transactions json.RawMessage
 	Rows         int64

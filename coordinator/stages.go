@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/failpoint"
@@ -40,16 +41,17 @@ const (
 	stageIntegrate = "integrate"
 	stagePrepare   = "prepare"
 	stageCluster   = "cluster"
+	stageEvaluate  = "evaluate"
 	stageAssign    = "assign"
 )
 
-// stages, in order. Evaluation (issue 14) will run between cluster and
-// assign; registering the model is the job's end (cmdFinished).
+// stages, in order; registering the model is the job's end (cmdFinished).
 var stages = []stage{
 	{name: stagePlan, applies: (*jobRun).files, run: (*jobRun).plan, output: (*jobRun).planOutput, restore: (*jobRun).restorePlan},
 	{name: stageIntegrate, applies: (*jobRun).shuffles, run: (*jobRun).integrate, output: (*jobRun).integrateOutput, restore: (*jobRun).restoreIntegrate},
 	{name: stagePrepare, applies: (*jobRun).files, run: (*jobRun).prepare, output: (*jobRun).prepareOutput, restore: (*jobRun).restorePrepare},
 	{name: stageCluster, applies: always, run: (*jobRun).cluster, output: (*jobRun).clusterOutput, restore: (*jobRun).restoreCluster},
+	{name: stageEvaluate, applies: (*jobRun).evaluates, run: (*jobRun).evaluate, output: (*jobRun).evaluateOutput, restore: (*jobRun).restoreEvaluate},
 	{name: stageAssign, applies: (*jobRun).files, run: (*jobRun).assign, output: (*jobRun).assignOutput, restore: (*jobRun).restoreAssign},
 }
 
@@ -90,6 +92,8 @@ type jobRun struct {
 	dims int
 	ex   *clusterExecutor // the algorithm's dataset, once loaded
 	res  *Result
+	// evaluate
+	evaluation json.RawMessage
 	// assign
 	profiles json.RawMessage
 	// records are the stages' ends, committed or restored, in order;
@@ -108,8 +112,9 @@ type StageRecord struct {
 	Note      string          `json:"note,omitempty"`
 }
 
-func (r *jobRun) files() bool    { return r.spec.Files() }
-func (r *jobRun) shuffles() bool { return r.spec.Shuffles() }
+func (r *jobRun) files() bool     { return r.spec.Files() }
+func (r *jobRun) evaluates() bool { return r.spec.Evaluate != nil }
+func (r *jobRun) shuffles() bool  { return r.spec.Shuffles() }
 
 // runStages runs the job's stages, restoring those an earlier leader
 // committed, and returns what the job's end records.
@@ -160,7 +165,7 @@ func (r *jobRun) runStages() (*jobOutcome, error) {
 			return nil, err
 		}
 	}
-	out := &jobOutcome{Result: r.res, Prepared: r.prepared, Profiles: r.profiles, Rows: r.rows, Dims: r.dims,
+	out := &jobOutcome{Result: r.res, Prepared: r.prepared, Profiles: r.profiles, Evaluation: r.evaluation, Rows: r.rows, Dims: r.dims,
 		Phases: r.clock.times, Stages: r.records}
 	if r.log != nil {
 		var err error
@@ -438,6 +443,55 @@ func (r *jobRun) restoreCluster(data json.RawMessage) error {
 		return fmt.Errorf("the model: %v", err)
 	}
 	r.res, r.rows, r.dims = o.Result, o.Rows, o.Dims
+	return nil
+}
+
+// evaluate scores the fitted model over the algorithm's dataset. It is not
+// checkpointed step by step: its passes are few, and a new leader runs
+// the stage again from its start, to the same bits.
+func (r *jobRun) evaluate() error {
+	ex, err := r.features()
+	if err != nil {
+		return err
+	}
+	model, err := r.res.Decode()
+	if err != nil {
+		return err
+	}
+	cfg, _ := r.spec.EvaluateConfig()
+	p, err := evaluate.New(cfg, r.res.Algorithm, model, r.rows, r.dims)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	err = r.drive(p, ex, func(pr algorithms.Progress, _ []byte) error {
+		if r.n.cfg.OnStep != nil {
+			r.n.cfg.OnStep(r.job.ID, pr)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	rep, err := p.Report()
+	if err != nil {
+		return err
+	}
+	r.evaluation, err = json.Marshal(rep)
+	return err
+}
+
+type evaluateOutput struct {
+	Report json.RawMessage `json:"report"`
+}
+
+func (r *jobRun) evaluateOutput() (any, error) { return evaluateOutput{Report: r.evaluation}, nil }
+
+func (r *jobRun) restoreEvaluate(data json.RawMessage) error {
+	var o evaluateOutput
+	if err := json.Unmarshal(data, &o); err != nil || o.Report == nil {
+		return fmt.Errorf("the evaluation: %v", err)
+	}
+	r.evaluation = o.Report
 	return nil
 }
 

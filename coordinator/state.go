@@ -30,8 +30,9 @@ type Job struct {
 	Steps      int                 `json:"steps"`
 	Checkpoint []byte              `json:"checkpoint,omitempty"`
 	Result     *Result             `json:"outcome,omitempty"`
-	Prepared   json.RawMessage     `json:"prepared,omitempty"` // the fitted preparation of a job over files
-	Profiles   json.RawMessage     `json:"profiles,omitempty"` // and its segments' profiles
+	Prepared   json.RawMessage     `json:"prepared,omitempty"`   // the fitted preparation of a job over files
+	Profiles   json.RawMessage     `json:"profiles,omitempty"`   // and its segments' profiles
+	Evaluation json.RawMessage     `json:"evaluation,omitempty"` // the segmentation's scores (evaluate.Report)
 	// Stages are the stages of the job's pipeline that have ended, with
 	// their outputs: a new leader restores them rather than running them
 	// again.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	_ "github.com/cohort/cohort/algorithms/builtin" // the registry's contents
+	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/partition"
@@ -28,7 +29,26 @@ type Spec struct {
 	Transactions *Transactions `yaml:"transactions"`
 	Prepare      *Prepare      `yaml:"prepare"`
 	Cluster      Cluster       `yaml:"cluster"`
+	Evaluate     *Evaluate     `yaml:"evaluate"`
 	Output       Output        `yaml:"output"`
+}
+
+// Evaluate asks for the segmentation to be scored (algorithms/evaluate):
+// silhouette, simplified silhouette, WCSS, Calinski-Harabasz and
+// Davies-Bouldin, overall and per segment.
+type Evaluate struct {
+	// Distance is the silhouette's: euclidean (the default) or manhattan.
+	Distance   string      `yaml:"distance"`
+	Silhouette *Silhouette `yaml:"silhouette"`
+
+	config evaluate.Config
+}
+
+// Silhouette says how many rows' silhouettes are measured.
+type Silhouette struct {
+	// Sample is a number of rows, measured past the exact limit (50,000
+	// rows), or "all" for every row at any size.
+	Sample yaml.Node `yaml:"sample"`
 }
 
 // Data names the dataset: files every node can read at Path, or a
@@ -107,25 +127,12 @@ type Output struct {
 	Format string `yaml:"format"` // assignments as parquet (default) or csv
 }
 
-// later lists top-level sections the design defines that this build cannot
-// run yet; naming them beats the generic unknown-field error.
-var later = []string{"evaluate"}
-
 // Parse decodes and validates a spec. Unknown fields are errors naming their line.
 func Parse(text []byte) (*Spec, error) {
 	if len(bytes.TrimSpace(text)) == 0 {
 		return nil, errors.New("job spec is empty")
 	}
-	var raw map[string]yaml.Node
-	if err := yaml.Unmarshal(text, &raw); err != nil {
-		return nil, fmt.Errorf("job spec: %w", err)
-	}
 	var spec Spec
-	for _, key := range later {
-		if n, ok := raw[key]; ok {
-			return nil, fmt.Errorf("job spec line %d: %q is not supported by this build yet", n.Line, key)
-		}
-	}
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	dec.KnownFields(true)
 	if err := dec.Decode(&spec); err != nil && !errors.Is(err, io.EOF) {
@@ -191,6 +198,9 @@ func (s *Spec) validate() error {
 		return err
 	}
 	if err := s.configure(); err != nil {
+		return err
+	}
+	if err := s.configureEvaluation(); err != nil {
 		return err
 	}
 	if s.Data.Path != "" {
@@ -422,6 +432,44 @@ func (s *Spec) Dataset() partition.Spec {
 
 // Config is the configured algorithm the cluster section names.
 func (s *Spec) Config() algorithms.Config { return s.Cluster.config }
+
+// EvaluateConfig is the evaluation the spec asks for; false when it asks
+// for none.
+func (s *Spec) EvaluateConfig() (evaluate.Config, bool) {
+	if s.Evaluate == nil {
+		return evaluate.Config{}, false
+	}
+	return s.Evaluate.config, true
+}
+
+// configureEvaluation reads the evaluate section, naming the line of a
+// bad value.
+func (s *Spec) configureEvaluation() error {
+	e := s.Evaluate
+	if e == nil {
+		return nil
+	}
+	cfg := evaluate.Config{Distance: e.Distance, Seed: s.JobSeed()}
+	if e.Silhouette != nil {
+		switch n := e.Silhouette.Sample; {
+		case n.Kind == 0:
+		case n.Kind == yaml.ScalarNode && n.Value == "all":
+			cfg.Exact = evaluate.AllRows
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!int":
+			if err := n.Decode(&cfg.Sample); err != nil || cfg.Sample < 1 {
+				return fmt.Errorf("job spec line %d: evaluate.silhouette.sample must be a number of rows ≥ 1, or all (got %s)", n.Line, n.Value)
+			}
+		default:
+			return fmt.Errorf("job spec line %d: evaluate.silhouette.sample must be a number of rows or all (got %q)", n.Line, n.Value)
+		}
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("job spec: evaluate: %w", err)
+	}
+	e.config = cfg
+	return nil
+}
 
 // Codec decodes the steps and partials of every registered algorithm and
 // stage. Coordinators and workers must be built with the same ones.

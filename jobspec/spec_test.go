@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/kmeans"
 )
 
@@ -48,6 +49,30 @@ func TestInitSampleTakesRowsOrAll(t *testing.T) {
 	}
 }
 
+func TestEvaluateSectionTakesASampleOrAll(t *testing.T) {
+	base := "data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\n"
+	if s, err := Parse([]byte(base)); err != nil {
+		t.Fatal(err)
+	} else if _, ok := s.EvaluateConfig(); ok {
+		t.Fatal("a spec without evaluate asks for an evaluation")
+	}
+	for text, want := range map[string]evaluate.Config{
+		"evaluate: {}\n": {Distance: evaluate.Euclidean, Exact: evaluate.DefaultExact, Sample: evaluate.DefaultSample},
+		"evaluate:\n  distance: manhattan\n  silhouette: {sample: 800}\n": {Distance: evaluate.Manhattan, Exact: evaluate.DefaultExact, Sample: 800},
+		"evaluate:\n  silhouette: {sample: all}\n":                        {Distance: evaluate.Euclidean, Exact: evaluate.AllRows, Sample: evaluate.DefaultSample},
+	} {
+		s, err := Parse([]byte("seed: 4\n" + base + text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, ok := s.EvaluateConfig()
+		want.Seed, want.Batch = 4, cfg.Batch
+		if !ok || cfg != want {
+			t.Fatalf("%q: %+v, want %+v", text, cfg, want)
+		}
+	}
+}
+
 func TestParseErrorsNameTheProblem(t *testing.T) {
 	cases := map[string]string{
 		"":        "empty",
@@ -64,6 +89,10 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  init_sample: some\n":                        "line 5: cluster.init_sample: must be a number of rows or all",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 4\n  init_sample: 3\n":                           "line 5: cluster.init_sample: must be at least k (4)",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 4\n  init_sample: 0\n":                           "line 5: cluster.init_sample: must be a number of rows ≥ 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate:\n  silhouette: {sample: lots}\n":     "line 5: evaluate.silhouette.sample must be a number of rows or all",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate:\n  silhouette: {sample: 0}\n":        "line 5: evaluate.silhouette.sample must be a number of rows ≥ 1",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {distance: cosine}\n":                `evaluate: distance "cosine" is unknown; use euclidean or manhattan`,
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {colour: red}\n":                     "line 4: field colour not found",
 		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":                              "not both",
 		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                                           "data.max_rejects is a share",
 		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                                                   "one character",

@@ -635,8 +635,11 @@ type JobResult struct {
 	// A job over a transaction log: what became of its lines
 	// (algorithms/features.LogSummary) as JSON.
 	TransactionsJson []byte `protobuf:"bytes,17,opt,name=transactions_json,json=transactionsJson,proto3" json:"transactions_json,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The segmentation's scores when the spec asked for them
+	// (algorithms/evaluate.Report) as JSON.
+	EvaluationJson []byte `protobuf:"bytes,22,opt,name=evaluation_json,json=evaluationJson,proto3" json:"evaluation_json,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JobResult) Reset() {
@@ -798,6 +801,13 @@ func (x *JobResult) GetPhases() []*PhaseTime {
 func (x *JobResult) GetTransactionsJson() []byte {
 	if x != nil {
 		return x.TransactionsJson
+	}
+	return nil
+}
+
+func (x *JobResult) GetEvaluationJson() []byte {
+	if x != nil {
+		return x.EvaluationJson
 	}
 	return nil
 }
@@ -2081,7 +2091,7 @@ const file_cohort_proto_rawDesc = "" +
 	"\x10ListJobsResponse\x12\"\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x0e.cohort.v1.JobR\x04jobs\" \n" +
 	"\x06Vector\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\x01R\x06values\"\xcb\x05\n" +
+	"\x06values\x18\x01 \x03(\x01R\x06values\"\xf4\x05\n" +
 	"\tJobResult\x12 \n" +
 	"\x03job\x18\x01 \x01(\v2\x0e.cohort.v1.JobR\x03job\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\f\n" +
@@ -2104,7 +2114,8 @@ const file_cohort_proto_rawDesc = "" +
 	"\rprepared_json\x18\x0e \x01(\fR\fpreparedJson\x12#\n" +
 	"\rprofiles_json\x18\x0f \x01(\fR\fprofilesJson\x12,\n" +
 	"\x06phases\x18\x10 \x03(\v2\x14.cohort.v1.PhaseTimeR\x06phases\x12+\n" +
-	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\x1a:\n" +
+	"\x11transactions_json\x18\x11 \x01(\fR\x10transactionsJson\x12'\n" +
+	"\x0fevaluation_json\x18\x16 \x01(\fR\x0eevaluationJson\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01J\x04\b\a\x10\bJ\x04\b\f\x10\r\"l\n" +

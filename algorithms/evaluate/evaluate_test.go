@@ -312,6 +312,37 @@ func (n noiseModel) Assign(data []float32, rows, stride int, out algorithms.Assi
 	return nil
 }
 
+// A sample no smaller than the data measures every row, and says so; the
+// report's JSON names its fields as the summary's contract does.
+func TestSampleAsLargeAsTheDataIsExactWithANote(t *testing.T) {
+	m, blocks := blobsModel(t)
+	r := evaluateBlocks(t, Config{Exact: 100, Sample: 5000}, m, blocks, 2)
+	if r.SilhouetteCI != nil || r.SilhouetteRows != 3000 || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "every row was measured") {
+		t.Fatalf("a sample of 5000 of 3000 rows: %d measured, notes %q", r.SilhouetteRows, r.Notes)
+	}
+	exact := evaluateBlocks(t, Config{}, m, blocks, 2)
+	if *r.Silhouette != *exact.Silhouette {
+		t.Fatalf("silhouette %v, the exact %v", *r.Silhouette, *exact.Silhouette)
+	}
+	data, err := json.Marshal(exact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"rows", "k", "wcss", "silhouette", "calinski_harabasz", "davies_bouldin", "simplified_silhouette", "segments"} {
+		if _, ok := fields[key]; !ok {
+			t.Fatalf("the report's JSON has no %q: %s", key, data)
+		}
+	}
+	var segs []map[string]any
+	if err := json.Unmarshal(fields["segments"], &segs); err != nil || len(segs) != 6 || segs[0]["negative_share"] == nil {
+		t.Fatalf("segments %s: %v", fields["segments"], err)
+	}
+}
+
 // Rows without a segment are counted apart and left out of every metric.
 func TestNoiseRowsAreLeftOut(t *testing.T) {
 	m, blocks := blobsModel(t)

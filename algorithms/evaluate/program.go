@@ -15,7 +15,7 @@ type Report struct {
 	// Rows were evaluated; Noise rows had no segment and were left out.
 	Rows     int64  `json:"rows"`
 	Noise    int64  `json:"noise,omitempty"`
-	Segments int    `json:"segments"` // with at least one row
+	Segments int    `json:"k"` // segments with at least one row
 	Distance string `json:"distance"`
 
 	WCSS             float64  `json:"wcss"`
@@ -31,7 +31,7 @@ type Report struct {
 	// their rows: O(rows · segments), and a different number.
 	SimplifiedSilhouette *float64 `json:"simplified_silhouette,omitempty"`
 
-	PerSegment []SegmentReport `json:"per_segment"`
+	PerSegment []SegmentReport `json:"segments"`
 	Notes      []string        `json:"notes,omitempty"`
 }
 
@@ -246,6 +246,9 @@ func (p *Program) finish() error {
 		r.Rows += n
 	}
 	r.Segments = present(s.Counts)
+	if r.Rows > s.Config.Exact && s.Config.Sample >= r.Rows {
+		r.Notes = append(r.Notes, fmt.Sprintf("the silhouette sample (%d rows) is no smaller than the %d rows: every row was measured", s.Config.Sample, r.Rows))
+	}
 	var mean []float64 // of every segmented row
 	if r.Rows > 0 {
 		mean = make([]float64, s.Dims)
