@@ -5,7 +5,7 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 var (
-	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm, distanceSums: distanceSumsGo,
+	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm, distanceSums: distanceSumsAVX2,
 		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
 			finishAVX2(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
 		},
@@ -20,7 +20,7 @@ var (
 			return boundedAVX2(&x[0], rows, stride, c.Dims, c.K, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
 				&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
 		}}
-	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm, distanceSums: distanceSumsGo,
+	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm, distanceSums: distanceSumsAVX512,
 		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
 			finishAVX512(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
 		},
@@ -47,6 +47,33 @@ func accumulateAsm(x []float32, rows, stride, dims int, label []int32, sums []fl
 
 func shiftAsm(x []float32, rows, stride int, c *Centroids, xs, norms []float32) {
 	shiftAVX2(&x[0], rows, stride, c.Dims, &c.shift[0], &xs[0], &norms[0])
+}
+
+// distanceSumsAVX2 and distanceSumsAVX512 are DistanceSums' kernels; with
+// no dimensions there is nothing to point at, and the twin's sums of zero
+// distances are as quick.
+func distanceSumsAVX2(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64) {
+	if len(x) == 0 {
+		distanceSumsGo(x, yt, ld, n, ends, manhattan, sums)
+		return
+	}
+	f := distanceSumsEuclidAVX2
+	if manhattan {
+		f = distanceSumsManhattanAVX2
+	}
+	f(&x[0], len(x), &yt[0], ld, n, &ends[0], len(ends), &sums[0])
+}
+
+func distanceSumsAVX512(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64) {
+	if len(x) == 0 {
+		distanceSumsGo(x, yt, ld, n, ends, manhattan, sums)
+		return
+	}
+	f := distanceSumsEuclidAVX512
+	if manhattan {
+		f = distanceSumsManhattanAVX512
+	}
+	f(&x[0], len(x), &yt[0], ld, n, &ends[0], len(ends), &sums[0])
 }
 
 // available lists the implementations this CPU can run, best first.

@@ -18,6 +18,17 @@ const DistLanes = 8
 // a sum of absolute differences; a run's sum keeps eight partial sums,
 // row r adding into partial r mod 8 in row order (rows of y eight at a
 // time, one per vector lane), folded ((p0+p4)+(p2+p6)) + ((p1+p5)+(p3+p7)).
+// Where two NaNs of different payloads meet, which survives is the Go
+// compiler's choice of operand order in the twin, so only that the sum is
+// NaN is promised; one payload comes through as the twin's.
+//
+// The assembly takes several groups of eight rows through the dimensions
+// at once (64 rows for AVX-512, 40 for AVX2), as many independent
+// multiply-add chains as keep the FMA units busy through their latency;
+// a block wholly inside one run goes into its partials unmasked, and only
+// blocks a run starts or ends in pay for the masks. One row of x against
+// a 512-row chunk of 16 dimensions streams 64 KB of yt from L2, which is
+// what bounds it (BenchmarkDistanceSums).
 func DistanceSums(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64) {
 	if n == 0 {
 		return

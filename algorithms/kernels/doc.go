@@ -4,7 +4,9 @@
 // float64 sums, counts, WCSS and farthest row); the bounded Lloyd pass
 // (Bounded) that skips the search for rows whose bounds prove their
 // centroid unchanged; Accumulate; and the error model of the float32
-// arithmetic those bounds rest on (LowerBound, UpperBound, Separated).
+// arithmetic those bounds rest on (LowerBound, UpperBound, Separated);
+// and the silhouette's float64 distance sums from one row to runs of rows
+// (DistanceSums), in an order of its own that distsums.go spells out.
 //
 // # One canonical order
 //

@@ -86,6 +86,26 @@ DATA negtwo<>+24(SB)/4, $0xc0000000
 DATA negtwo<>+28(SB)/4, $0xc0000000
 GLOBL negtwo<>(SB), RODATA|NOPTR, $32
 
+DATA iota64<>+0(SB)/8, $0x0000000000000000
+DATA iota64<>+8(SB)/8, $0x0000000000000001
+DATA iota64<>+16(SB)/8, $0x0000000000000002
+DATA iota64<>+24(SB)/8, $0x0000000000000003
+DATA iota64<>+32(SB)/8, $0x0000000000000004
+DATA iota64<>+40(SB)/8, $0x0000000000000005
+DATA iota64<>+48(SB)/8, $0x0000000000000006
+DATA iota64<>+56(SB)/8, $0x0000000000000007
+GLOBL iota64<>(SB), RODATA|NOPTR, $64
+
+DATA abs64<>+0(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+8(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+16(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+24(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+32(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+40(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+48(SB)/8, $0x7fffffffffffffff
+DATA abs64<>+56(SB)/8, $0x7fffffffffffffff
+GLOBL abs64<>(SB), RODATA|NOPTR, $64
+
 // func nearestAVX2(x *float32, rows int, stride int, dims int, t *float32, tiles int, label *int32, dist *float32, second *float32)
 // Requires: AVX, AVX2
 TEXT ·nearestAVX2(SB), NOSPLIT, $0-72
@@ -1701,5 +1721,801 @@ failFinAVX512:
 	JMP  rowFinAVX512
 
 doneFinAVX512:
+	VZEROUPPER
+	RET
+
+// func distanceSumsEuclidAVX2(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·distanceSumsEuclidAVX2(SB), NOSPLIT, $320-64
+	MOVQ   x+0(FP), SI
+	MOVQ   dims+8(FP), CX
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   ends+40(FP), R10
+	MOVQ   runs+48(FP), R11
+	MOVQ   sums+56(FP), R12
+	SHLQ   $0x03, R8
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	XORQ   R13, R13
+	XORQ   R14, R14
+
+blockEuclidAVX2:
+	LEAQ   32(R13), AX
+	CMPQ   AX, R9
+	JGE    groupEuclidAVX2
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimEuclidAVX25:
+	VBROADCASTSD (AX), Y11
+	VSUBPD       (BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y0
+	VSUBPD       32(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y1
+	VSUBPD       64(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y2
+	VSUBPD       96(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y3
+	VSUBPD       128(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y4
+	VSUBPD       160(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y5
+	VSUBPD       192(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y6
+	VSUBPD       224(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y7
+	VSUBPD       256(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y8
+	VSUBPD       288(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y9
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimEuclidAVX25
+	VSQRTPD      Y0, Y0
+	VSQRTPD      Y1, Y1
+	VSQRTPD      Y2, Y2
+	VSQRTPD      Y3, Y3
+	VSQRTPD      Y4, Y4
+	VSQRTPD      Y5, Y5
+	VSQRTPD      Y6, Y6
+	VSQRTPD      Y7, Y7
+	VSQRTPD      Y8, Y8
+	VSQRTPD      Y9, Y9
+	LEAQ         40(R13), AX
+	CMPQ         AX, R9
+	JG           spillEuclidAVX25
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillEuclidAVX25
+	VADDPD       Y0, Y12, Y12
+	VADDPD       Y1, Y13, Y13
+	VADDPD       Y2, Y12, Y12
+	VADDPD       Y3, Y13, Y13
+	VADDPD       Y4, Y12, Y12
+	VADDPD       Y5, Y13, Y13
+	VADDPD       Y6, Y12, Y12
+	VADDPD       Y7, Y13, Y13
+	VADDPD       Y8, Y12, Y12
+	VADDPD       Y9, Y13, Y13
+	MOVQ         AX, R13
+	JMP          blockEuclidAVX2
+
+spillEuclidAVX25:
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y1, 32(SP)
+	VMOVUPD Y2, 64(SP)
+	VMOVUPD Y3, 96(SP)
+	VMOVUPD Y4, 128(SP)
+	VMOVUPD Y5, 160(SP)
+	VMOVUPD Y6, 192(SP)
+	VMOVUPD Y7, 224(SP)
+	VMOVUPD Y8, 256(SP)
+	VMOVUPD Y9, 288(SP)
+	MOVQ    $0x00000005, R15
+	JMP     maskedEuclidAVX2
+
+groupEuclidAVX2:
+	CMPQ   R13, R9
+	JGE    finalEuclidAVX2
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimEuclidAVX21:
+	VBROADCASTSD (AX), Y11
+	VSUBPD       (BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y0
+	VSUBPD       32(BX), Y11, Y10
+	VFMADD231PD  Y10, Y10, Y1
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimEuclidAVX21
+	VSQRTPD      Y0, Y0
+	VSQRTPD      Y1, Y1
+	LEAQ         8(R13), AX
+	CMPQ         AX, R9
+	JG           spillEuclidAVX21
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillEuclidAVX21
+	VADDPD       Y0, Y12, Y12
+	VADDPD       Y1, Y13, Y13
+	MOVQ         AX, R13
+	JMP          groupEuclidAVX2
+
+spillEuclidAVX21:
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y1, 32(SP)
+	MOVQ    $0x00000001, R15
+
+maskedEuclidAVX2:
+	XORQ DX, DX
+
+mgroupEuclidAVX2:
+	MOVQ         R9, AX
+	SUBQ         R13, AX
+	VMOVUPD      (SP)(DX*1), Y0
+	VMOVUPD      32(SP)(DX*1), Y1
+	VMOVQ        AX, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota64<>+0(SB), Y6, Y2
+	VPCMPGTQ     iota64<>+32(SB), Y6, Y3
+
+mrunEuclidAVX2:
+	MOVLQSX      (R10)(R14*4), AX
+	SUBQ         R13, AX
+	VMOVQ        AX, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota64<>+0(SB), Y6, Y4
+	VPAND        Y2, Y4, Y4
+	VPANDN       Y2, Y4, Y2
+	VADDPD       Y0, Y12, Y7
+	VBLENDVPD    Y4, Y7, Y12, Y12
+	VPCMPGTQ     iota64<>+32(SB), Y6, Y5
+	VPAND        Y3, Y5, Y5
+	VPANDN       Y3, Y5, Y3
+	VADDPD       Y1, Y13, Y7
+	VBLENDVPD    Y5, Y7, Y13, Y13
+	CMPQ         AX, $0x08
+	JGE          mnextEuclidAVX2
+	VADDPD       Y13, Y12, Y10
+	VEXTRACTF128 $0x01, Y10, X15
+	VADDPD       X15, X10, X10
+	VUNPCKHPD    X10, X10, X15
+	VADDSD       X15, X10, X10
+	VMOVSD       (R12)(R14*8), X15
+	VADDSD       X10, X15, X15
+	VMOVSD       X15, (R12)(R14*8)
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	INCQ         R14
+	CMPQ         R14, R11
+	JGE          finalEuclidAVX2
+	JMP          mrunEuclidAVX2
+
+mnextEuclidAVX2:
+	ADDQ $0x08, R13
+	ADDQ $0x40, DX
+	DECQ R15
+	JNZ  mgroupEuclidAVX2
+	JMP  blockEuclidAVX2
+
+finalEuclidAVX2:
+	CMPQ         R14, R11
+	JGE          doneEuclidAVX2
+	VADDPD       Y13, Y12, Y10
+	VEXTRACTF128 $0x01, Y10, X15
+	VADDPD       X15, X10, X10
+	VUNPCKHPD    X10, X10, X15
+	VADDSD       X15, X10, X10
+	VMOVSD       (R12)(R14*8), X15
+	VADDSD       X10, X15, X15
+	VMOVSD       X15, (R12)(R14*8)
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	INCQ         R14
+	JMP          finalEuclidAVX2
+
+doneEuclidAVX2:
+	VZEROUPPER
+	RET
+
+// func distanceSumsEuclidAVX512(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceSumsEuclidAVX512(SB), NOSPLIT, $512-64
+	MOVQ   x+0(FP), SI
+	MOVQ   dims+8(FP), CX
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   ends+40(FP), R10
+	MOVQ   runs+48(FP), R11
+	MOVQ   sums+56(FP), R12
+	SHLQ   $0x03, R8
+	VXORPD Z17, Z17, Z17
+	XORQ   R13, R13
+	XORQ   R14, R14
+
+blockEuclidAVX512:
+	LEAQ   56(R13), AX
+	CMPQ   AX, R9
+	JGE    groupEuclidAVX512
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimEuclidAVX5128:
+	VBROADCASTSD (AX), Z16
+	VSUBPD       (BX), Z16, Z8
+	VFMADD231PD  Z8, Z8, Z0
+	VSUBPD       64(BX), Z16, Z9
+	VFMADD231PD  Z9, Z9, Z1
+	VSUBPD       128(BX), Z16, Z10
+	VFMADD231PD  Z10, Z10, Z2
+	VSUBPD       192(BX), Z16, Z11
+	VFMADD231PD  Z11, Z11, Z3
+	VSUBPD       256(BX), Z16, Z12
+	VFMADD231PD  Z12, Z12, Z4
+	VSUBPD       320(BX), Z16, Z13
+	VFMADD231PD  Z13, Z13, Z5
+	VSUBPD       384(BX), Z16, Z14
+	VFMADD231PD  Z14, Z14, Z6
+	VSUBPD       448(BX), Z16, Z15
+	VFMADD231PD  Z15, Z15, Z7
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimEuclidAVX5128
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	LEAQ         64(R13), AX
+	CMPQ         AX, R9
+	JG           spillEuclidAVX5128
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillEuclidAVX5128
+	VADDPD       Z0, Z17, Z17
+	VADDPD       Z1, Z17, Z17
+	VADDPD       Z2, Z17, Z17
+	VADDPD       Z3, Z17, Z17
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z7, Z17, Z17
+	MOVQ         AX, R13
+	JMP          blockEuclidAVX512
+
+spillEuclidAVX5128:
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z1, 64(SP)
+	VMOVUPD Z2, 128(SP)
+	VMOVUPD Z3, 192(SP)
+	VMOVUPD Z4, 256(SP)
+	VMOVUPD Z5, 320(SP)
+	VMOVUPD Z6, 384(SP)
+	VMOVUPD Z7, 448(SP)
+	MOVQ    $0x00000008, R15
+	JMP     maskedEuclidAVX512
+
+groupEuclidAVX512:
+	CMPQ   R13, R9
+	JGE    finalEuclidAVX512
+	VXORPD Z0, Z0, Z0
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimEuclidAVX5121:
+	VBROADCASTSD (AX), Z16
+	VSUBPD       (BX), Z16, Z8
+	VFMADD231PD  Z8, Z8, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimEuclidAVX5121
+	VSQRTPD      Z0, Z0
+	LEAQ         8(R13), AX
+	CMPQ         AX, R9
+	JG           spillEuclidAVX5121
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillEuclidAVX5121
+	VADDPD       Z0, Z17, Z17
+	MOVQ         AX, R13
+	JMP          groupEuclidAVX512
+
+spillEuclidAVX5121:
+	VMOVUPD Z0, (SP)
+	MOVQ    $0x00000001, R15
+
+maskedEuclidAVX512:
+	XORQ DX, DX
+
+mgroupEuclidAVX512:
+	MOVQ         R9, AX
+	SUBQ         R13, AX
+	VMOVUPD      (SP)(DX*1), Z20
+	VMOVDQU64    iota64<>+0(SB), Z19
+	VPBROADCASTQ AX, Z21
+	VPCMPQ       $0x01, Z21, Z19, K1
+
+mrunEuclidAVX512:
+	MOVLQSX       (R10)(R14*4), AX
+	SUBQ          R13, AX
+	VPBROADCASTQ  AX, Z21
+	VPCMPQ        $0x01, Z21, Z19, K1, K2
+	VADDPD        Z20, Z17, K2, Z17
+	VPCMPQ        $0x05, Z21, Z19, K1, K1
+	CMPQ          AX, $0x08
+	JGE           mnextEuclidAVX512
+	VEXTRACTF64X4 $0x01, Z17, Y14
+	VADDPD        Y14, Y17, Y14
+	VEXTRACTF128  $0x01, Y14, X15
+	VADDPD        X15, X14, X14
+	VUNPCKHPD     X14, X14, X15
+	VADDSD        X15, X14, X14
+	VMOVSD        (R12)(R14*8), X15
+	VADDSD        X14, X15, X15
+	VMOVSD        X15, (R12)(R14*8)
+	VXORPD        Z17, Z17, Z17
+	INCQ          R14
+	CMPQ          R14, R11
+	JGE           finalEuclidAVX512
+	JMP           mrunEuclidAVX512
+
+mnextEuclidAVX512:
+	ADDQ $0x08, R13
+	ADDQ $0x40, DX
+	DECQ R15
+	JNZ  mgroupEuclidAVX512
+	JMP  blockEuclidAVX512
+
+finalEuclidAVX512:
+	CMPQ          R14, R11
+	JGE           doneEuclidAVX512
+	VEXTRACTF64X4 $0x01, Z17, Y14
+	VADDPD        Y14, Y17, Y14
+	VEXTRACTF128  $0x01, Y14, X15
+	VADDPD        X15, X14, X14
+	VUNPCKHPD     X14, X14, X15
+	VADDSD        X15, X14, X14
+	VMOVSD        (R12)(R14*8), X15
+	VADDSD        X14, X15, X15
+	VMOVSD        X15, (R12)(R14*8)
+	VXORPD        Z17, Z17, Z17
+	INCQ          R14
+	JMP           finalEuclidAVX512
+
+doneEuclidAVX512:
+	VZEROUPPER
+	RET
+
+// func distanceSumsManhattanAVX2(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+// Requires: AVX, AVX2
+TEXT ·distanceSumsManhattanAVX2(SB), NOSPLIT, $320-64
+	MOVQ    x+0(FP), SI
+	MOVQ    dims+8(FP), CX
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    ends+40(FP), R10
+	MOVQ    runs+48(FP), R11
+	MOVQ    sums+56(FP), R12
+	SHLQ    $0x03, R8
+	VMOVUPD abs64<>+0(SB), Y14
+	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
+	XORQ    R13, R13
+	XORQ    R14, R14
+
+blockManhattanAVX2:
+	LEAQ   32(R13), AX
+	CMPQ   AX, R9
+	JGE    groupManhattanAVX2
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimManhattanAVX25:
+	VBROADCASTSD (AX), Y11
+	VSUBPD       (BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y0, Y0
+	VSUBPD       32(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	VSUBPD       64(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y2, Y2
+	VSUBPD       96(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VSUBPD       128(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VSUBPD       160(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VSUBPD       192(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VSUBPD       224(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y7, Y7
+	VSUBPD       256(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y8, Y8
+	VSUBPD       288(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y9, Y9
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimManhattanAVX25
+	LEAQ         40(R13), AX
+	CMPQ         AX, R9
+	JG           spillManhattanAVX25
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillManhattanAVX25
+	VADDPD       Y0, Y12, Y12
+	VADDPD       Y1, Y13, Y13
+	VADDPD       Y2, Y12, Y12
+	VADDPD       Y3, Y13, Y13
+	VADDPD       Y4, Y12, Y12
+	VADDPD       Y5, Y13, Y13
+	VADDPD       Y6, Y12, Y12
+	VADDPD       Y7, Y13, Y13
+	VADDPD       Y8, Y12, Y12
+	VADDPD       Y9, Y13, Y13
+	MOVQ         AX, R13
+	JMP          blockManhattanAVX2
+
+spillManhattanAVX25:
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y1, 32(SP)
+	VMOVUPD Y2, 64(SP)
+	VMOVUPD Y3, 96(SP)
+	VMOVUPD Y4, 128(SP)
+	VMOVUPD Y5, 160(SP)
+	VMOVUPD Y6, 192(SP)
+	VMOVUPD Y7, 224(SP)
+	VMOVUPD Y8, 256(SP)
+	VMOVUPD Y9, 288(SP)
+	MOVQ    $0x00000005, R15
+	JMP     maskedManhattanAVX2
+
+groupManhattanAVX2:
+	CMPQ   R13, R9
+	JGE    finalManhattanAVX2
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimManhattanAVX21:
+	VBROADCASTSD (AX), Y11
+	VSUBPD       (BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y0, Y0
+	VSUBPD       32(BX), Y11, Y10
+	VANDPD       Y14, Y10, Y10
+	VADDPD       Y10, Y1, Y1
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimManhattanAVX21
+	LEAQ         8(R13), AX
+	CMPQ         AX, R9
+	JG           spillManhattanAVX21
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillManhattanAVX21
+	VADDPD       Y0, Y12, Y12
+	VADDPD       Y1, Y13, Y13
+	MOVQ         AX, R13
+	JMP          groupManhattanAVX2
+
+spillManhattanAVX21:
+	VMOVUPD Y0, (SP)
+	VMOVUPD Y1, 32(SP)
+	MOVQ    $0x00000001, R15
+
+maskedManhattanAVX2:
+	XORQ DX, DX
+
+mgroupManhattanAVX2:
+	MOVQ         R9, AX
+	SUBQ         R13, AX
+	VMOVUPD      (SP)(DX*1), Y0
+	VMOVUPD      32(SP)(DX*1), Y1
+	VMOVQ        AX, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota64<>+0(SB), Y6, Y2
+	VPCMPGTQ     iota64<>+32(SB), Y6, Y3
+
+mrunManhattanAVX2:
+	MOVLQSX      (R10)(R14*4), AX
+	SUBQ         R13, AX
+	VMOVQ        AX, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPGTQ     iota64<>+0(SB), Y6, Y4
+	VPAND        Y2, Y4, Y4
+	VPANDN       Y2, Y4, Y2
+	VADDPD       Y0, Y12, Y7
+	VBLENDVPD    Y4, Y7, Y12, Y12
+	VPCMPGTQ     iota64<>+32(SB), Y6, Y5
+	VPAND        Y3, Y5, Y5
+	VPANDN       Y3, Y5, Y3
+	VADDPD       Y1, Y13, Y7
+	VBLENDVPD    Y5, Y7, Y13, Y13
+	CMPQ         AX, $0x08
+	JGE          mnextManhattanAVX2
+	VADDPD       Y13, Y12, Y10
+	VEXTRACTF128 $0x01, Y10, X15
+	VADDPD       X15, X10, X10
+	VUNPCKHPD    X10, X10, X15
+	VADDSD       X15, X10, X10
+	VMOVSD       (R12)(R14*8), X15
+	VADDSD       X10, X15, X15
+	VMOVSD       X15, (R12)(R14*8)
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	INCQ         R14
+	CMPQ         R14, R11
+	JGE          finalManhattanAVX2
+	JMP          mrunManhattanAVX2
+
+mnextManhattanAVX2:
+	ADDQ $0x08, R13
+	ADDQ $0x40, DX
+	DECQ R15
+	JNZ  mgroupManhattanAVX2
+	JMP  blockManhattanAVX2
+
+finalManhattanAVX2:
+	CMPQ         R14, R11
+	JGE          doneManhattanAVX2
+	VADDPD       Y13, Y12, Y10
+	VEXTRACTF128 $0x01, Y10, X15
+	VADDPD       X15, X10, X10
+	VUNPCKHPD    X10, X10, X15
+	VADDSD       X15, X10, X10
+	VMOVSD       (R12)(R14*8), X15
+	VADDSD       X10, X15, X15
+	VMOVSD       X15, (R12)(R14*8)
+	VXORPD       Y12, Y12, Y12
+	VXORPD       Y13, Y13, Y13
+	INCQ         R14
+	JMP          finalManhattanAVX2
+
+doneManhattanAVX2:
+	VZEROUPPER
+	RET
+
+// func distanceSumsManhattanAVX512(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceSumsManhattanAVX512(SB), NOSPLIT, $512-64
+	MOVQ    x+0(FP), SI
+	MOVQ    dims+8(FP), CX
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    ends+40(FP), R10
+	MOVQ    runs+48(FP), R11
+	MOVQ    sums+56(FP), R12
+	SHLQ    $0x03, R8
+	VMOVUPD abs64<>+0(SB), Z18
+	VXORPD  Z17, Z17, Z17
+	XORQ    R13, R13
+	XORQ    R14, R14
+
+blockManhattanAVX512:
+	LEAQ   56(R13), AX
+	CMPQ   AX, R9
+	JGE    groupManhattanAVX512
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimManhattanAVX5128:
+	VBROADCASTSD (AX), Z16
+	VSUBPD       (BX), Z16, Z8
+	VANDPD       Z18, Z8, Z8
+	VADDPD       Z8, Z0, Z0
+	VSUBPD       64(BX), Z16, Z9
+	VANDPD       Z18, Z9, Z9
+	VADDPD       Z9, Z1, Z1
+	VSUBPD       128(BX), Z16, Z10
+	VANDPD       Z18, Z10, Z10
+	VADDPD       Z10, Z2, Z2
+	VSUBPD       192(BX), Z16, Z11
+	VANDPD       Z18, Z11, Z11
+	VADDPD       Z11, Z3, Z3
+	VSUBPD       256(BX), Z16, Z12
+	VANDPD       Z18, Z12, Z12
+	VADDPD       Z12, Z4, Z4
+	VSUBPD       320(BX), Z16, Z13
+	VANDPD       Z18, Z13, Z13
+	VADDPD       Z13, Z5, Z5
+	VSUBPD       384(BX), Z16, Z14
+	VANDPD       Z18, Z14, Z14
+	VADDPD       Z14, Z6, Z6
+	VSUBPD       448(BX), Z16, Z15
+	VANDPD       Z18, Z15, Z15
+	VADDPD       Z15, Z7, Z7
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimManhattanAVX5128
+	LEAQ         64(R13), AX
+	CMPQ         AX, R9
+	JG           spillManhattanAVX5128
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillManhattanAVX5128
+	VADDPD       Z0, Z17, Z17
+	VADDPD       Z1, Z17, Z17
+	VADDPD       Z2, Z17, Z17
+	VADDPD       Z3, Z17, Z17
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z7, Z17, Z17
+	MOVQ         AX, R13
+	JMP          blockManhattanAVX512
+
+spillManhattanAVX5128:
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z1, 64(SP)
+	VMOVUPD Z2, 128(SP)
+	VMOVUPD Z3, 192(SP)
+	VMOVUPD Z4, 256(SP)
+	VMOVUPD Z5, 320(SP)
+	VMOVUPD Z6, 384(SP)
+	VMOVUPD Z7, 448(SP)
+	MOVQ    $0x00000008, R15
+	JMP     maskedManhattanAVX512
+
+groupManhattanAVX512:
+	CMPQ   R13, R9
+	JGE    finalManhattanAVX512
+	VXORPD Z0, Z0, Z0
+	MOVQ   SI, AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   CX, DX
+
+dimManhattanAVX5121:
+	VBROADCASTSD (AX), Z16
+	VSUBPD       (BX), Z16, Z8
+	VANDPD       Z18, Z8, Z8
+	VADDPD       Z8, Z0, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimManhattanAVX5121
+	LEAQ         8(R13), AX
+	CMPQ         AX, R9
+	JG           spillManhattanAVX5121
+	MOVLQSX      (R10)(R14*4), BX
+	CMPQ         AX, BX
+	JG           spillManhattanAVX5121
+	VADDPD       Z0, Z17, Z17
+	MOVQ         AX, R13
+	JMP          groupManhattanAVX512
+
+spillManhattanAVX5121:
+	VMOVUPD Z0, (SP)
+	MOVQ    $0x00000001, R15
+
+maskedManhattanAVX512:
+	XORQ DX, DX
+
+mgroupManhattanAVX512:
+	MOVQ         R9, AX
+	SUBQ         R13, AX
+	VMOVUPD      (SP)(DX*1), Z20
+	VMOVDQU64    iota64<>+0(SB), Z19
+	VPBROADCASTQ AX, Z21
+	VPCMPQ       $0x01, Z21, Z19, K1
+
+mrunManhattanAVX512:
+	MOVLQSX       (R10)(R14*4), AX
+	SUBQ          R13, AX
+	VPBROADCASTQ  AX, Z21
+	VPCMPQ        $0x01, Z21, Z19, K1, K2
+	VADDPD        Z20, Z17, K2, Z17
+	VPCMPQ        $0x05, Z21, Z19, K1, K1
+	CMPQ          AX, $0x08
+	JGE           mnextManhattanAVX512
+	VEXTRACTF64X4 $0x01, Z17, Y14
+	VADDPD        Y14, Y17, Y14
+	VEXTRACTF128  $0x01, Y14, X15
+	VADDPD        X15, X14, X14
+	VUNPCKHPD     X14, X14, X15
+	VADDSD        X15, X14, X14
+	VMOVSD        (R12)(R14*8), X15
+	VADDSD        X14, X15, X15
+	VMOVSD        X15, (R12)(R14*8)
+	VXORPD        Z17, Z17, Z17
+	INCQ          R14
+	CMPQ          R14, R11
+	JGE           finalManhattanAVX512
+	JMP           mrunManhattanAVX512
+
+mnextManhattanAVX512:
+	ADDQ $0x08, R13
+	ADDQ $0x40, DX
+	DECQ R15
+	JNZ  mgroupManhattanAVX512
+	JMP  blockManhattanAVX512
+
+finalManhattanAVX512:
+	CMPQ          R14, R11
+	JGE           doneManhattanAVX512
+	VEXTRACTF64X4 $0x01, Z17, Y14
+	VADDPD        Y14, Y17, Y14
+	VEXTRACTF128  $0x01, Y14, X15
+	VADDPD        X15, X14, X14
+	VUNPCKHPD     X14, X14, X15
+	VADDSD        X15, X14, X14
+	VMOVSD        (R12)(R14*8), X15
+	VADDSD        X14, X15, X15
+	VMOVSD        X15, (R12)(R14*8)
+	VXORPD        Z17, Z17, Z17
+	INCQ          R14
+	JMP           finalManhattanAVX512
+
+doneManhattanAVX512:
 	VZEROUPPER
 	RET

@@ -36,3 +36,15 @@ func finishAVX2(f *float32, fstride int, rows int, t *float32, x *float32, strid
 
 //go:noescape
 func finishAVX512(f *float32, fstride int, rows int, t *float32, x *float32, stride int, dims int, cent *float32, need int, label *int32, dist *float32, second *float32, cand *int32)
+
+//go:noescape
+func distanceSumsEuclidAVX2(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+
+//go:noescape
+func distanceSumsEuclidAVX512(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+
+//go:noescape
+func distanceSumsManhattanAVX2(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+
+//go:noescape
+func distanceSumsManhattanAVX512(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
