@@ -271,3 +271,38 @@ func BuildBucket(sh *partition.ShuffleSpec, parts [][]byte, columns []string) (*
 	}
 	return b(parts, sh.Schema, sh.Params, columns)
 }
+
+// ModelRef is a fitted model as a step carries it: by its algorithm's
+// name and encoding on the wire, decoded once by Decoded on the node that
+// maps the step, however many partitions it maps.
+type ModelRef struct {
+	Algorithm string `json:"algorithm"`
+	Model     []byte `json:"model"`
+
+	once  sync.Once
+	model Model
+	err   error
+}
+
+// NewModelRef refers to m, fitted by the named algorithm; in the process
+// that made it, Decoded returns m itself.
+func NewModelRef(algorithm string, m Model) (*ModelRef, error) {
+	data, err := m.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode the %s model: %w", algorithm, err)
+	}
+	r := &ModelRef{Algorithm: algorithm, Model: data, model: m}
+	r.once.Do(func() {})
+	return r, nil
+}
+
+// Decoded is the model, decoded by its registered algorithm.
+func (r *ModelRef) Decoded() (Model, error) {
+	r.once.Do(func() {
+		var a *Algorithm
+		if a, r.err = Lookup(r.Algorithm); r.err == nil {
+			r.model, r.err = a.DecodeModel(r.Model)
+		}
+	})
+	return r.model, r.err
+}

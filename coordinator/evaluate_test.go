@@ -3,16 +3,12 @@ package coordinator_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cohort/cohort/algorithms/evaluate"
-	"github.com/cohort/cohort/coordinator"
-	"github.com/cohort/cohort/failpoint"
 )
 
 const evaluateSpec = "name: e\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, Income, Status]}\ncluster: {k: 3, max_iter: 40, tol: 0}\nevaluate: {distance: %s}\n"
@@ -50,19 +46,7 @@ func TestEvaluationIsBitIdenticalAcrossWorkersAndLeaders(t *testing.T) {
 
 	c := startCoordinators(t, 3, 20*time.Second)
 	c.AddWorkers(2)
-	var killed atomic.Pointer[coordinator.Node]
-	c.Failpoints.Arm(failpoint.StageDone, func(ev failpoint.Event) error {
-		if ev.Stage != "cluster" || killed.Load() != nil {
-			return nil
-		}
-		leader := c.Leader()
-		killed.Store(leader)
-		go leader.Close()
-		for leader.IsLeader() {
-			time.Sleep(5 * time.Millisecond)
-		}
-		return errors.New("failpoint: the leader was killed")
-	})
+	killed := killLeaderAfter(c, "cluster", nil)
 	res := c.Run(follower(c), spec, nil)
 	if killed.Load() == nil {
 		t.Fatal("the failpoint never killed the leader")

@@ -67,21 +67,9 @@ func TestLeaderKilledBetweenStagesResumesAtTheLastCommittedStage(t *testing.T) {
 		customersCSV(t, 3000), out)
 	c := startCoordinators(t, 3, 20*time.Second)
 	c.AddWorkers(1)
-	var killed atomic.Pointer[coordinator.Node]
+	killed := killLeaderAfter(c, "prepare", nil)
 	var mu sync.Mutex
 	var after []string // stages started by a leader other than the killed one
-	c.Failpoints.Arm(failpoint.StageDone, func(ev failpoint.Event) error {
-		if ev.Stage != "prepare" || killed.Load() != nil {
-			return nil
-		}
-		leader := c.Leader()
-		killed.Store(leader)
-		go leader.Close() // Close waits for this driver: it runs apart
-		for leader.IsLeader() {
-			time.Sleep(5 * time.Millisecond)
-		}
-		return errors.New("failpoint: the leader was killed")
-	})
 	c.Failpoints.Arm(failpoint.StageStart, func(ev failpoint.Event) error {
 		if k := killed.Load(); k != nil && ev.Node != k.ID() {
 			mu.Lock()
@@ -122,6 +110,29 @@ func TestLeaderKilledBetweenStagesResumesAtTheLastCommittedStage(t *testing.T) {
 	if res.Rows != 3000 || len(res.ProfilesJson) == 0 {
 		t.Fatalf("%d rows, profiles %d bytes", res.Rows, len(res.ProfilesJson))
 	}
+}
+
+// killLeaderAfter arms the failpoint at the end of the named stage to
+// kill the leader that ran it, once, after calling before (if set); the
+// pointer holds the killed node once it has.
+func killLeaderAfter(c *clustertest.Cluster, stage string, before func()) *atomic.Pointer[coordinator.Node] {
+	var killed atomic.Pointer[coordinator.Node]
+	c.Failpoints.Arm(failpoint.StageDone, func(ev failpoint.Event) error {
+		if ev.Stage != stage || killed.Load() != nil {
+			return nil
+		}
+		if before != nil {
+			before()
+		}
+		leader := c.Leader()
+		killed.Store(leader)
+		go leader.Close() // Close waits for this driver: it runs apart
+		for leader.IsLeader() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return errors.New("failpoint: the leader was killed")
+	})
+	return &killed
 }
 
 // Workers with room for the raw rows or the features but not both: the
@@ -177,19 +188,8 @@ func TestNewLeaderLetsGoOfRawTablesItConsumed(t *testing.T) {
 	features := int64(rows * (4*partition.PadDims(2) + 8))
 	c := clustertest.Start(t, clustertest.Options{Coordinators: 3, WorkerWait: 20 * time.Second, WorkerMemory: features + 1})
 	c.AddWorkers(2)
-	var killed atomic.Pointer[coordinator.Node]
-	c.Failpoints.Arm(failpoint.StageDone, func(ev failpoint.Event) error {
-		if ev.Stage != "prepare" || killed.Load() != nil {
-			return nil
-		}
+	killed := killLeaderAfter(c, "prepare", func() {
 		c.AddWorkers(1) // placed on by the next leader, not the raw tables
-		leader := c.Leader()
-		killed.Store(leader)
-		go leader.Close()
-		for leader.IsLeader() {
-			time.Sleep(5 * time.Millisecond)
-		}
-		return errors.New("failpoint: the leader was killed")
 	})
 	var mu sync.Mutex
 	var kept []string // raw partitions still held when the assignments begin

@@ -296,7 +296,7 @@ func (r *jobRun) assign() error {
 		return err
 	}
 	spec := r.spec
-	step := &results.AssignStep{Algorithm: r.res.Algorithm, Model: r.res.Model,
+	step := &results.AssignStep{ModelRef: algorithms.ModelRef{Algorithm: r.res.Algorithm, Model: r.res.Model},
 		Dir: spec.Output.Dir, Format: spec.Output.Format, ID: spec.Data.ID, Columns: r.pipeline.Columns()}
 	merged, err := ex.Run(r.ctx, step)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/prepare"
@@ -28,9 +27,8 @@ const assignRows = 512
 // whatever the algorithm, writes the partition's assignments (when Dir is
 // set) and returns its segments' statistics.
 type AssignStep struct {
-	// Algorithm and Model are the fitted model, decoded by the registry.
-	Algorithm string `json:"algorithm"`
-	Model     []byte `json:"model"`
+	// The fitted model, decoded by the registry.
+	algorithms.ModelRef
 	// Dir is the job's output directory: assignments go to
 	// Dir/assignments/part-NNNNN.parquet (or .csv). Empty writes nothing.
 	Dir    string `json:"dir,omitempty"`
@@ -41,22 +39,6 @@ type AssignStep struct {
 	// Columns are the columns profiled: the ones the segments were made
 	// from. Empty profiles every column.
 	Columns []string `json:"columns,omitempty"`
-
-	once  sync.Once
-	model algorithms.Model
-	err   error
-}
-
-// decoded is the step's model, decoded once for all the partitions a
-// worker maps.
-func (s *AssignStep) decoded() (algorithms.Model, error) {
-	s.once.Do(func() {
-		var a *algorithms.Algorithm
-		if a, s.err = algorithms.Lookup(s.Algorithm); s.err == nil {
-			s.model, s.err = a.DecodeModel(s.Model)
-		}
-	})
-	return s.model, s.err
 }
 
 func (s *AssignStep) Kind() string                   { return Kind }
@@ -75,7 +57,7 @@ func (s *AssignStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Reread == nil {
 		return nil, fmt.Errorf("partition %d is not read from files: nothing to assign", b.ID)
 	}
-	m, err := s.decoded()
+	m, err := s.Decoded()
 	if err != nil {
 		return nil, fmt.Errorf("partition %d: the %s model: %w", b.ID, s.Algorithm, err)
 	}

@@ -52,7 +52,7 @@ func TestAssignWritesPartsAndProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc, _ := model.Encode()
-	step := &AssignStep{Algorithm: kmeans.Name, Model: enc, Dir: filepath.Join(dir, "out"), Format: "csv", ID: "cid", Columns: []string{"spend"}}
+	step := &AssignStep{ModelRef: algorithms.ModelRef{Algorithm: kmeans.Name, Model: enc}, Dir: filepath.Join(dir, "out"), Format: "csv", ID: "cid", Columns: []string{"spend"}}
 	params, _ := step.MarshalBinary()
 	s, err := Codec{}.DecodeStep(Kind, params)
 	if err != nil {

@@ -78,6 +78,20 @@ func readRows(t *testing.T, path string, header bool, cols ...int) [][]float64 {
 	return out
 }
 
+// modelOf is a k-means model of scikit-learn's centroids.
+func modelOf(t *testing.T, ref reference) algorithms.Model {
+	t.Helper()
+	sizes := make([]int64, len(ref.Centroids))
+	for _, l := range ref.Labels {
+		sizes[l]++
+	}
+	m, err := kmeans.NewModel(kmeans.Result{Centroids: ref.Centroids, Sizes: sizes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // blocksOf cuts rows into parts blocks, as partitions would hold them.
 func blocksOf(rows [][]float64, parts int) []*partition.Block {
 	dims := len(rows[0])
@@ -141,14 +155,7 @@ func TestMetricsEqualScikitLearn(t *testing.T) {
 		{"blobs", readRows(t, "testdata/blobs.csv", false, 0, 1, 2, 3), 5},
 	} {
 		ref := refs[c.name]
-		sizes := make([]int64, len(ref.Centroids))
-		for _, l := range ref.Labels {
-			sizes[l]++
-		}
-		m, err := kmeans.NewModel(kmeans.Result{Centroids: ref.Centroids, Sizes: sizes})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := modelOf(t, ref)
 		blocks := blocksOf(c.rows, c.parts)
 		// The model labels the rows as scikit-learn did.
 		var got []int32
@@ -235,16 +242,7 @@ func TestReferenceIsCurrent(t *testing.T) {
 
 func blobsModel(t *testing.T) (algorithms.Model, []*partition.Block) {
 	t.Helper()
-	ref := references(t)["blobs"]
-	sizes := make([]int64, len(ref.Centroids))
-	for _, l := range ref.Labels {
-		sizes[l]++
-	}
-	m, err := kmeans.NewModel(kmeans.Result{Centroids: ref.Centroids, Sizes: sizes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, blocksOf(readRows(t, "testdata/blobs.csv", false, 0, 1, 2, 3), 4)
+	return modelOf(t, references(t)["blobs"]), blocksOf(readRows(t, "testdata/blobs.csv", false, 0, 1, 2, 3), 4)
 }
 
 // A sampled silhouette's 95% interval covers the exact value for at least
@@ -364,7 +362,7 @@ func TestNoiseRowsAreLeftOut(t *testing.T) {
 // partial is an error.
 func TestStepsAndPartialsRoundTrip(t *testing.T) {
 	m, blocks := blobsModel(t)
-	ref, err := NewModelRef(kmeans.Name, m)
+	ref, err := algorithms.NewModelRef(kmeans.Name, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,12 +57,12 @@ const (
 
 // state is everything between two steps; it is the checkpoint.
 type state struct {
-	Config Config    `json:"config"`
-	Ref    *ModelRef `json:"ref"`
-	K      int       `json:"k"`
-	Dims   int       `json:"dims"`
-	Rows   int64     `json:"rows"`
-	Phase  string    `json:"phase"`
+	Config Config               `json:"config"`
+	Ref    *algorithms.ModelRef `json:"ref"`
+	K      int                  `json:"k"`
+	Dims   int                  `json:"dims"`
+	Rows   int64                `json:"rows"`
+	Phase  string               `json:"phase"`
 
 	Counts []int64      `json:"counts,omitempty"`
 	Noise  int64        `json:"noise,omitempty"`
@@ -101,7 +101,7 @@ func New(cfg Config, algorithm string, m algorithms.Model, rows int64, dims int)
 	if d.Segments < 1 || d.Dims != dims {
 		return nil, fmt.Errorf("a model of %d segments over %d dims for data of %d dims", d.Segments, d.Dims, dims)
 	}
-	ref, err := NewModelRef(algorithm, m)
+	ref, err := algorithms.NewModelRef(algorithm, m)
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +271,7 @@ func (p *Program) finish() error {
 		}
 	}
 	k, n := int64(r.Segments), r.Rows
+	var sil []float64 // each measured row's silhouette, when defined
 	if k < 2 || k >= n {
 		r.Notes = append(r.Notes, fmt.Sprintf("Calinski-Harabasz, Davies-Bouldin and the silhouette need 2 to rows − 1 segments with rows; there are %d of %d rows", k, n))
 	} else {
@@ -285,9 +286,9 @@ func (p *Program) finish() error {
 			v := s.Spread.Simplified / float64(s.Spread.SimplifiedRows)
 			r.SimplifiedSilhouette = &v
 		}
-		p.silhouette(r)
+		sil = p.silhouette(r)
 	}
-	r.PerSegment = perSegment(s.Counts, s.Labels, p.rowSilhouettes(r))
+	r.PerSegment = perSegment(s.Counts, s.Labels, sil)
 	s.Report, s.Phase = r, phaseDone
 	s.Measured, s.Sums = nil, nil
 	return nil
@@ -337,13 +338,10 @@ func daviesBouldin(means [][]float64, counts []int64, dist []float64) float64 {
 	return total / float64(len(idx))
 }
 
-// rowSilhouettes is each measured row's silhouette (nil before the
-// distances were summed).
-func (p *Program) rowSilhouettes(r *Report) []float64 {
+// rowSilhouettes is each measured row's silhouette, from the summed
+// distances.
+func (p *Program) rowSilhouettes() []float64 {
 	s := &p.s
-	if r.Silhouette == nil {
-		return nil
-	}
 	out := make([]float64, len(s.Labels))
 	for i, c := range s.Labels {
 		nc := s.Counts[c]
@@ -365,14 +363,15 @@ func (p *Program) rowSilhouettes(r *Report) []float64 {
 
 // silhouette sets the report's silhouette: the mean over the measured
 // rows when every row was, else the stratified estimate and its interval.
-func (p *Program) silhouette(r *Report) {
+// It returns the measured rows' silhouettes.
+func (p *Program) silhouette(r *Report) []float64 {
 	s := &p.s
 	if len(s.Labels) == 0 {
 		r.Notes = append(r.Notes, "no row was measured for the silhouette")
-		return
+		return nil
 	}
-	r.Silhouette = new(float64) // rowSilhouettes needs it set
-	sil := p.rowSilhouettes(r)
+	r.Silhouette = new(float64)
+	sil := p.rowSilhouettes()
 	sampled := false
 	for _, f := range s.Frac {
 		sampled = sampled || (f > 0 && f < 1)
@@ -383,7 +382,7 @@ func (p *Program) silhouette(r *Report) {
 			total += v
 		}
 		*r.Silhouette = total / float64(len(sil))
-		return
+		return sil
 	}
 	// Stratified: each segment's sample mean weighted by its share of
 	// the rows; variance with the finite-population correction.
@@ -411,6 +410,7 @@ func (p *Program) silhouette(r *Report) {
 	*r.Silhouette = est
 	r.SilhouetteCI = &[2]float64{est - half, est + half}
 	r.Notes = append(r.Notes, fmt.Sprintf("silhouette estimated from %d of %d rows, stratified by segment", len(s.Labels), r.Rows))
+	return sil
 }
 
 // perSegment is each segment's size, mean silhouette and negative share.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kernels"
@@ -25,42 +24,10 @@ func init() { algorithms.RegisterSteps("evaluate", Codec{}) }
 // chunkRows is how many rows are labelled and measured at a time.
 const chunkRows = 512
 
-// ModelRef is the fitted model every step labels rows with: by name and
-// encoding on the wire, decoded once per step on a worker.
-type ModelRef struct {
-	Algorithm string `json:"algorithm"`
-	Model     []byte `json:"model"`
-
-	once  sync.Once
-	model algorithms.Model
-	err   error
-}
-
-// NewModelRef refers to m, fitted by the named algorithm.
-func NewModelRef(algorithm string, m algorithms.Model) (*ModelRef, error) {
-	data, err := m.Encode()
-	if err != nil {
-		return nil, err
-	}
-	r := &ModelRef{Algorithm: algorithm, Model: data, model: m}
-	r.once.Do(func() {})
-	return r, nil
-}
-
-func (r *ModelRef) decoded() (algorithms.Model, error) {
-	r.once.Do(func() {
-		var a *algorithms.Algorithm
-		if a, r.err = algorithms.Lookup(r.Algorithm); r.err == nil {
-			r.model, r.err = a.DecodeModel(r.Model)
-		}
-	})
-	return r.model, r.err
-}
-
 // labelled runs fn over b's rows a chunk at a time with their segments,
 // checked to be −1 (none) or below k.
-func labelled(ref *ModelRef, b *partition.Block, k int, fn func(lo int, x []float32, label []int32)) error {
-	m, err := ref.decoded()
+func labelled(ref *algorithms.ModelRef, b *partition.Block, k int, fn func(lo int, x []float32, label []int32)) error {
+	m, err := ref.Decoded()
 	if err != nil {
 		return fmt.Errorf("partition %d: the %s model: %w", b.ID, ref.Algorithm, err)
 	}
@@ -88,9 +55,9 @@ func labelled(ref *ModelRef, b *partition.Block, k int, fn func(lo int, x []floa
 
 // segmentsStep counts each segment's rows and sums them.
 type segmentsStep struct {
-	Ref  *ModelRef `json:"ref"`
-	K    int       `json:"k"`
-	Dims int       `json:"dims"`
+	Ref  *algorithms.ModelRef `json:"ref"`
+	K    int                  `json:"k"`
+	Dims int                  `json:"dims"`
 }
 
 func (s *segmentsStep) Kind() string                   { return kindSegments }
@@ -150,12 +117,12 @@ func (p *segmentsPartial) MarshalBinary() ([]byte, error) {
 // the rows whose silhouette is measured: a row of segment c is picked
 // when the hash of its position falls below Frac[c].
 type spreadStep struct {
-	Ref      *ModelRef   `json:"ref"`
-	Dims     int         `json:"dims"`
-	Means    [][]float64 `json:"means"` // nil for an empty segment
-	Frac     []float64   `json:"frac"`
-	Seed     uint64      `json:"seed"`
-	Distance string      `json:"distance"`
+	Ref      *algorithms.ModelRef `json:"ref"`
+	Dims     int                  `json:"dims"`
+	Means    [][]float64          `json:"means"` // nil for an empty segment
+	Frac     []float64            `json:"frac"`
+	Seed     uint64               `json:"seed"`
+	Distance string               `json:"distance"`
 }
 
 func (s *spreadStep) Kind() string                   { return kindSpread }
@@ -273,11 +240,11 @@ func (p *spreadPartial) MarshalBinary() ([]byte, error) {
 // distancesStep sums, for each of a batch of measured rows, its distances
 // to the rows of every segment in the partition.
 type distancesStep struct {
-	Ref      *ModelRef `json:"ref"`
-	K        int       `json:"k"`
-	Dims     int       `json:"dims"`
-	Rows     []float32 `json:"rows"` // the batch, Dims values each
-	Distance string    `json:"distance"`
+	Ref      *algorithms.ModelRef `json:"ref"`
+	K        int                  `json:"k"`
+	Dims     int                  `json:"dims"`
+	Rows     []float32            `json:"rows"` // the batch, Dims values each
+	Distance string               `json:"distance"`
 }
 
 func (s *distancesStep) Kind() string                   { return kindDistances }

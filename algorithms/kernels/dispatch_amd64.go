@@ -52,28 +52,25 @@ func shiftAsm(x []float32, rows, stride int, c *Centroids, xs, norms []float32) 
 // distanceSumsAVX2 and distanceSumsAVX512 are DistanceSums' kernels; with
 // no dimensions there is nothing to point at, and the twin's sums of zero
 // distances are as quick.
-func distanceSumsAVX2(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64) {
-	if len(x) == 0 {
-		distanceSumsGo(x, yt, ld, n, ends, manhattan, sums)
-		return
-	}
-	f := distanceSumsEuclidAVX2
-	if manhattan {
-		f = distanceSumsManhattanAVX2
-	}
-	f(&x[0], len(x), &yt[0], ld, n, &ends[0], len(ends), &sums[0])
-}
+var (
+	distanceSumsAVX2   = distanceSumsAsm(distanceSumsEuclidAVX2, distanceSumsManhattanAVX2)
+	distanceSumsAVX512 = distanceSumsAsm(distanceSumsEuclidAVX512, distanceSumsManhattanAVX512)
+)
 
-func distanceSumsAVX512(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64) {
-	if len(x) == 0 {
-		distanceSumsGo(x, yt, ld, n, ends, manhattan, sums)
-		return
+type distanceSumsKernel func(x *float64, dims int, yt *float64, ld, n int, ends *int32, runs int, sums *float64)
+
+func distanceSumsAsm(euclid, manhattan distanceSumsKernel) func(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64) {
+	return func(x []float64, yt []float64, ld, n int, ends []int32, isManhattan bool, sums []float64) {
+		if len(x) == 0 {
+			distanceSumsGo(x, yt, ld, n, ends, isManhattan, sums)
+			return
+		}
+		f := euclid
+		if isManhattan {
+			f = manhattan
+		}
+		f(&x[0], len(x), &yt[0], ld, n, &ends[0], len(ends), &sums[0])
 	}
-	f := distanceSumsEuclidAVX512
-	if manhattan {
-		f = distanceSumsManhattanAVX512
-	}
-	f(&x[0], len(x), &yt[0], ld, n, &ends[0], len(ends), &sums[0])
 }
 
 // available lists the implementations this CPU can run, best first.

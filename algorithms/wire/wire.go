@@ -15,33 +15,22 @@ import (
 // Writer appends values to B.
 type Writer struct{ B []byte }
 
-func (w *Writer) U64(v uint64)  { w.B = binary.LittleEndian.AppendUint64(w.B, v) }
-func (w *Writer) F32(v float32) { w.B = binary.LittleEndian.AppendUint32(w.B, math.Float32bits(v)) }
-func (w *Writer) I64(v int64)   { w.U64(uint64(v)) }
-func (w *Writer) F64(v float64) { w.U64(math.Float64bits(v)) }
-func (w *Writer) F64s(v []float64) {
-	w.U64(uint64(len(v)))
-	for _, x := range v {
-		w.F64(x)
-	}
-}
-func (w *Writer) I64s(v []int64) {
-	w.U64(uint64(len(v)))
-	for _, x := range v {
-		w.I64(x)
-	}
+func (w *Writer) U64(v uint64)     { w.B = binary.LittleEndian.AppendUint64(w.B, v) }
+func (w *Writer) F32(v float32)    { w.B = binary.LittleEndian.AppendUint32(w.B, math.Float32bits(v)) }
+func (w *Writer) I64(v int64)      { w.U64(uint64(v)) }
+func (w *Writer) F64(v float64)    { w.U64(math.Float64bits(v)) }
+func (w *Writer) F64s(v []float64) { put(w, v, w.F64) }
+func (w *Writer) I64s(v []int64)   { put(w, v, w.I64) }
+func (w *Writer) F32s(v []float32) { put(w, v, w.F32) }
+func (w *Writer) I32s(v []int32) {
+	put(w, v, func(x int32) { w.B = binary.LittleEndian.AppendUint32(w.B, uint32(x)) })
 }
 
-func (w *Writer) F32s(v []float32) {
+// put writes v's length, then each value.
+func put[T any](w *Writer, v []T, write func(T)) {
 	w.U64(uint64(len(v)))
 	for _, x := range v {
-		w.F32(x)
-	}
-}
-func (w *Writer) I32s(v []int32) {
-	w.U64(uint64(len(v)))
-	for _, x := range v {
-		w.B = binary.LittleEndian.AppendUint32(w.B, uint32(x))
+		write(x)
 	}
 }
 
@@ -106,50 +95,21 @@ func (r *Reader) Count(size int) int {
 	return int(n)
 }
 
-func (r *Reader) F64s() []float64 {
-	n := r.Count(8)
-	if n == 0 {
-		return nil
-	}
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = r.F64()
-	}
-	return out
-}
+func (r *Reader) F64s() []float64 { return slice(r, 8, r.F64) }
+func (r *Reader) I64s() []int64   { return slice(r, 8, r.I64) }
+func (r *Reader) F32s() []float32 { return slice(r, 4, r.F32) }
+func (r *Reader) I32s() []int32   { return slice(r, 4, func() int32 { return int32(r.u32()) }) }
 
-func (r *Reader) I64s() []int64 {
-	n := r.Count(8)
+// slice reads a length, then that many values of size bytes each; nil
+// for none.
+func slice[T any](r *Reader, size int, read func() T) []T {
+	n := r.Count(size)
 	if n == 0 {
 		return nil
 	}
-	out := make([]int64, n)
+	out := make([]T, n)
 	for i := range out {
-		out[i] = r.I64()
-	}
-	return out
-}
-
-func (r *Reader) F32s() []float32 {
-	n := r.Count(4)
-	if n == 0 {
-		return nil
-	}
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = r.F32()
-	}
-	return out
-}
-
-func (r *Reader) I32s() []int32 {
-	n := r.Count(4)
-	if n == 0 {
-		return nil
-	}
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(r.u32())
+		out[i] = read()
 	}
 	return out
 }
