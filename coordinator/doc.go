@@ -47,7 +47,7 @@
 // oldest first: they share the workers' cores, so running them in turn
 // finishes the first sooner. It waits for a first worker (Config.WorkerWait,
 // 30 s by default), commits the job's start, and runs its stages
-// (stages.go, in order: plan, integrate, prepare, cluster, assign; each
+// (stages.go, in order: plan, integrate, prepare, cluster, evaluate, assign; each
 // says whether the job has it). work.go is what each does on the workers:
 //
 //   - plan cuts data.path into pieces (partition.PlanFiles, sized by
@@ -65,6 +65,10 @@
 //     its size, and drives the registered algorithm's Fit from the start
 //     or from the job's last committed checkpoint, committing checkpoints
 //     as it goes (below). The model becomes the job's Result.
+//   - evaluate, when the spec has an evaluate section, drives
+//     evaluate.Program over the same partitions: the model's segments
+//     scored (silhouette, Calinski-Harabasz, Davies-Bouldin, WCSS), the
+//     report committed as the stage's output and the job's Evaluation.
 //   - assign runs results.AssignStep over the same partitions: each kept
 //     row's segment and score go to part files under output.dir, written
 //     by the workers, and each segment's statistics of the columns the
