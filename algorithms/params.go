@@ -94,3 +94,90 @@ func kindOf(v any) string {
 	}
 	return "of the expected form"
 }
+
+// MaxCandidates bounds a range of segment counts: each is a whole fit.
+const MaxCandidates = 100
+
+// Counts reads a number of segments (key, usually k) that may be a range
+// to choose from: a whole number, {min: a, max: b} for every number from
+// a to b, or a list of numbers. They come back ascending; more than one
+// means the spec asks for a choice.
+func (p Params) Counts(key string) ([]int, error) {
+	n := p.keys[key]
+	if n == nil {
+		return nil, p.Errorf(key, "is required")
+	}
+	whole := func(n *yaml.Node, what string) (int, error) {
+		var v int
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+			return 0, fmt.Errorf("job spec line %d: %s.%s: must be a whole number, got %q", n.Line, p.section, what, n.Value)
+		}
+		if v < 1 {
+			return 0, fmt.Errorf("job spec line %d: %s.%s: must be at least 1 (got %d)", n.Line, p.section, what, v)
+		}
+		return v, nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v, err := whole(n, key)
+		if err != nil {
+			return nil, err
+		}
+		return []int{v}, nil
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			return nil, p.Errorf(key, "is an empty list; give numbers of segments to choose from")
+		}
+		var ks []int
+		for i, c := range n.Content {
+			v, err := whole(c, fmt.Sprintf("%s[%d]", key, i))
+			if err != nil {
+				return nil, err
+			}
+			if slices.Contains(ks, v) {
+				return nil, fmt.Errorf("job spec line %d: %s.%s lists %d twice", c.Line, p.section, key, v)
+			}
+			ks = append(ks, v)
+		}
+		slices.Sort(ks)
+		if len(ks) > MaxCandidates {
+			return nil, p.Errorf(key, "lists %d values; at most %d can be fitted and compared", len(ks), MaxCandidates)
+		}
+		return ks, nil
+	case yaml.MappingNode:
+		var lo, hi *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k, v := n.Content[i], n.Content[i+1]; k.Value {
+			case "min":
+				lo = v
+			case "max":
+				hi = v
+			default:
+				return nil, fmt.Errorf("job spec line %d: %s.%s.%s is unknown; a range is {min: …, max: …}", k.Line, p.section, key, k.Value)
+			}
+		}
+		if lo == nil || hi == nil {
+			return nil, p.Errorf(key, "a range needs both min and max")
+		}
+		a, err := whole(lo, key+".min")
+		if err != nil {
+			return nil, err
+		}
+		b, err := whole(hi, key+".max")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case a > b:
+			return nil, p.Errorf(key, "min (%d) exceeds max (%d)", a, b)
+		case b-a+1 > MaxCandidates:
+			return nil, p.Errorf(key, "the range %d..%d has %d values; at most %d can be fitted and compared", a, b, b-a+1, MaxCandidates)
+		}
+		ks := make([]int, 0, b-a+1)
+		for v := a; v <= b; v++ {
+			ks = append(ks, v)
+		}
+		return ks, nil
+	}
+	return nil, p.Errorf(key, "must be a number, {min: …, max: …} or a list of numbers")
+}

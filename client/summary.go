@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cohort/cohort/algorithms/evaluate"
+	"github.com/cohort/cohort/algorithms/choose"
 	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
 	"github.com/cohort/cohort/algorithms/profile"
@@ -49,7 +49,7 @@ type Summary struct {
 	Profiles []profile.Profile `json:"profiles,omitempty"`
 	// Evaluation is the segmentation's scores, when the spec asked for
 	// them (evaluate:).
-	Evaluation *evaluate.Report `json:"evaluation,omitempty"`
+	Evaluation *choose.Report `json:"evaluation,omitempty"`
 	// Transactions, for a job over a transaction log, is what became of
 	// its lines: every one is in a customer's row or counted here.
 	Transactions *features.LogSummary `json:"transactions,omitempty"`
@@ -159,7 +159,7 @@ func SummaryOf(r *pb.JobResult) Summary {
 		_ = json.Unmarshal(r.ProfilesJson, &s.Profiles) // as above: shown if readable
 	}
 	if len(r.EvaluationJson) > 0 {
-		var e evaluate.Report
+		var e choose.Report
 		if json.Unmarshal(r.EvaluationJson, &e) == nil {
 			s.Evaluation = &e
 		}
@@ -307,6 +307,12 @@ func (s Summary) writeEvaluation(w io.Writer) error {
 	how := fmt.Sprintf("every row's silhouette measured, %s distance", e.Distance)
 	if e.SilhouetteCI != nil {
 		how = fmt.Sprintf("silhouette estimated from %d of %d rows, %s distance", e.SilhouetteRows, e.Rows, e.Distance)
+	}
+	if err := writeCandidates(w, e); err != nil {
+		return err
+	}
+	if e.ChosenK > 0 {
+		how = fmt.Sprintf("k=%d, %s", e.ChosenK, how)
 	}
 	fmt.Fprintf(w, "\nevaluation (%s):\n", how)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cohort/cohort/algorithms"
+	"github.com/cohort/cohort/algorithms/choose"
 	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
@@ -113,7 +114,7 @@ type StageRecord struct {
 }
 
 func (r *jobRun) files() bool     { return r.spec.Files() }
-func (r *jobRun) evaluates() bool { return r.spec.Evaluate != nil }
+func (r *jobRun) evaluates() bool { return r.spec.Evaluate != nil && !r.spec.Chooses() }
 func (r *jobRun) shuffles() bool  { return r.spec.Shuffles() }
 
 // runStages runs the job's stages, restoring those an earlier leader
@@ -423,18 +424,31 @@ func (r *jobRun) cluster() error {
 	if err != nil {
 		return err
 	}
+	if c, ok := fit.(*choose.Program); ok {
+		// The candidates were scored to choose one: that is the job's
+		// evaluation.
+		rep, err := c.Report()
+		if err != nil {
+			return err
+		}
+		if r.evaluation, err = json.Marshal(rep); err != nil {
+			return err
+		}
+		r.note = fmt.Sprintf("k=%d chosen by %s of %d candidates", rep.ChosenK, rep.Rule, len(rep.Candidates))
+	}
 	r.res, err = newResult(r.spec.Cluster.Algorithm, model)
 	return err
 }
 
 type clusterOutput struct {
-	Result *Result `json:"result"`
-	Rows   int64   `json:"rows"`
-	Dims   int     `json:"dims"`
+	Result     *Result         `json:"result"`
+	Rows       int64           `json:"rows"`
+	Dims       int             `json:"dims"`
+	Evaluation json.RawMessage `json:"evaluation,omitempty"`
 }
 
 func (r *jobRun) clusterOutput() (any, error) {
-	return clusterOutput{Result: r.res, Rows: r.rows, Dims: r.dims}, nil
+	return clusterOutput{Result: r.res, Rows: r.rows, Dims: r.dims, Evaluation: r.evaluation}, nil
 }
 
 func (r *jobRun) restoreCluster(data json.RawMessage) error {
@@ -442,7 +456,7 @@ func (r *jobRun) restoreCluster(data json.RawMessage) error {
 	if err := json.Unmarshal(data, &o); err != nil || o.Result == nil {
 		return fmt.Errorf("the model: %v", err)
 	}
-	r.res, r.rows, r.dims = o.Result, o.Rows, o.Dims
+	r.res, r.rows, r.dims, r.evaluation = o.Result, o.Rows, o.Dims, o.Evaluation
 	return nil
 }
 

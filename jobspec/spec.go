@@ -15,6 +15,7 @@ import (
 
 	"github.com/cohort/cohort/algorithms"
 	_ "github.com/cohort/cohort/algorithms/builtin" // the registry's contents
+	"github.com/cohort/cohort/algorithms/choose"
 	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/features"
 	"github.com/cohort/cohort/algorithms/prepare"
@@ -197,10 +198,10 @@ func (s *Spec) validate() error {
 	} else if err := s.validateSynthetic(); err != nil {
 		return err
 	}
-	if err := s.configure(); err != nil {
+	if err := s.configureEvaluation(); err != nil {
 		return err
 	}
-	if err := s.configureEvaluation(); err != nil {
+	if err := s.configure(); err != nil {
 		return err
 	}
 	if s.Data.Path != "" {
@@ -225,14 +226,48 @@ func (s *Spec) configure() error {
 		return fmt.Errorf("job spec line %d: cluster.algorithm: %w", line, err)
 	}
 	c.Algorithm = a.Name
-	p, err := algorithms.NewParams("cluster", c.node, a.Params, "algorithm")
+	p, err := algorithms.NewParams("cluster", c.node, a.Params, "algorithm", "choose")
 	if err != nil {
 		return err
 	}
 	if c.config, err = a.Configure(p, s.JobSeed()); err != nil {
 		return err
 	}
+	rule := mapValue(c.node, "choose")
+	sw, ok := c.config.(algorithms.Sweep)
+	switch {
+	case !ok && rule != nil:
+		return fmt.Errorf("job spec line %d: cluster.choose picks one of several k: give k a range ({min: 2, max: 10}) or a list", rule.Line)
+	case !ok:
+		return nil
+	case rule != nil && rule.Kind != yaml.ScalarNode:
+		return fmt.Errorf("job spec line %d: cluster.choose must be a rule (%s)", rule.Line, strings.Join(choose.Rules, ", "))
+	}
+	ev, _ := s.EvaluateConfig()
+	if s.Evaluate == nil {
+		ev = evaluate.Config{Seed: s.JobSeed()}
+	}
+	name := ""
+	if rule != nil {
+		name = rule.Value
+	}
+	cc, err := choose.NewConfig(sw, a.Name, name, ev)
+	if err != nil {
+		line := c.node.Line
+		if rule != nil {
+			line = rule.Line
+		}
+		return fmt.Errorf("job spec line %d: cluster.choose: %w", line, err)
+	}
+	c.config = cc
 	return nil
+}
+
+// Chooses says whether the cluster section asks for k to be chosen from
+// several; the evaluation is then the choice's.
+func (s *Spec) Chooses() bool {
+	_, ok := s.Cluster.config.(*choose.Config)
+	return ok
 }
 
 func (s *Spec) validateSynthetic() error {

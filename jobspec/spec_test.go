@@ -1,9 +1,11 @@
 package jobspec
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cohort/cohort/algorithms/choose"
 	"github.com/cohort/cohort/algorithms/evaluate"
 	"github.com/cohort/cohort/algorithms/kmeans"
 )
@@ -82,7 +84,17 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 11\n":                                            "line 4: cluster.k: 11 exceeds the number of rows (10)",
 		"data:\n  synthetic: {rows: 10, dims: 0, clusters: 2}\ncluster:\n  k: 2\n":                                             "dims must be at least 1",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: two\n":                                           "line 4: cluster.k: must be a whole number",
-		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 8]\n":                                        "line 4: cluster.k: a range",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: {min: 8, max: 3}\n":                              "line 4: cluster.k: min (8) exceeds max (3)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: {min: 2, max: 12}\n":                             "line 4: cluster.k: the largest k, 12, exceeds the number of rows (10)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: {min: 2}\n":                                      "line 4: cluster.k: a range needs both min and max",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: {min: 2, max: 5, step: 2}\n":                     "cluster.k.step is unknown",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 3, 2]\n":                                     "lists 2 twice",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: []\n":                                            "cluster.k: is an empty list",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, x]\n":                                        "cluster.k[1]: must be a whole number",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: {min: 1, max: 500}\n":                            "at most 100",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 3\n  choose: elbow\n":                            "line 5: cluster.choose picks one of several k",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 3]\n  choose: elbow\n":                       "line 5: cluster.choose: the elbow needs at least 3 values of k",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: [2, 3]\n  choose: gap\n":                         `line 5: cluster.choose: rule "gap" is unknown; use silhouette, elbow`,
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\n":                                                               "cluster is required: name an algorithm (kmeans",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  max_iter: 5\n":                                      "line 4: cluster.k: is required",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  tol: -1\n":                                  "line 5: cluster.tol: must be a finite number",
@@ -178,5 +190,31 @@ cluster:
 	// The customers' id is the customer column: left out of the features.
 	if cfg, _ := s.PrepareConfig(); s.Data.ID != "CustomerID" || cfg.Exclude[0] != "CustomerID" {
 		t.Fatalf("data.id %q, exclude %v", s.Data.ID, cfg.Exclude)
+	}
+}
+
+func TestARangeOfKChooses(t *testing.T) {
+	s, err := Parse([]byte("data:\n  synthetic: {rows: 100, dims: 2, clusters: 2}\ncluster:\n  k: {min: 2, max: 6}\n  choose: davies_bouldin\nevaluate: {distance: manhattan}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := s.Config().(*choose.Config)
+	if !ok || !s.Chooses() {
+		t.Fatalf("config %T, want a choice of k", s.Config())
+	}
+	var ks []int
+	for _, cand := range c.Sweep.Candidates() {
+		ks = append(ks, cand.K)
+	}
+	if !slices.Equal(ks, []int{2, 3, 4, 5, 6}) || c.Rule != choose.DaviesBouldin || c.Evaluate.Distance != evaluate.Manhattan {
+		t.Errorf("candidates %v, rule %s, distance %s", ks, c.Rule, c.Evaluate.Distance)
+	}
+	s, err = Parse([]byte("data:\n  synthetic: {rows: 100, dims: 2, clusters: 2}\ncluster:\n  k: [9, 3, 5]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = s.Config().(*choose.Config)
+	if got := c.Sweep.Candidates(); len(got) != 3 || got[0].K != 3 || got[2].K != 9 || c.Rule != choose.Silhouette {
+		t.Errorf("a list gave %v, rule %s", got, c.Rule)
 	}
 }

@@ -21,7 +21,7 @@ func init() {
 		Name:    Name,
 		Summary: "k-means: k-means‖ initialisation, then Lloyd iterations with distance bounds; segments by nearest centroid",
 		Params: []algorithms.Param{
-			{Name: "k", Doc: "segments to find"},
+			{Name: "k", Doc: "segments to find: a number, or a range {min, max} or list to choose from (cluster.choose: silhouette, elbow, calinski_harabasz, davies_bouldin)"},
 			{Name: "max_iter", Default: strconv.Itoa(DefaultMaxIter), Doc: "Lloyd iterations at most, per restart"},
 			{Name: "tol", Default: strconv.FormatFloat(DefaultTol, 'g', -1, 64), Doc: "stop once no centroid moves further (Euclidean); 0 runs to max_iter"},
 			{Name: "restarts", Default: "1", Doc: "independent runs; the lowest WCSS is kept"},
@@ -40,20 +40,15 @@ func init() {
 
 // configure reads the cluster section.
 func configure(p algorithms.Params, seed uint64) (algorithms.Config, error) {
-	if !p.Has("k") {
-		return nil, p.Errorf("k", "is required")
+	ks, err := p.Counts("k")
+	if err != nil {
+		return nil, err
 	}
-	switch n := p.Node("k"); {
-	case n.Kind != yaml.ScalarNode:
-		return nil, p.Errorf("k", "a range (choosing k automatically) is not supported by this build yet; give a number")
-	case n.Tag != "!!int":
-		return nil, p.Errorf("k", "must be a whole number, got %q", n.Value)
-	}
-	cfg := Config{Seed: seed}
+	base := Config{Seed: seed}
 	for _, f := range []struct {
 		key string
 		v   any
-	}{{"k", &cfg.K}, {"max_iter", &cfg.MaxIter}, {"tol", &cfg.Tol}, {"restarts", &cfg.Restarts}, {"oversample", &cfg.Oversample}, {"rounds", &cfg.Rounds}} {
+	}{{"max_iter", &base.MaxIter}, {"tol", &base.Tol}, {"restarts", &base.Restarts}, {"oversample", &base.Oversample}, {"rounds", &base.Rounds}} {
 		if err := p.Decode(f.key, f.v); err != nil {
 			return nil, err
 		}
@@ -61,30 +56,65 @@ func configure(p algorithms.Params, seed uint64) (algorithms.Config, error) {
 	if p.Has("init_sample") {
 		switch n := p.Node("init_sample"); {
 		case n.Kind == yaml.ScalarNode && n.Value == "all":
-			cfg.InitSample = AllRows
+			base.InitSample = AllRows
 		case n.Kind == yaml.ScalarNode && n.Tag == "!!int":
-			if err := p.Decode("init_sample", &cfg.InitSample); err != nil {
+			if err := p.Decode("init_sample", &base.InitSample); err != nil {
 				return nil, err
 			}
-			if cfg.InitSample < 1 {
-				return nil, p.Errorf("init_sample", "must be a number of rows ≥ 1, or all (got %d)", cfg.InitSample)
+			if base.InitSample < 1 {
+				return nil, p.Errorf("init_sample", "must be a number of rows ≥ 1, or all (got %d)", base.InitSample)
 			}
 		default:
 			return nil, p.Errorf("init_sample", "must be a number of rows or all, got %q", n.Value)
 		}
 	}
-	tol := cfg.Tol
-	cfg = cfg.WithDefaults()
-	if p.Has("tol") {
-		cfg.Tol = tol // an explicit 0 means "run to max_iter"
+	var cands []algorithms.Candidate
+	for _, k := range ks {
+		cfg := base
+		cfg.K = k
+		cfg = cfg.WithDefaults() // the defaults that scale with k are each k's
+		if p.Has("tol") {
+			cfg.Tol = base.Tol // an explicit 0 means "run to max_iter"
+		}
+		c := &config{Config: cfg, params: p}
+		// Everything but the data's size can be checked now.
+		if err := c.Check(int64(k), 1); err != nil {
+			return nil, err
+		}
+		cands = append(cands, algorithms.Candidate{K: k, Config: c})
 	}
-	c := &config{Config: cfg, params: p}
-	// Everything but the data's size can be checked now.
-	if err := c.Check(int64(max(cfg.K, 1)), 1); err != nil {
-		return nil, err
+	if len(cands) == 1 {
+		return cands[0].Config, nil
 	}
-	return c, nil
+	return &sweep{cands: cands, params: p}, nil
 }
+
+// sweep is a range of k, each candidate a config of its own.
+type sweep struct {
+	cands  []algorithms.Candidate
+	params algorithms.Params
+}
+
+func (s *sweep) Candidates() []algorithms.Candidate { return s.cands }
+
+// Check refuses a range reaching past the rows, naming its largest k.
+func (s *sweep) Check(rows int64, dims int) error {
+	if hi := s.cands[len(s.cands)-1].K; int64(hi) > rows {
+		return s.params.Errorf("k", "the largest k, %d, exceeds the number of rows (%d)", hi, rows)
+	}
+	for _, c := range s.cands {
+		if err := c.Config.Check(rows, dims); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sweep) MaxIter() int { return s.cands[0].Config.MaxIter() }
+
+func (s *sweep) New(int64, int) (algorithms.Fit, error) { return nil, algorithms.ErrSweep }
+
+func (s *sweep) Resume([]byte) (algorithms.Fit, error) { return nil, algorithms.ErrSweep }
 
 // config is a Config as the registry hands it out, with the spec's
 // section kept so that errors found once the data is known name the line.
