@@ -71,3 +71,45 @@ func TestSummaryOutputs(t *testing.T) {
 		t.Fatalf("text summary lacks shares:\n%s", text.String())
 	}
 }
+
+// A choice of k prints every candidate, the chosen one marked, and WCSS
+// as bars whose lengths follow it; summary.json carries the table.
+func TestChoiceOfKIsPrintedAsATable(t *testing.T) {
+	ev := `{"rows":10,"k":3,"distance":"euclidean","wcss":20,"silhouette":0.61,"silhouette_rows":10,"segments":[],` +
+		`"chosen_k":3,"rule":"silhouette","candidates":[{"k":2,"segments":2,"wcss":80,"silhouette":0.4},{"k":3,"segments":3,"wcss":20,"silhouette":0.61,"chosen":true},{"k":4,"segments":4,"wcss":10,"silhouette":0.5}]}`
+	s := SummaryOf(&pb.JobResult{Job: &pb.Job{Id: "job-000001"}, Algorithm: "kmeans", K: 3, Rows: 10, Dims: 2, EvaluationJson: []byte(ev)})
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	if !strings.Contains(out, "choosing k by silhouette: k=3") || !strings.Contains(out, "evaluation (k=3,") {
+		t.Fatalf("no choice in:\n%s", out)
+	}
+	bars := map[string]int{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 2 && (f[0] == "→" || f[0] == "2" || f[0] == "4") {
+			k := f[0]
+			if k == "→" {
+				k = f[1]
+			}
+			bars[k] = strings.Count(line, "█")
+		}
+	}
+	if bars["2"] != elbowWidth || bars["3"] != elbowWidth/4 || bars["4"] != elbowWidth/8 {
+		t.Fatalf("bars %v in:\n%s", bars, out)
+	}
+	var back struct {
+		Evaluation struct {
+			ChosenK    int `json:"chosen_k"`
+			Candidates []struct {
+				K int `json:"k"`
+			} `json:"candidates"`
+		} `json:"evaluation"`
+	}
+	b, _ := json.Marshal(s)
+	if err := json.Unmarshal(b, &back); err != nil || back.Evaluation.ChosenK != 3 || len(back.Evaluation.Candidates) != 3 {
+		t.Fatalf("summary.json %s (%v)", b, err)
+	}
+}

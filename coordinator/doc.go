@@ -64,8 +64,13 @@
 //     data or the prepared features), checks the configuration against
 //     its size, and drives the registered algorithm's Fit from the start
 //     or from the job's last committed checkpoint, committing checkpoints
-//     as it goes (below). The model becomes the job's Result.
-//   - evaluate, when the spec has an evaluate section, drives
+//     as it goes (below). The model becomes the job's Result. A range of
+//     k is configured as a choose.Config, whose Fit fits and scores every
+//     candidate in turn over the same partitions and ends with the chosen
+//     model; its report of the candidates is committed with the stage's
+//     output and becomes the job's Evaluation.
+//   - evaluate, when the spec has an evaluate section and k is not
+//     chosen (choosing has scored the model already), drives
 //     evaluate.Program over the same partitions: the model's segments
 //     scored (silhouette, Calinski-Harabasz, Davies-Bouldin, WCSS), the
 //     report committed as the stage's output and the job's Evaluation.
