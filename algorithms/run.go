@@ -75,6 +75,22 @@ func (e *LocalExecutor) Run(ctx context.Context, step Step) (Partial, error) {
 // checkpoint taken after its last regroup only by running that regroup
 // again, so such programs checkpoint the state before it.
 func Drive(ctx context.Context, p Program, ex Executor, after func(Progress, []byte) error) error {
+	return drive(ctx, p, ex, after, true)
+}
+
+// Watch runs a program to completion like Drive, with watch seeing the
+// progress after every update but no checkpoint taken: for a program no
+// one resumes mid-way, whose checkpoint (an evaluation's measured rows)
+// costs more to encode than its steps to run.
+func Watch(ctx context.Context, p Program, ex Executor, watch func(Progress) error) error {
+	var after func(Progress, []byte) error
+	if watch != nil {
+		after = func(pr Progress, _ []byte) error { return watch(pr) }
+	}
+	return drive(ctx, p, ex, after, false)
+}
+
+func drive(ctx context.Context, p Program, ex Executor, after func(Progress, []byte) error, checkpoints bool) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -104,9 +120,11 @@ func Drive(ctx context.Context, p Program, ex Executor, after func(Progress, []b
 		if after == nil {
 			continue
 		}
-		cp, err := p.Checkpoint()
-		if err != nil {
-			return fmt.Errorf("checkpoint after %s: %w", step.Kind(), err)
+		var cp []byte
+		if checkpoints {
+			if cp, err = p.Checkpoint(); err != nil {
+				return fmt.Errorf("checkpoint after %s: %w", step.Kind(), err)
+			}
 		}
 		if err := after(p.Progress(), cp); err != nil {
 			return err

@@ -477,12 +477,7 @@ func (r *jobRun) evaluate() error {
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
-	err = r.drive(p, ex, func(pr algorithms.Progress, _ []byte) error {
-		if r.n.cfg.OnStep != nil {
-			r.n.cfg.OnStep(r.job.ID, pr)
-		}
-		return nil
-	})
+	err = r.watch(p, ex)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}

@@ -135,12 +135,7 @@ func (r *jobRun) fitPreparation(raw partition.Spec, partitions int, schema []par
 		r.clock.add("read")
 	}
 	prog := prepare.NewProgram(cfg, scale, used)
-	err = r.drive(prog, ex, func(p algorithms.Progress, _ []byte) error {
-		if r.n.cfg.OnStep != nil {
-			r.n.cfg.OnStep(r.job.ID, p)
-		}
-		return nil
-	})
+	err = r.watch(prog, ex)
 	if err != nil {
 		r.drop(ex)
 		return nil, fmt.Errorf("prepare %s: %w", spec.Data.Path, err)
@@ -227,6 +222,21 @@ func (r *jobRun) drive(p algorithms.Program, ex algorithms.Executor, after func(
 			return nil
 		}
 		return after(pr, cp)
+	})
+}
+
+// watch runs a program that is not checkpointed (a preparation, an
+// evaluation: a new leader runs them again from their start), timing its
+// phases and telling OnStep.
+func (r *jobRun) watch(p algorithms.Program, ex algorithms.Executor) error {
+	phase := p.Progress().Phase
+	return algorithms.Watch(r.ctx, p, ex, func(pr algorithms.Progress) error {
+		r.clock.add(phase)
+		phase = pr.Phase
+		if r.n.cfg.OnStep != nil {
+			r.n.cfg.OnStep(r.job.ID, pr)
+		}
+		return nil
 	})
 }
 

@@ -15,7 +15,18 @@
 //     position;
 //   - distances, in batches of the measured rows: for each measured row,
 //     the sum of its distances to the rows of every segment, over every
-//     partition. Memory is the batch × segments sums, never rows².
+//     partition. Memory is the batch × segments sums, never rows². A
+//     partition's rows are labelled once a step and taken one segment at
+//     a time, in tiles of up to 2048 of its rows laid out as float64
+//     columns: the kernel then sees one long run per call, which it takes
+//     in unmasked blocks, instead of the short runs of rows in their own
+//     order. The batch's rows are shared among the cores (their sums are
+//     apart, so the bits do not depend on it): a dataset small enough to
+//     be one partition has no other parallelism.
+//
+// The coordinator runs an evaluation without checkpoints
+// (algorithms.Watch): its state holds every measured row and its sums,
+// which cost more to encode after every step than the steps take.
 //
 // A row's silhouette is (b − a)/max(a, b), a its mean distance to the
 // other rows of its segment and b the least mean distance to another

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
+	"sync"
 
 	"github.com/cohort/cohort/algorithms"
 	"github.com/cohort/cohort/algorithms/kernels"
@@ -260,15 +263,83 @@ func (s *distancesStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		x[i] = float64(v)
 	}
 	p := &distancesPartial{K: s.K, Sums: make([]float64, e*s.K)}
+	labels := make([]int32, b.Rows)
+	err := labelled(s.Ref, b, s.K, func(lo int, _ []float32, label []int32) { copy(labels[lo:], label) })
+	if err != nil {
+		return nil, err
+	}
+	// The partition's rows are taken a segment at a time (in row order
+	// within it), in tiles of one segment's rows: the kernel sees one long
+	// run, which it takes in unmasked blocks, and a tile's float64
+	// columns stay in L2 while every measured row streams them.
+	order, start := bySegment(labels, s.K)
 	var t transposed
 	manhattan := s.Distance == Manhattan
-	err := labelled(s.Ref, b, s.K, func(_ int, chunk []float32, label []int32) {
-		n := t.set(chunk, b.Stride, s.Dims, label, s.K)
-		for i := range e {
-			kernels.DistanceSums(x[i*s.Dims:(i+1)*s.Dims], t.yt, t.ld, n, t.ends, manhattan, p.Sums[i*s.K:(i+1)*s.K])
+	tile := make([]float32, tileRows*b.Stride)
+	zeros := make([]int32, tileRows)
+	for c := range s.K {
+		for lo := start[c]; lo < start[c+1]; lo += tileRows {
+			idx := order[lo:min(lo+tileRows, start[c+1])]
+			b.Gather(idx, tile)
+			n := t.set(tile, b.Stride, s.Dims, zeros[:len(idx)], 1)
+			// The measured rows' sums are apart, so they are shared out
+			// among the cores with the same bits as one would give: a
+			// small dataset is one partition, and this is its only
+			// parallelism.
+			parallelRows(e, func(i0, i1 int) {
+				for i := i0; i < i1; i++ {
+					kernels.DistanceSums(x[i*s.Dims:(i+1)*s.Dims], t.yt, t.ld, n, t.ends, manhattan, p.Sums[i*s.K+c:i*s.K+c+1])
+				}
+			})
 		}
-	})
-	return p, err
+	}
+	return p, nil
+}
+
+// tileRows is how many rows the distances step lays out at once: 2048
+// rows of 16 float64 dims are 256 KiB, inside a core's L2.
+const tileRows = 2048
+
+// parallelRows runs fn over [0, n) cut into one range a core, and waits.
+func parallelRows(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/64)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, min(lo+per, n))
+	}
+	wg.Wait()
+}
+
+// bySegment is the positions of the rows with a segment, by segment and
+// then position (a counting sort), and where each segment's begin.
+func bySegment(labels []int32, k int) ([]int32, []int) {
+	start := make([]int, k+1)
+	for _, c := range labels {
+		if c >= 0 {
+			start[c+1]++
+		}
+	}
+	for c := range k {
+		start[c+1] += start[c]
+	}
+	order := make([]int32, start[k])
+	next := slices.Clone(start[:k])
+	for r, c := range labels {
+		if c >= 0 {
+			order[next[c]] = int32(r)
+			next[c]++
+		}
+	}
+	return order, start
 }
 
 type distancesPartial struct {
