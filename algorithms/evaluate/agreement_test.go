@@ -362,3 +362,86 @@ func TestAgreementWireAndBadInput(t *testing.T) {
 		t.Error("a segments partial taken for a table")
 	}
 }
+
+// kmConfig is a k-means Config as the registry's, without a spec.
+type kmConfig struct{ c kmeans.Config }
+
+func (k kmConfig) Check(rows int64, dims int) error { return k.c.Validate(rows, dims) }
+func (k kmConfig) MaxIter() int                     { return k.c.MaxIter }
+func (k kmConfig) New(rows int64, dims int) (algorithms.Fit, error) {
+	return kmeans.New(k.c, rows, dims)
+}
+func (k kmConfig) Resume(cp []byte) (algorithms.Fit, error) { return kmeans.Resume(cp) }
+
+// The pieces compose into the stability measures: k-means fitted
+// on every row, on a resample and on its complement, over the same
+// partitions; the resample's fit recovers the full fit's segments
+// (Jaccard over the resample's rows, ARI), and the complement's fit is
+// predicted by the resample's model (prediction strength over the
+// complement's rows). The blobs are well separated: all are high.
+func TestStabilityOfTheBlobs(t *testing.T) {
+	ctx := context.Background()
+	_, _, rows := agreementModels(t)
+	ex := &algorithms.LocalExecutor{Blocks: blocksOf(rows, 3), Parallelism: 2}
+	cfg := kmConfig{kmeans.Config{K: 6, Seed: 3, Restarts: 3}.WithDefaults()}
+	fit := func(f algorithms.Fit) *algorithms.ModelRef {
+		t.Helper()
+		if err := algorithms.Drive(ctx, f, ex, nil); err != nil {
+			t.Fatal(err)
+		}
+		m, err := f.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := algorithms.NewModelRef(kmeans.Name, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	all, err := cfg.New(3000, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := fit(all)
+	resample := algorithms.Subset{Seed: 9, Fraction: 0.8}
+	train, _, err := resample.Start(ctx, ex, cfg, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained := fit(train)
+	test, _, err := resample.Complementary().Start(ctx, ex, cfg, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := fit(test)
+	table := func(s algorithms.Subset, a, b *algorithms.ModelRef) *Contingency {
+		t.Helper()
+		step, err := NewContingencyStep(a, b, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := ex.Run(ctx, s.Step(step))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab, err := AsContingency(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	recovered := table(resample, full, trained)
+	if ari := recovered.AdjustedRand(); !ari.OK() || *ari.Value < 0.9 {
+		t.Errorf("ARI of the resample's fit against the full fit: %+v", ari)
+	}
+	for _, m := range recovered.Jaccard() {
+		if !m.Jaccard.OK() || *m.Jaccard.Value < 0.85 {
+			t.Errorf("segment %d recovered with Jaccard %+v", m.Segment, m.Jaccard)
+		}
+	}
+	ps := table(resample.Complementary(), tested, trained).PredictionStrength()
+	if !ps.Strength.OK() || *ps.Strength.Value < 0.8 {
+		t.Errorf("prediction strength %+v", ps)
+	}
+}
