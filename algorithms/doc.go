@@ -39,6 +39,26 @@
 // written by init functions only, so it is fixed before any job runs;
 // coordinators and workers must be built with the same registrations.
 //
+// # Subsets
+//
+// A Subset is a deterministic share of a dataset's rows, drawn by a hash
+// of (seed, partition id, row position), so that a resample and its
+// Complementary, or a holdout and the rows fitted, split the rows exactly
+// for any placement. Subset.Step wraps any step: its kind is "subset/"
+// and the inner kind, which is how the partial's kind (the step's) finds
+// the inner codec, and its Map hands the inner step a block of the
+// selected rows (Block.Select: in the block's form, with its ID, so
+// partials still merge in partition order). Subset.Fit runs any Fit over
+// the subset, its checkpoints the inner fit's own; it must be started
+// with the subset's exact row count (Count, or Start, which counts,
+// checks and starts), not the expected one: k-means' sample shares are
+// fractions of it, so an expected count draws other rows. The selected
+// rows are cached with each block (its scratch) with what the inner
+// steps keep there, for the whole fit: copying them every Lloyd pass
+// cost several times the pass. Release lets go of them. A subset cannot
+// regroup rows: the buckets are other partitions, whose rows its
+// positions do not name.
+//
 // Algorithm packages below this one are pure: no networking, no global
 // state besides their registration, deterministic for a seed.
 package algorithms

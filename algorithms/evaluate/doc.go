@@ -52,4 +52,23 @@
 // each over its degrees of freedom; Davies-Bouldin the mean over segments
 // of the largest (sᵢ + sⱼ)/‖μᵢ − μⱼ‖, s the mean distance to the mean. All
 // three follow scikit-learn's definitions (tested against it).
+//
+// # Agreement between two segmentations
+//
+// For stability and holdout (issue 14): the contingency step
+// (NewContingencyStep, kind agreement/contingency, its own prefix) labels
+// every row of a block with two models and counts the pairs of segments in
+// a Contingency, merged in partition order; wrapped in an
+// algorithms.Subset it counts a resample's or a holdout's rows. Noise
+// (−1) has its own row and column, so every row is counted, but the
+// measures leave it out as the metrics above do: they are over the rows
+// both models put in a segment. From the table: the adjusted Rand index
+// (scikit-learn's, from exact integer pair counts), each reference
+// segment's best Jaccard similarity to the other fit's segments over the
+// rows both saw (R's clusterboot), and Tibshirani and Walther's
+// prediction strength (per test segment, the share of its n(n−1)/2 pairs
+// the training fold's model also puts together; the least of them). An
+// undefined value (no rows, a segment of one row: no pairs) is absent with
+// its reason, never NaN. Tested against scikit-learn and against the
+// definitions counted pair by pair (testdata/agreement_reference.py).
 package evaluate
