@@ -151,3 +151,25 @@ func (b *Block) Validate() error {
 	}
 	return nil
 }
+
+// BlocksOf cuts rows held in memory into parts dense blocks of about
+// equal size, in order, as a dataset's partitions would hold them.
+func BlocksOf(rows [][]float64, parts int) []*Block {
+	if len(rows) == 0 || parts < 1 {
+		return nil
+	}
+	dims := len(rows[0])
+	var out []*Block
+	per := (len(rows) + parts - 1) / parts
+	for p := 0; p*per < len(rows); p++ {
+		chunk := rows[p*per : min((p+1)*per, len(rows))]
+		b := NewBlock(p, len(chunk), dims)
+		for i, r := range chunk {
+			for j, v := range r {
+				b.Data[i*b.Stride+j] = float32(v)
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}

@@ -64,23 +64,6 @@ func s1(t *testing.T) [][]float64 {
 	return rows
 }
 
-func blocksOf(rows [][]float64, parts int) []*partition.Block {
-	dims := len(rows[0])
-	var out []*partition.Block
-	per := (len(rows) + parts - 1) / parts
-	for p := 0; p*per < len(rows); p++ {
-		chunk := rows[p*per : min((p+1)*per, len(rows))]
-		b := partition.NewBlock(p, len(chunk), dims)
-		for i, r := range chunk {
-			for j, v := range r {
-				b.Data[i*b.Stride+j] = float32(v)
-			}
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 // sweepOf configures k-means as a spec's cluster section would.
 func sweepOf(t *testing.T, section string) algorithms.Sweep {
 	t.Helper()
@@ -122,7 +105,7 @@ func chooseOn(t *testing.T, rows [][]float64, parts, par int, section, rule stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := &algorithms.LocalExecutor{Blocks: blocksOf(rows, parts), Parallelism: par}
+	ex := &algorithms.LocalExecutor{Blocks: partition.BlocksOf(rows, parts), Parallelism: par}
 	if err := algorithms.Drive(context.Background(), fit, ex, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +163,7 @@ func TestChoiceIsTheSameInParallelAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := &algorithms.LocalExecutor{Blocks: blocksOf(rows, 3)}
+	ex := &algorithms.LocalExecutor{Blocks: partition.BlocksOf(rows, 3)}
 	fit, _ := cfg.New(int64(len(rows)), 2)
 	var checkpoints [][]byte
 	err = algorithms.Drive(context.Background(), fit, ex, func(_ algorithms.Progress, cp []byte) error {

@@ -232,7 +232,7 @@ func TestContingencyStepCountsEveryRowsPair(t *testing.T) {
 	}
 	sub := algorithms.Subset{Seed: 5, Fraction: 0.8}
 	for _, parts := range []int{1, 3} {
-		blocks := blocksOf(rows, parts)
+		blocks := partition.BlocksOf(rows, parts)
 		whole, err := AsContingency(runRegistered(t, step, blocks))
 		if err != nil {
 			t.Fatal(err)
@@ -262,7 +262,7 @@ func TestContingencyStepCountsEveryRowsPair(t *testing.T) {
 	}
 	// A model against itself agrees entirely.
 	self, _ := NewContingencyStep(a, a, 4)
-	p, err := (&algorithms.LocalExecutor{Blocks: blocksOf(rows, 2)}).Run(context.Background(), self)
+	p, err := (&algorithms.LocalExecutor{Blocks: partition.BlocksOf(rows, 2)}).Run(context.Background(), self)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestAgreementLeavesNoiseOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := blocksOf(rows, 3)
+	blocks := partition.BlocksOf(rows, 3)
 	step, err := NewContingencyStep(noisy, b, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +324,7 @@ func TestAgreementLeavesNoiseOut(t *testing.T) {
 // errors.
 func TestAgreementWireAndBadInput(t *testing.T) {
 	a, b, rows := agreementModels(t)
-	blocks := blocksOf(rows, 2)
+	blocks := partition.BlocksOf(rows, 2)
 	step, err := NewContingencyStep(a, b, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +382,7 @@ func (k kmConfig) Resume(cp []byte) (algorithms.Fit, error) { return kmeans.Resu
 func TestStabilityOfTheBlobs(t *testing.T) {
 	ctx := context.Background()
 	_, _, rows := agreementModels(t)
-	ex := &algorithms.LocalExecutor{Blocks: blocksOf(rows, 3), Parallelism: 2}
+	ex := &algorithms.LocalExecutor{Blocks: partition.BlocksOf(rows, 3), Parallelism: 2}
 	cfg := kmConfig{kmeans.Config{K: 6, Seed: 3, Restarts: 3}.WithDefaults()}
 	fit := func(f algorithms.Fit) *algorithms.ModelRef {
 		t.Helper()

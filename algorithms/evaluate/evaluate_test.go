@@ -92,24 +92,6 @@ func modelOf(t *testing.T, ref reference) algorithms.Model {
 	return m
 }
 
-// blocksOf cuts rows into parts blocks, as partitions would hold them.
-func blocksOf(rows [][]float64, parts int) []*partition.Block {
-	dims := len(rows[0])
-	var out []*partition.Block
-	per := (len(rows) + parts - 1) / parts
-	for p := 0; p*per < len(rows); p++ {
-		chunk := rows[p*per : min((p+1)*per, len(rows))]
-		b := partition.NewBlock(p, len(chunk), dims)
-		for i, r := range chunk {
-			for j, v := range r {
-				b.Data[i*b.Stride+j] = float32(v)
-			}
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 func evaluateBlocks(t *testing.T, cfg Config, m algorithms.Model, blocks []*partition.Block, par int) *Report {
 	t.Helper()
 	var rows int64
@@ -156,7 +138,7 @@ func TestMetricsEqualScikitLearn(t *testing.T) {
 	} {
 		ref := refs[c.name]
 		m := modelOf(t, ref)
-		blocks := blocksOf(c.rows, c.parts)
+		blocks := partition.BlocksOf(c.rows, c.parts)
 		// The model labels the rows as scikit-learn did.
 		var got []int32
 		for _, b := range blocks {
@@ -242,7 +224,7 @@ func TestReferenceIsCurrent(t *testing.T) {
 
 func blobsModel(t *testing.T) (algorithms.Model, []*partition.Block) {
 	t.Helper()
-	return modelOf(t, references(t)["blobs"]), blocksOf(readRows(t, "testdata/blobs.csv", false, 0, 1, 2, 3), 4)
+	return modelOf(t, references(t)["blobs"]), partition.BlocksOf(readRows(t, "testdata/blobs.csv", false, 0, 1, 2, 3), 4)
 }
 
 // A sampled silhouette's 95% interval covers the exact value for at least
