@@ -61,8 +61,7 @@ func (s Subset) Rows(b *partition.Block) []int32 {
 	}
 	idx := make([]int32, 0, int(float64(b.Rows)*want*1.05)+16)
 	for i := range b.Rows {
-		u := float64(partition.Mix64(h+uint64(i)*0x9e3779b97f4a7c15)>>11) / (1 << 53)
-		if (u < s.Fraction) != s.Complement {
+		if (partition.RowDraw(h, i) < s.Fraction) != s.Complement {
 			idx = append(idx, int32(i))
 		}
 	}

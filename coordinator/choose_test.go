@@ -21,28 +21,7 @@ const chooseSpec = "name: k\ndata: {path: %s, id: ID}\nprepare: {columns: [Age, 
 // the committed checkpoint to those bits too.
 func TestChoosingKIsBitIdenticalAcrossWorkersAndLeaders(t *testing.T) {
 	spec := fmt.Sprintf(chooseSpec, customersCSV(t, 3000))
-	var want []byte
-	var centres [][]float64
-	for _, workers := range []int{1, 3} {
-		c := startCoordinators(t, 1, 10*time.Second)
-		c.AddWorkers(workers)
-		res := c.Run(0, spec, nil)
-		if want == nil {
-			want = res.EvaluationJson
-			for _, v := range res.Centroids {
-				centres = append(centres, v.Values)
-			}
-		} else if !bytes.Equal(res.EvaluationJson, want) {
-			t.Fatalf("3 workers chose\n%s\n1 worker\n%s", res.EvaluationJson, want)
-		}
-		var stages []string
-		for _, st := range res.Stages {
-			stages = append(stages, st.Name)
-		}
-		if strings.Join(stages, ",") != "plan,prepare,cluster,assign" {
-			t.Fatalf("stages %v", stages)
-		}
-	}
+	want, centres := evaluatedOnOneAndThree(t, spec, "plan,prepare,cluster,assign")
 	var r choose.Report
 	if err := json.Unmarshal(want, &r); err != nil || len(r.Candidates) != 3 || r.Rule != choose.Silhouette || r.Silhouette == nil {
 		t.Fatalf("report %s (%v)", want, err)

@@ -214,10 +214,9 @@ func gib(n int64) string {
 // drive is algorithms.Drive that also gives each step's time to the phase
 // the program was in when the step started.
 func (r *jobRun) drive(p algorithms.Program, ex algorithms.Executor, after func(algorithms.Progress, []byte) error) error {
-	phase := p.Progress().Phase
+	tick := r.phases(p)
 	return algorithms.Drive(r.ctx, p, ex, func(pr algorithms.Progress, cp []byte) error {
-		r.clock.add(phase)
-		phase = pr.Phase
+		tick(pr)
 		if after == nil {
 			return nil
 		}
@@ -225,14 +224,23 @@ func (r *jobRun) drive(p algorithms.Program, ex algorithms.Executor, after func(
 	})
 }
 
+// phases gives the time up to each update to the phase the program was
+// in, by the progress the update reports.
+func (r *jobRun) phases(p algorithms.Program) func(algorithms.Progress) {
+	phase := p.Progress().Phase
+	return func(pr algorithms.Progress) {
+		r.clock.add(phase)
+		phase = pr.Phase
+	}
+}
+
 // watch runs a program that is not checkpointed (a preparation, an
 // evaluation: a new leader runs them again from their start), timing its
 // phases and telling OnStep.
 func (r *jobRun) watch(p algorithms.Program, ex algorithms.Executor) error {
-	phase := p.Progress().Phase
+	tick := r.phases(p)
 	return algorithms.Watch(r.ctx, p, ex, func(pr algorithms.Progress) error {
-		r.clock.add(phase)
-		phase = pr.Phase
+		tick(pr)
 		if r.n.cfg.OnStep != nil {
 			r.n.cfg.OnStep(r.job.ID, pr)
 		}

@@ -45,3 +45,13 @@ func Mix64(x uint64) uint64 {
 	x ^= x >> 31
 	return x
 }
+
+// Unit is h as a float64 uniform in [0, 1): its top 53 bits.
+func Unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
+
+// RowDraw is row's uniform draw in [0, 1) from the stream base (a seed
+// already mixed with the partition): what a sampler compares with its
+// share, so that which rows are drawn depends on nothing but their place.
+func RowDraw(base uint64, row int) float64 {
+	return Unit(Mix64(base + uint64(row)*0x9e3779b97f4a7c15))
+}

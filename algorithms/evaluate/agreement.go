@@ -331,12 +331,12 @@ func (s *contingencyStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	if b.Dims != s.Dims {
 		return nil, fmt.Errorf("partition %d has %d dims, the agreement %d", b.ID, b.Dims, s.Dims)
 	}
-	first := make([]int32, b.Rows)
-	if err := labelled(s.A, b, s.KA, func(lo int, _ []float32, label []int32) { copy(first[lo:], label) }); err != nil {
+	first, err := labelsOf(s.A, b, s.KA)
+	if err != nil {
 		return nil, err
 	}
 	t := NewContingency(s.KA, s.KB)
-	err := labelled(s.B, b, s.KB, func(lo int, _ []float32, label []int32) {
+	err = labelled(s.B, b, s.KB, func(lo int, _ []float32, label []int32) {
 		for i, c := range label {
 			t.Add(first[lo+i], c)
 		}

@@ -56,6 +56,13 @@ func labelled(ref *algorithms.ModelRef, b *partition.Block, k int, fn func(lo in
 	return nil
 }
 
+// labelsOf is every row of b's segment, as labelled gives them.
+func labelsOf(ref *algorithms.ModelRef, b *partition.Block, k int) ([]int32, error) {
+	labels := make([]int32, b.Rows)
+	err := labelled(ref, b, k, func(lo int, _ []float32, label []int32) { copy(labels[lo:], label) })
+	return labels, err
+}
+
 // segmentsStep counts each segment's rows and sums them.
 type segmentsStep struct {
 	Ref  *algorithms.ModelRef `json:"ref"`
@@ -169,7 +176,7 @@ func (s *spreadStep) Map(b *partition.Block) (algorithms.Partial, error) {
 				p.Simplified += simp
 				p.SimplifiedRows++
 			}
-			if f := s.Frac[c]; f >= 1 || unit(partition.Mix64(base+uint64(lo+i)*0x9e3779b97f4a7c15)) < f {
+			if f := s.Frac[c]; f >= 1 || partition.RowDraw(base, lo+i) < f {
 				p.Rows = append(p.Rows, x[i*b.Stride:i*b.Stride+s.Dims]...)
 				p.Labels = append(p.Labels, c)
 			}
@@ -200,8 +207,6 @@ func silhouetteOf(a, b float64) float64 {
 	}
 	return 0
 }
-
-func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
 
 type spreadPartial struct {
 	Dims           int
@@ -263,8 +268,7 @@ func (s *distancesStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		x[i] = float64(v)
 	}
 	p := &distancesPartial{K: s.K, Sums: make([]float64, e*s.K)}
-	labels := make([]int32, b.Rows)
-	err := labelled(s.Ref, b, s.K, func(lo int, _ []float32, label []int32) { copy(labels[lo:], label) })
+	labels, err := labelsOf(s.Ref, b, s.K)
 	if err != nil {
 		return nil, err
 	}

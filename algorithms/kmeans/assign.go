@@ -76,7 +76,7 @@ func (s initSample) rows(b *partition.Block) []int32 {
 	base := rowHash(s.Seed, s.Restart, sampleRound, b.ID, 0)
 	idx := make([]int32, 0, int(float64(b.Rows)*s.Frac*1.1)+16)
 	for i := range b.Rows {
-		if unit(partition.Mix64(base+uint64(i)*0x9e3779b97f4a7c15)) < s.Frac {
+		if partition.RowDraw(base, i) < s.Frac {
 			idx = append(idx, int32(i))
 		}
 	}

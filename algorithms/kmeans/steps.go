@@ -35,7 +35,6 @@ func rowHash(seed uint64, restart, round int, part, row int) uint64 {
 }
 
 // unit maps a hash to [0, 1).
-func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
 
 func rowValues(b *partition.Block, i int) []float64 {
 	out := make([]float64, b.Dims)
@@ -167,7 +166,7 @@ func (s *sampleStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	defer b.PutScratch(sd)
 	for i, d := range sd.dist {
 		p.Cost += float64(d)
-		if s.Phi > 0 && unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, sd.row(i))) < s.L*float64(d)/s.Phi {
+		if s.Phi > 0 && partition.Unit(rowHash(s.Seed, s.Restart, s.Round, b.ID, sd.row(i))) < s.L*float64(d)/s.Phi {
 			p.Rows = append(p.Rows, sd.values(b, i))
 		}
 	}
