@@ -376,3 +376,143 @@ func (subsetCodec) DecodePartial(kind string, data []byte) (Partial, error) {
 	}
 	return p, nil
 }
+
+// Config is cfg fitted on the rows of s: its Fit's first step counts them
+// (Count), and the fit it then starts is cfg's, every step over s. Unlike
+// Start it needs no executor of its own, so a job can fit it, checkpoint
+// and resume it as any Config.
+func (s Subset) Config(cfg Config) Config { return &subsetConfig{s: s, cfg: cfg} }
+
+// Inner is the fit a Subset's Config runs once it has counted its rows
+// (nil before): for a caller that wants more of it than a Fit says.
+func Inner(f Fit) Fit {
+	if c, ok := f.(*countedFit); ok {
+		if c.inner == nil {
+			return nil
+		}
+		return c.inner.f
+	}
+	return f
+}
+
+type subsetConfig struct {
+	s   Subset
+	cfg Config
+}
+
+// Check refuses what cfg refuses of all the rows: the subset's exact
+// count is known only once counted, and is checked then.
+func (c *subsetConfig) Check(rows int64, dims int) error {
+	if err := c.s.Check(); err != nil {
+		return err
+	}
+	return c.cfg.Check(rows, dims)
+}
+
+func (c *subsetConfig) MaxIter() int { return c.cfg.MaxIter() }
+
+func (c *subsetConfig) New(rows int64, dims int) (Fit, error) {
+	if err := c.Check(rows, dims); err != nil {
+		return nil, err
+	}
+	return &countedFit{c: c, dims: dims}, nil
+}
+
+// countedCheckpoint is a countedFit's: the count, and the inner fit's own
+// checkpoint once it has started.
+type countedCheckpoint struct {
+	Dims int             `json:"dims"`
+	Rows int64           `json:"rows"`
+	Fit  json.RawMessage `json:"fit,omitempty"`
+}
+
+func (c *subsetConfig) Resume(checkpoint []byte) (Fit, error) {
+	var cp countedCheckpoint
+	if err := json.Unmarshal(checkpoint, &cp); err != nil {
+		return nil, fmt.Errorf("subset fit checkpoint: %w", err)
+	}
+	f := &countedFit{c: c, dims: cp.Dims, rows: cp.Rows}
+	if cp.Fit == nil {
+		return f, nil
+	}
+	inner, err := c.s.Resume(c.cfg, cp.Fit)
+	if err != nil {
+		return nil, err
+	}
+	f.inner = inner.(*subsetFit)
+	return f, nil
+}
+
+// countedFit counts the subset's rows, then runs the fit on them.
+type countedFit struct {
+	c     *subsetConfig
+	dims  int
+	rows  int64
+	inner *subsetFit // nil until counted
+	// counting: the count step is in flight.
+	counting bool
+}
+
+func (f *countedFit) Next() (Step, bool, error) {
+	if f.inner == nil {
+		if err := f.c.s.Check(); err != nil {
+			return nil, false, err
+		}
+		f.counting = true
+		return f.c.s.Count(), false, nil
+	}
+	return f.inner.Next()
+}
+
+func (f *countedFit) Update(merged Partial) error {
+	if !f.counting {
+		if f.inner == nil {
+			return errors.New("subset fit: an update before its rows were counted")
+		}
+		return f.inner.Update(merged)
+	}
+	f.counting = false
+	n, ok := merged.(*RowCount)
+	if !ok {
+		return fmt.Errorf("subset fit: a %T partial where its row count was due", merged)
+	}
+	f.rows = n.Rows
+	if err := f.c.cfg.Check(n.Rows, f.dims); err != nil {
+		return fmt.Errorf("the subset (%d rows): %w", n.Rows, err)
+	}
+	inner, err := f.c.cfg.New(n.Rows, f.dims)
+	if err != nil {
+		return fmt.Errorf("start the fit on the subset's %d rows: %w", n.Rows, err)
+	}
+	f.inner = f.c.s.Fit(inner).(*subsetFit)
+	return nil
+}
+
+func (f *countedFit) Checkpoint() ([]byte, error) {
+	cp := countedCheckpoint{Dims: f.dims, Rows: f.rows}
+	if f.inner != nil {
+		b, err := f.inner.Checkpoint()
+		if err != nil {
+			return nil, err
+		}
+		cp.Fit = b
+	}
+	return json.Marshal(cp)
+}
+
+func (f *countedFit) Progress() Progress {
+	if f.inner == nil {
+		return Progress{Phase: "count"}
+	}
+	return f.inner.Progress()
+}
+
+func (f *countedFit) Model() (Model, error) {
+	if f.inner == nil {
+		return nil, errors.New("the subset's fit has not started")
+	}
+	return f.inner.Model()
+}
+
+// Rows is the count of the subset's rows (0 before it is counted).
+func (f *countedFit) Rows() int64 { return f.rows }

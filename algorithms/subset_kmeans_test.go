@@ -175,6 +175,20 @@ func TestSubsetFitIsTheFitOfTheSelectedRows(t *testing.T) {
 				if got := encoded(t, f); !bytes.Equal(got, want) {
 					t.Fatalf("%d partitions, %+v, %q: the subset's fit\n%s\nthe selected rows' fit\n%s", parts, s, section, got, want)
 				}
+				// The same fit as a Config, which counts its rows itself.
+				c, err := s.Config(cfg).New(3000, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := algorithms.Drive(ctx, c, ex, nil); err != nil {
+					t.Fatal(err)
+				}
+				if got := encoded(t, c); !bytes.Equal(got, want) {
+					t.Fatalf("%d partitions, %+v, %q: the subset's Config fitted\n%s\nthe selected rows' fit\n%s", parts, s, section, got, want)
+				}
+				if inner := algorithms.Inner(c); inner == nil || inner == c {
+					t.Fatal("Inner of a counted fit is not its fit")
+				}
 				seen += rows
 			}
 			if seen != 3000 {
@@ -207,6 +221,33 @@ func TestSubsetFitResumesFromAnyCheckpoint(t *testing.T) {
 	want := encoded(t, f)
 	if len(cps) < 8 {
 		t.Fatalf("only %d steps", len(cps))
+	}
+	// The same as a Config, from its own checkpoints, the count's among them.
+	var counted [][]byte
+	c, err := s.Config(cfg).New(2400, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := algorithms.Drive(ctx, c, ex, func(_ algorithms.Progress, cp []byte) error {
+		counted = append(counted, cp)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := encoded(t, c); !bytes.Equal(got, want) {
+		t.Fatalf("the subset's Config fitted %s, want %s", got, want)
+	}
+	for i, cp := range counted {
+		r, err := s.Config(cfg).Resume(cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := algorithms.Drive(ctx, r, &algorithms.LocalExecutor{Blocks: copies(blocks), Parallelism: 3}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := encoded(t, r); !bytes.Equal(got, want) {
+			t.Fatalf("the Config resumed after step %d of %d: %s, want %s", i, len(counted), got, want)
+		}
 	}
 	for i, cp := range cps {
 		for _, on := range [][]*partition.Block{blocks, copies(blocks)} {

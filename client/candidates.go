@@ -24,8 +24,16 @@ func writeCandidates(w io.Writer, e *choose.Report) error {
 	for _, c := range e.Candidates {
 		most = math.Max(most, c.WCSS)
 	}
+	stable := false
+	for _, c := range e.Candidates {
+		stable = stable || c.Stability != nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  \tk\tsilhouette\tCalinski-Harabasz\tDavies-Bouldin\tWCSS\t")
+	head := "  \tk\tsilhouette\tCalinski-Harabasz\tDavies-Bouldin\t"
+	if stable {
+		head += "prediction strength\tARI\t"
+	}
+	fmt.Fprintln(tw, head+"WCSS\t")
 	num := func(v *float64, f string) string {
 		if v == nil {
 			return "—"
@@ -45,7 +53,15 @@ func writeCandidates(w io.Writer, e *choose.Report) error {
 		if most > 0 {
 			bar = strings.Repeat("█", int(math.Round(c.WCSS/most*elbowWidth)))
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%.6g\t%s\n", mark, c.K, sil, num(c.CalinskiHarabasz, "%.6g"), num(c.DaviesBouldin, "%.4f"), c.WCSS, bar)
+		stab := ""
+		if stable {
+			var ps, ari *float64
+			if c.Stability != nil {
+				ps, ari = c.Stability.PredictionStrength, c.Stability.AdjustedRand
+			}
+			stab = num(ps, "%.3f") + "\t" + num(ari, "%.3f") + "\t"
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s%.6g\t%s\n", mark, c.K, sil, num(c.CalinskiHarabasz, "%.6g"), num(c.DaviesBouldin, "%.4f"), stab, c.WCSS, bar)
 	}
 	return tw.Flush()
 }

@@ -113,3 +113,46 @@ func TestChoiceOfKIsPrintedAsATable(t *testing.T) {
 		t.Fatalf("summary.json %s (%v)", b, err)
 	}
 }
+
+// Stability and a holdout print as tables: the resamples' agreement, each
+// segment's recovery with the unstable one marked, and the two sides of
+// the holdout in columns.
+func TestStabilityAndHoldoutArePrinted(t *testing.T) {
+	ev := `{"rows":80,"k":2,"distance":"euclidean","wcss":20,"silhouette":0.61,"silhouette_rows":80,"segments":[{"segment":0,"size":60},{"segment":1,"size":20}],` +
+		`"stability":{"resamples":5,"fraction":0.8,"adjusted_rand":{"mean":0.9,"min":0.8,"max":1,"of":5},"prediction_strength":{"mean":0.7,"min":0.6,"max":0.8,"of":5},` +
+		`"segments":[{"segment":0,"jaccard":{"mean":0.95,"min":0.9,"max":1,"of":5},"dissolved":0,"recovered":5,"prediction_strength":{"mean":0.9,"min":0.9,"max":0.9,"of":5}},` +
+		`{"segment":1,"jaccard":{"mean":0.5,"min":0.4,"max":0.6,"of":5},"dissolved":3,"recovered":0,"prediction_strength":{"mean":0.6,"min":0.5,"max":0.7,"of":5},"unstable":true}],"unstable":[1]},` +
+		`"holdout":{"fraction":0.2,"fitted":{"rows":80,"silhouette":0.61,"wcss_per_row":0.25,"shares":[0.75,0.25]},"held_out":{"rows":20,"silhouette":0.58,"wcss_per_row":0.3,"shares":[0.7,0.3]}}}`
+	s := SummaryOf(&pb.JobResult{Job: &pb.Job{Id: "job-000001"}, Algorithm: "kmeans", K: 2, Rows: 100, Dims: 2, EvaluationJson: []byte(ev)})
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{
+		"stability (5 refits, each on 80% of the rows):",
+		"adjusted Rand index against the full fit 0.900 (0.800 to 1.000)",
+		"prediction strength (at least 0.8 is stable) 0.700 (0.600 to 0.800)",
+		"held out (20% of the rows kept out of the fit, assigned after):",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	lines := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 {
+			lines[strings.Join(f[:min(len(f), 2)], " ")] = strings.Join(f, " ")
+		}
+	}
+	if got := lines["1 0.500"]; got != "1 0.500 (0.400 to 0.600) 3 0 0.600 (0.500 to 0.700) unstable" {
+		t.Errorf("segment 1's stability: %q in:\n%s", got, out)
+	}
+	if got := lines["silhouette 0.6100"]; got != "silhouette 0.6100 0.5800" {
+		t.Errorf("the holdout's silhouettes: %q in:\n%s", got, out)
+	}
+	if got := lines["segment 1"]; got != "segment 1 share 25.0% 30.0%" {
+		t.Errorf("the holdout's shares: %q in:\n%s", got, out)
+	}
+}

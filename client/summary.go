@@ -277,10 +277,19 @@ func (s Summary) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintln(tw, "segment\tsize\tshare\t")
 	}
+	// Sizes are the fit's: of the rows fitted, fewer than all when some
+	// were held out.
+	var fitted int64
+	for _, size := range s.Sizes {
+		fitted += size
+	}
+	if fitted > 0 && fitted < s.Rows {
+		fmt.Fprintf(w, "segments of the %d rows fitted:\n", fitted)
+	}
 	for i, size := range s.Sizes {
 		share := 0.0
-		if s.Rows > 0 {
-			share = 100 * float64(size) / float64(s.Rows)
+		if fitted > 0 {
+			share = 100 * float64(size) / float64(fitted)
 		}
 		if i < len(s.Centroids) {
 			fmt.Fprintf(tw, "%d\t%d\t%.1f%%\t%s\t\n", i, size, share, vector(s.Centroids[i], 6))
@@ -339,18 +348,23 @@ func (s Summary) writeEvaluation(w io.Writer) error {
 	for _, n := range e.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
-	if e.Silhouette == nil {
-		return nil
-	}
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "segment\tsilhouette\tbelow 0\tmeasured\t")
-	for _, g := range e.PerSegment {
-		if g.Silhouette == nil {
-			continue
+	if e.Silhouette != nil {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "segment\tsilhouette\tbelow 0\tmeasured\t")
+		for _, g := range e.PerSegment {
+			if g.Silhouette == nil {
+				continue
+			}
+			fmt.Fprintf(tw, "%d\t%.4f\t%.1f%%\t%d\t\n", g.Segment, *g.Silhouette, 100**g.NegativeShare, g.Measured)
 		}
-		fmt.Fprintf(tw, "%d\t%.4f\t%.1f%%\t%d\t\n", g.Segment, *g.Silhouette, 100**g.NegativeShare, g.Measured)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	if err := writeStability(w, e.Stability); err != nil {
+		return err
+	}
+	return writeHoldout(w, e.Holdout)
 }
 
 // writeProfiles prints each segment's profile in the data's own units:

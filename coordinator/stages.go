@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -113,9 +114,12 @@ type StageRecord struct {
 	Note      string          `json:"note,omitempty"`
 }
 
-func (r *jobRun) files() bool     { return r.spec.Files() }
-func (r *jobRun) evaluates() bool { return r.spec.Evaluate != nil && !r.spec.Chooses() }
-func (r *jobRun) shuffles() bool  { return r.spec.Shuffles() }
+func (r *jobRun) files() bool { return r.spec.Files() }
+func (r *jobRun) evaluates() bool {
+	_, holds := r.spec.Holdout()
+	return r.spec.Evaluate != nil && (!r.spec.Chooses() || holds)
+}
+func (r *jobRun) shuffles() bool { return r.spec.Shuffles() }
 
 // runStages runs the job's stages, restoring those an earlier leader
 // committed, and returns what the job's end records.
@@ -424,7 +428,7 @@ func (r *jobRun) cluster() error {
 	if err != nil {
 		return err
 	}
-	if c, ok := fit.(*choose.Program); ok {
+	if c, ok := algorithms.Inner(fit).(*choose.Program); ok {
 		// The candidates were scored to choose one: that is the job's
 		// evaluation.
 		rep, err := c.Report()
@@ -435,6 +439,9 @@ func (r *jobRun) cluster() error {
 			return err
 		}
 		r.note = fmt.Sprintf("k=%d chosen by %s of %d candidates", rep.ChosenK, rep.Rule, len(rep.Candidates))
+	}
+	if c, ok := fit.(interface{ Rows() int64 }); ok {
+		r.note = strings.TrimPrefix(r.note+fmt.Sprintf("; fitted on %d of %d rows, the rest held out", c.Rows(), r.rows), "; ")
 	}
 	r.res, err = newResult(r.spec.Cluster.Algorithm, model)
 	return err
@@ -460,9 +467,12 @@ func (r *jobRun) restoreCluster(data json.RawMessage) error {
 	return nil
 }
 
-// evaluate scores the fitted model over the algorithm's dataset. It is not
-// checkpointed step by step: its passes are few, and a new leader runs
-// the stage again from its start, to the same bits.
+// evaluate scores the fitted model over the algorithm's dataset (the
+// rows fitted, when some are held out), measures its stability when asked,
+// and scores the held-out rows beside the fitted ones. A choice of k
+// scored its candidates already: only the holdout is left. It is not
+// checkpointed step by step, and a new leader runs the stage again from
+// its start, to the same bits.
 func (r *jobRun) evaluate() error {
 	ex, err := r.features()
 	if err != nil {
@@ -472,21 +482,80 @@ func (r *jobRun) evaluate() error {
 	if err != nil {
 		return err
 	}
-	cfg, _ := r.spec.EvaluateConfig()
-	p, err := evaluate.New(cfg, r.res.Algorithm, model, r.rows, r.dims)
-	if err != nil {
-		return fmt.Errorf("evaluate: %w", err)
+	hold, holds := r.spec.Holdout()
+	var fitted *algorithms.Subset
+	if holds {
+		f := hold.Complementary()
+		fitted = &f
 	}
-	err = r.watch(p, ex)
-	if err != nil {
-		return fmt.Errorf("evaluate: %w", err)
+	rep := &choose.Report{}
+	if r.spec.Chooses() {
+		if err := json.Unmarshal(r.evaluation, rep); err != nil {
+			return fmt.Errorf("the choice of k's evaluation: %w", err)
+		}
+	} else {
+		ev, rows, err := r.score(ex, model, fitted)
+		if err != nil {
+			return err
+		}
+		rep.Report = *ev
+		if sc := r.spec.StabilityConfig(); sc != nil {
+			st, err := evaluate.NewStability(*sc, r.spec.Refit(), r.res.Algorithm, model, rows, r.dims)
+			if err != nil {
+				return err
+			}
+			if err := r.watch(over(fitted, st), ex); err != nil {
+				return fmt.Errorf("evaluate: %w", err)
+			}
+			if rep.Stability, err = st.Report(); err != nil {
+				return err
+			}
+		}
 	}
-	rep, err := p.Report()
-	if err != nil {
-		return err
+	if holds {
+		held, _, err := r.score(ex, model, &hold)
+		if err != nil {
+			return fmt.Errorf("the held-out rows: %w", err)
+		}
+		rep.Holdout = evaluate.NewHoldoutReport(hold.Fraction, &rep.Report, held)
+		// The rows the subsets' steps kept with each block go now, not
+		// with the job.
+		if _, err := ex.Run(r.ctx, algorithms.Release()); err != nil {
+			return fmt.Errorf("release the held-out rows: %w", err)
+		}
 	}
 	r.evaluation, err = json.Marshal(rep)
 	return err
+}
+
+// score evaluates model over the rows of s (nil: every row), and says
+// how many there were.
+func (r *jobRun) score(ex algorithms.Executor, model algorithms.Model, s *algorithms.Subset) (*evaluate.Report, int64, error) {
+	rows := r.rows
+	if s != nil {
+		var err error
+		if rows, err = s.CountRows(r.ctx, ex); err != nil {
+			return nil, 0, err
+		}
+	}
+	cfg, _ := r.spec.EvaluateConfig()
+	p, err := evaluate.New(cfg, r.res.Algorithm, model, rows, r.dims)
+	if err != nil {
+		return nil, 0, fmt.Errorf("evaluate: %w", err)
+	}
+	if err := r.watch(over(s, p), ex); err != nil {
+		return nil, 0, fmt.Errorf("evaluate: %w", err)
+	}
+	rep, err := p.Report()
+	return rep, rows, err
+}
+
+// over is p run over the rows of s (nil: every row).
+func over(s *algorithms.Subset, p algorithms.Program) algorithms.Program {
+	if s == nil {
+		return p
+	}
+	return s.Program(p)
 }
 
 type evaluateOutput struct {

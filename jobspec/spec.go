@@ -41,8 +41,20 @@ type Evaluate struct {
 	// Distance is the silhouette's: euclidean (the default) or manhattan.
 	Distance   string      `yaml:"distance"`
 	Silhouette *Silhouette `yaml:"silhouette"`
+	// Stability refits on resamples: {resamples: 10, fraction: 0.8}.
+	Stability *Stability `yaml:"stability"`
+	// Holdout is the share of rows kept out of the fit and scored after,
+	// beside the rows fitted.
+	Holdout *float64 `yaml:"holdout"`
 
-	config evaluate.Config
+	config    evaluate.Config
+	stability *evaluate.StabilityConfig
+}
+
+// Stability says how many refits on how large a share of the rows.
+type Stability struct {
+	Resamples *int     `yaml:"resamples"`
+	Fraction  *float64 `yaml:"fraction"`
 }
 
 // Silhouette says how many rows' silhouettes are measured.
@@ -251,7 +263,7 @@ func (s *Spec) configure() error {
 	if rule != nil {
 		name = rule.Value
 	}
-	cc, err := choose.NewConfig(sw, a.Name, name, ev)
+	cc, err := choose.NewConfig(sw, a.Name, name, ev, s.StabilityConfig())
 	if err != nil {
 		line := c.node.Line
 		if rule != nil {
@@ -465,8 +477,37 @@ func (s *Spec) Dataset() partition.Spec {
 	return partition.Spec{Synthetic: s.Data.Synthetic, PartitionRows: s.Data.PartitionRows}
 }
 
-// Config is the configured algorithm the cluster section names.
-func (s *Spec) Config() algorithms.Config { return s.Cluster.config }
+// Config is what the cluster stage fits: the configured algorithm the
+// cluster section names (or the choice of k among its candidates), on
+// every row but the holdout's.
+func (s *Spec) Config() algorithms.Config {
+	if h, ok := s.Holdout(); ok {
+		return h.Complementary().Config(s.Cluster.config)
+	}
+	return s.Cluster.config
+}
+
+// Refit is the configured algorithm alone, for a stability measure to
+// refit on resamples of the rows it was fitted on.
+func (s *Spec) Refit() algorithms.Config { return s.Cluster.config }
+
+// StabilityConfig is the stability measure the evaluate section asks
+// for; nil for none.
+func (s *Spec) StabilityConfig() *evaluate.StabilityConfig {
+	if s.Evaluate == nil {
+		return nil
+	}
+	return s.Evaluate.stability
+}
+
+// Holdout is the share of rows kept out of the fit, when the evaluate
+// section asks for one.
+func (s *Spec) Holdout() (algorithms.Subset, bool) {
+	if s.Evaluate == nil || s.Evaluate.Holdout == nil {
+		return algorithms.Subset{}, false
+	}
+	return evaluate.Holdout(s.JobSeed(), *s.Evaluate.Holdout), true
+}
 
 // EvaluateConfig is the evaluation the spec asks for; false when it asks
 // for none.
@@ -503,6 +544,29 @@ func (s *Spec) configureEvaluation() error {
 		return fmt.Errorf("job spec: evaluate: %w", err)
 	}
 	e.config = cfg
+	if st := e.Stability; st != nil {
+		sc := evaluate.StabilityConfig{Seed: s.JobSeed()}
+		if st.Resamples != nil {
+			if *st.Resamples < 1 {
+				return fmt.Errorf("job spec: evaluate.stability.resamples must be at least 1 (got %d)", *st.Resamples)
+			}
+			sc.Resamples = *st.Resamples
+		}
+		if st.Fraction != nil {
+			if !(*st.Fraction > 0) {
+				return fmt.Errorf("job spec: evaluate.stability.fraction must be between 0 and 1, exclusive: the share of rows each refit is trained on (got %v)", *st.Fraction)
+			}
+			sc.Fraction = *st.Fraction
+		}
+		sc = sc.WithDefaults()
+		if err := sc.Validate(); err != nil {
+			return fmt.Errorf("job spec: evaluate.stability: %w", err)
+		}
+		e.stability = &sc
+	}
+	if h := e.Holdout; h != nil && !(*h > 0 && *h < 1) {
+		return fmt.Errorf("job spec: evaluate.holdout must be the share of rows kept out of the fit, between 0 and 1 exclusive, such as 0.2 (got %v)", *h)
+	}
 	return nil
 }
 

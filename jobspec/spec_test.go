@@ -105,6 +105,15 @@ func TestParseErrorsNameTheProblem(t *testing.T) {
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate:\n  silhouette: {sample: 0}\n":        "line 5: evaluate.silhouette.sample must be a number of rows ≥ 1",
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {distance: cosine}\n":                `evaluate: distance "cosine" is unknown; use euclidean or manhattan`,
 		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {colour: red}\n":                     "line 4: field colour not found",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {stability: {resamples: 0}}\n":       "evaluate.stability.resamples must be at least 1 (got 0)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {stability: {resamples: 500}}\n":     "evaluate.stability: resamples must be between 1 and 100 (got 500)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {stability: {fraction: 1}}\n":        "evaluate.stability: fraction must be between 0 and 1, exclusive",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {stability: {fraction: 0}}\n":        "evaluate.stability.fraction must be between 0 and 1, exclusive",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {stability: {folds: 3}}\n":           "field folds not found",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {holdout: 1.5}\n":                    "evaluate.holdout must be the share of rows kept out of the fit, between 0 and 1 exclusive, such as 0.2 (got 1.5)",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {holdout: 0}\n":                      "evaluate.holdout must be the share",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster: {k: 2}\nevaluate: {holdout: a fifth}\n":                "line 4",
+		"data:\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n  choose: stability\n":                        "line 5: cluster.choose picks one of several k",
 		"data:\n  path: x.csv\n  synthetic: {rows: 10, dims: 2, clusters: 2}\ncluster:\n  k: 2\n":                              "not both",
 		"data:\n  path: x.csv\n  max_rejects: 2\ncluster:\n  k: 2\n":                                                           "data.max_rejects is a share",
 		"data:\n  path: x.csv\n  csv: {delimiter: ';;'}\ncluster:\n  k: 2\n":                                                   "one character",
@@ -190,6 +199,37 @@ cluster:
 	// The customers' id is the customer column: left out of the features.
 	if cfg, _ := s.PrepareConfig(); s.Data.ID != "CustomerID" || cfg.Exclude[0] != "CustomerID" {
 		t.Fatalf("data.id %q, exclude %v", s.Data.ID, cfg.Exclude)
+	}
+}
+
+// Stability and a holdout: the spec's seed draws both, the cluster stage
+// fits only the rows not held out, and choosing k by stability refits
+// each candidate with the defaults unless told otherwise.
+func TestStabilityAndHoldout(t *testing.T) {
+	s, err := Parse([]byte("seed: 5\ndata:\n  synthetic: {rows: 100, dims: 2, clusters: 2}\ncluster: {k: 3}\nevaluate:\n  stability: {resamples: 4}\n  holdout: 0.2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.StabilityConfig(); st == nil || *st != (evaluate.StabilityConfig{Resamples: 4, Fraction: evaluate.DefaultFraction, Seed: 5}) {
+		t.Errorf("stability %+v", st)
+	}
+	h, ok := s.Holdout()
+	if !ok || h != evaluate.Holdout(5, 0.2) || h.Complement {
+		t.Errorf("holdout %+v", h)
+	}
+	if s.Config() == s.Refit() {
+		t.Error("with a holdout, the cluster stage fits every row")
+	}
+	s, err = Parse([]byte("data:\n  synthetic: {rows: 100, dims: 2, clusters: 2}\ncluster: {k: [2, 3], choose: stability}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Config().(*choose.Config)
+	if c.Rule != choose.Stability || c.Stability == nil || c.Stability.Resamples != evaluate.DefaultResamples {
+		t.Errorf("choosing by stability: %+v", c.Stability)
+	}
+	if _, ok := s.Holdout(); ok || s.Config() != s.Refit() {
+		t.Error("a holdout without asking for one")
 	}
 }
 

@@ -18,10 +18,11 @@ const (
 	Elbow            = "elbow"
 	CalinskiHarabasz = "calinski_harabasz"
 	DaviesBouldin    = "davies_bouldin"
+	Stability        = "stability"
 )
 
 // Rules lists the rules, the default first.
-var Rules = []string{Silhouette, Elbow, CalinskiHarabasz, DaviesBouldin}
+var Rules = []string{Silhouette, Elbow, CalinskiHarabasz, DaviesBouldin, Stability}
 
 // Config fits every candidate of a sweep and chooses one. It is an
 // algorithms.Config, so a job fits it as it would one algorithm.
@@ -30,12 +31,17 @@ type Config struct {
 	Algorithm string // the sweep's, for the candidates' models
 	Rule      string
 	Evaluate  evaluate.Config
+	// Stability, when set, refits every candidate on resamples; the
+	// stability rule needs it (NewConfig sets the defaults).
+	Stability *evaluate.StabilityConfig
 }
 
 var _ algorithms.Config = (*Config)(nil)
 
-// NewConfig checks a rule against the sweep it is to choose within.
-func NewConfig(sweep algorithms.Sweep, algorithm, rule string, ev evaluate.Config) (*Config, error) {
+// NewConfig checks a rule against the sweep it is to choose within; st
+// (nil: none, unless the rule is stability) measures each candidate's
+// stability.
+func NewConfig(sweep algorithms.Sweep, algorithm, rule string, ev evaluate.Config, st *evaluate.StabilityConfig) (*Config, error) {
 	if rule == "" {
 		rule = Silhouette
 	}
@@ -49,7 +55,17 @@ func NewConfig(sweep algorithms.Sweep, algorithm, rule string, ev evaluate.Confi
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
-	return &Config{Sweep: sweep, Algorithm: algorithm, Rule: rule, Evaluate: ev}, nil
+	if st == nil && rule == Stability {
+		st = &evaluate.StabilityConfig{Seed: ev.Seed}
+	}
+	if st != nil {
+		d := st.WithDefaults()
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("stability: %w", err)
+		}
+		st = &d
+	}
+	return &Config{Sweep: sweep, Algorithm: algorithm, Rule: rule, Evaluate: ev, Stability: st}, nil
 }
 
 // Check implements algorithms.Config.
@@ -72,7 +88,12 @@ func (c *Config) Resume(checkpoint []byte) (algorithms.Fit, error) {
 	if err := json.Unmarshal(checkpoint, &s); err != nil {
 		return nil, fmt.Errorf("choose-k checkpoint: %w", err)
 	}
-	if n := len(c.Sweep.Candidates()); s.Index > n || len(s.Models) < s.Index || len(s.Reports) != min(s.Index, n) {
+	n := len(c.Sweep.Candidates())
+	scored := min(s.Index, n)
+	if s.Phase == phaseStability {
+		scored++ // the candidate whose stability is being measured
+	}
+	if s.Index > n || len(s.Models) < s.Index || len(s.Reports) != scored {
 		return nil, fmt.Errorf("choose-k checkpoint: %d candidates done of %d, with %d models and %d reports", s.Index, n, len(s.Models), len(s.Reports))
 	}
 	return &Program{cfg: c, s: s}, nil
@@ -80,9 +101,10 @@ func (c *Config) Resume(checkpoint []byte) (algorithms.Fit, error) {
 
 // Phases of the program.
 const (
-	phaseFit      = "fit"
-	phaseEvaluate = "evaluate"
-	phaseDone     = "done"
+	phaseFit       = "fit"
+	phaseEvaluate  = "evaluate"
+	phaseStability = "stability"
+	phaseDone      = "done"
 )
 
 // state is the checkpoint.
@@ -92,8 +114,9 @@ type state struct {
 	Index int    `json:"index"` // the candidate being fitted or scored
 	Phase string `json:"phase"`
 	// Fit is the current candidate's fit checkpoint (phase fit; nil
-	// before its first step).
-	Fit json.RawMessage `json:"fit,omitempty"`
+	// before its first step), and Stability its stability measure's.
+	Fit       json.RawMessage `json:"fit,omitempty"`
+	Stability json.RawMessage `json:"stability,omitempty"`
 	// Models are the candidates fitted, Reports those scored.
 	Models  []*algorithms.ModelRef `json:"models"`
 	Reports []*evaluate.Report     `json:"reports"`
@@ -106,6 +129,7 @@ type Program struct {
 	s   state
 	fit algorithms.Fit
 	ev  *evaluate.Program
+	st  *evaluate.Stability
 }
 
 var _ algorithms.Fit = (*Program)(nil)
@@ -164,6 +188,40 @@ func (p *Program) Next() (algorithms.Step, bool, error) {
 			}
 			s.Reports = append(s.Reports[:s.Index], rep)
 			p.ev = nil
+			s.Phase = phaseStability
+		case phaseStability:
+			if p.cfg.Stability != nil {
+				c := p.candidate()
+				if p.st == nil {
+					var err error
+					if s.Stability != nil {
+						p.st, err = evaluate.ResumeStability(c.Config, s.Stability)
+					} else {
+						var m algorithms.Model
+						if m, err = s.Models[s.Index].Decoded(); err == nil {
+							p.st, err = evaluate.NewStability(*p.cfg.Stability, c.Config, p.cfg.Algorithm, m, s.Rows, s.Dims)
+						}
+					}
+					if err != nil {
+						return nil, false, wrapK(c.K, err)
+					}
+					s.Stability = nil
+				}
+				step, done, err := p.st.Next()
+				if err != nil || !done {
+					return step, false, wrapK(c.K, err)
+				}
+				rep, err := p.st.Report()
+				if err != nil {
+					return nil, false, wrapK(c.K, err)
+				}
+				// The candidate's report is its own copy, decoded from
+				// the checkpoint or made by this program.
+				scored := *s.Reports[s.Index]
+				scored.Stability = rep
+				s.Reports[s.Index] = &scored
+				p.st = nil
+			}
 			s.Index++
 			s.Phase = phaseFit
 			if s.Index == len(p.cfg.Sweep.Candidates()) {
@@ -171,9 +229,11 @@ func (p *Program) Next() (algorithms.Step, bool, error) {
 				for i, c := range p.cfg.Sweep.Candidates() {
 					ks[i] = c.K
 				}
-				if s.Chosen, err = Choose(p.cfg.Rule, ks, s.Reports); err != nil {
+				chosen, err := Choose(p.cfg.Rule, ks, s.Reports)
+				if err != nil {
 					return nil, false, err
 				}
+				s.Chosen = chosen
 				s.Phase = phaseDone
 			}
 		case phaseDone:
@@ -198,6 +258,8 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		return wrapK(p.candidate().K, p.fit.Update(merged))
 	case p.s.Phase == phaseEvaluate && p.ev != nil:
 		return wrapK(p.candidate().K, p.ev.Update(merged))
+	case p.s.Phase == phaseStability && p.st != nil:
+		return wrapK(p.candidate().K, p.st.Update(merged))
 	}
 	return fmt.Errorf("choose k: an update with no step in flight (phase %s)", p.s.Phase)
 }
@@ -212,6 +274,13 @@ func (p *Program) Checkpoint() ([]byte, error) {
 		}
 		s.Fit = cp
 	}
+	if s.Phase == phaseStability && p.st != nil {
+		cp, err := p.st.Checkpoint()
+		if err != nil {
+			return nil, wrapK(p.candidate().K, err)
+		}
+		s.Stability = cp
+	}
 	return json.Marshal(&s)
 }
 
@@ -222,6 +291,8 @@ func (p *Program) Progress() algorithms.Progress {
 		return p.fit.Progress()
 	case p.s.Phase == phaseEvaluate && p.ev != nil:
 		return p.ev.Progress()
+	case p.s.Phase == phaseStability && p.st != nil:
+		return p.st.Progress()
 	}
 	return algorithms.Progress{Phase: p.s.Phase}
 }
@@ -245,6 +316,9 @@ func (p *Program) Report() (*Report, error) {
 		e := p.s.Reports[i]
 		cr := CandidateReport{K: c.K, Segments: e.Segments, WCSS: e.WCSS, Silhouette: e.Silhouette, SilhouetteCI: e.SilhouetteCI,
 			CalinskiHarabasz: e.CalinskiHarabasz, DaviesBouldin: e.DaviesBouldin, Chosen: i == p.s.Chosen}
+		if st := e.Stability; st != nil {
+			cr.Stability = &CandidateStability{AdjustedRand: st.AdjustedRand.Mean, PredictionStrength: st.PredictionStrength.Mean, Unstable: st.Unstable}
+		}
 		if cr.Chosen {
 			r.ChosenK = c.K
 		}
@@ -268,14 +342,24 @@ type Report struct {
 
 // CandidateReport is one k's scores.
 type CandidateReport struct {
-	K                int         `json:"k"`
-	Segments         int         `json:"segments"` // non-empty ones
-	WCSS             float64     `json:"wcss"`
-	Silhouette       *float64    `json:"silhouette,omitempty"`
-	SilhouetteCI     *[2]float64 `json:"silhouette_ci,omitempty"`
-	CalinskiHarabasz *float64    `json:"calinski_harabasz,omitempty"`
-	DaviesBouldin    *float64    `json:"davies_bouldin,omitempty"`
-	Chosen           bool        `json:"chosen,omitempty"`
+	K                int                 `json:"k"`
+	Segments         int                 `json:"segments"` // non-empty ones
+	WCSS             float64             `json:"wcss"`
+	Silhouette       *float64            `json:"silhouette,omitempty"`
+	SilhouetteCI     *[2]float64         `json:"silhouette_ci,omitempty"`
+	CalinskiHarabasz *float64            `json:"calinski_harabasz,omitempty"`
+	DaviesBouldin    *float64            `json:"davies_bouldin,omitempty"`
+	Stability        *CandidateStability `json:"stability,omitempty"`
+	Chosen           bool                `json:"chosen,omitempty"`
+}
+
+// CandidateStability is a candidate's stability over the resamples: the
+// mean adjusted Rand index against its full fit, the mean prediction
+// strength, and the segments below evaluate.UnstableBelow.
+type CandidateStability struct {
+	AdjustedRand       *float64 `json:"adjusted_rand,omitempty"`
+	PredictionStrength *float64 `json:"prediction_strength,omitempty"`
+	Unstable           []int    `json:"unstable,omitempty"`
 }
 
 // Choose is the index of the candidate rule prefers, ks ascending and
@@ -307,6 +391,19 @@ func Choose(rule string, ks []int, reports []*evaluate.Report) (int, error) {
 		return best(func(r *evaluate.Report) *float64 { return r.CalinskiHarabasz }, true, "Calinski-Harabasz index")
 	case DaviesBouldin:
 		return best(func(r *evaluate.Report) *float64 { return r.DaviesBouldin }, false, "Davies-Bouldin index")
+	case Stability:
+		// Tibshirani and Walther's rule: the most segments that new data
+		// still reproduces; failing that, the most reproducible.
+		at := -1
+		for i, r := range reports {
+			if v := strengthOf(r); v != nil && *v >= evaluate.UnstableBelow {
+				at = i
+			}
+		}
+		if at >= 0 {
+			return at, nil
+		}
+		return best(strengthOf, true, "prediction strength")
 	case Elbow:
 		w := make([]float64, len(reports))
 		for i, r := range reports {
@@ -315,6 +412,14 @@ func Choose(rule string, ks []int, reports []*evaluate.Report) (int, error) {
 		return Knee(ks, w)
 	}
 	return 0, fmt.Errorf("rule %q is unknown; use %s", rule, strings.Join(Rules, ", "))
+}
+
+// strengthOf is a report's mean prediction strength (nil: not measured).
+func strengthOf(r *evaluate.Report) *float64 {
+	if r.Stability == nil {
+		return nil
+	}
+	return r.Stability.PredictionStrength.Mean
 }
 
 // Knee is the kneedle knee of a decreasing, convex curve y over ascending

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strconv"
@@ -97,7 +98,12 @@ func choose(t *testing.T, rows [][]float64, parts int, section, rule string) *Re
 
 func chooseOn(t *testing.T, rows [][]float64, parts, par int, section, rule string) *Report {
 	t.Helper()
-	cfg, err := NewConfig(sweepOf(t, section), "kmeans", rule, evaluate.Config{Seed: 1})
+	return chooseWith(t, rows, parts, par, section, rule, nil)
+}
+
+func chooseWith(t *testing.T, rows [][]float64, parts, par int, section, rule string, st *evaluate.StabilityConfig) *Report {
+	t.Helper()
+	cfg, err := NewConfig(sweepOf(t, section), "kmeans", rule, evaluate.Config{Seed: 1}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +144,28 @@ func TestMallCustomersChooseFiveSegments(t *testing.T) {
 	}
 }
 
+// By stability, Tibshirani and Walther's rule (the most segments whose
+// prediction strength is at least 0.8) chooses the same five segments of
+// Mall's customers, and every candidate has its stability in the table.
+func TestMallCustomersAreStableInFiveSegments(t *testing.T) {
+	rows := mall(t)
+	rep := chooseWith(t, rows, 2, 0, "{k: {min: 2, max: 10}, restarts: 4}", Stability, &evaluate.StabilityConfig{Resamples: 10, Fraction: 0.5, Seed: 3})
+	var ps []string
+	for _, c := range rep.Candidates {
+		if c.Stability == nil || c.Stability.PredictionStrength == nil || c.Stability.AdjustedRand == nil {
+			t.Fatalf("k=%d has no stability: %+v", c.K, c.Stability)
+		}
+		ps = append(ps, fmt.Sprintf("%d:%.3f/%.3f", c.K, *c.Stability.PredictionStrength, *c.Stability.AdjustedRand))
+	}
+	t.Logf("prediction strength/ARI by k: %s", strings.Join(ps, " "))
+	if rep.ChosenK != 5 || rep.Rule != Stability {
+		t.Fatalf("chose k=%d by %s, want 5 by stability", rep.ChosenK, rep.Rule)
+	}
+	if rep.Stability == nil || len(rep.Stability.Segments) != 5 || len(rep.Stability.Unstable) != 0 {
+		t.Errorf("the chosen k's stability: %+v", rep.Stability)
+	}
+}
+
 func TestFrantiS1ChoosesFifteen(t *testing.T) {
 	rows := s1(t)
 	rep := choose(t, rows, 4, "{k: {min: 2, max: 25}, restarts: 3}", "")
@@ -153,13 +181,18 @@ func TestFrantiS1ChoosesFifteen(t *testing.T) {
 // A choice is the same however many partitions are mapped at once, and
 // resumed from any checkpoint, to the bit.
 func TestChoiceIsTheSameInParallelAndResumes(t *testing.T) {
+	t.Run("scores", func(t *testing.T) { choiceIsTheSame(t, "", nil) })
+	t.Run("stability", func(t *testing.T) { choiceIsTheSame(t, Stability, &evaluate.StabilityConfig{Resamples: 2, Seed: 8}) })
+}
+
+func choiceIsTheSame(t *testing.T, rule string, st *evaluate.StabilityConfig) {
 	rows := mall(t)
 	const section = "{k: [3, 5, 7]}"
-	want := chooseOn(t, rows, 3, 1, section, "")
-	if got := chooseOn(t, rows, 3, 3, section, ""); !reflect.DeepEqual(got, want) {
+	want := chooseWith(t, rows, 3, 1, section, rule, st)
+	if got := chooseWith(t, rows, 3, 3, section, rule, st); !reflect.DeepEqual(got, want) {
 		t.Errorf("3 partitions at once chose differently:\n%+v\n%+v", got, want)
 	}
-	cfg, err := NewConfig(sweepOf(t, section), "kmeans", "", evaluate.Config{Seed: 1})
+	cfg, err := NewConfig(sweepOf(t, section), "kmeans", rule, evaluate.Config{Seed: 1}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +260,7 @@ func TestRulesNeedTheirMetric(t *testing.T) {
 }
 
 func TestCheckRefusesKAboveTheRows(t *testing.T) {
-	cfg, err := NewConfig(sweepOf(t, "{k: {min: 2, max: 12}}"), "kmeans", "", evaluate.Config{})
+	cfg, err := NewConfig(sweepOf(t, "{k: {min: 2, max: 12}}"), "kmeans", "", evaluate.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

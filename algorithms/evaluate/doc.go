@@ -71,4 +71,36 @@
 // undefined value (no rows, a segment of one row: no pairs) is absent with
 // its reason, never NaN. Tested against scikit-learn and against the
 // definitions counted pair by pair (testdata/agreement_reference.py).
+//
+// # Stability
+//
+// Stability (evaluate.stability) is a Program that refits the
+// segmentation's own algorithm Config on resamples. Resample i splits the
+// rows by a hash (algorithms.Subset, seeded from the job's seed and i)
+// into a training fold of Fraction of the rows and a test fold of the
+// rest, and runs, each step over its fold: the training fold's fit (its
+// rows counted first, by Subset.Config), the table of the full fit
+// against it over the training fold (ARI, each full segment's Jaccard),
+// the test fold's own fit, the table of the test fit against the training
+// model over the test fold (prediction strength), and of the test fit
+// against the full fit (which full segment each test segment is). Steps
+// over one fold run together, so each fold is hashed and copied once.
+// A full segment's prediction strength in a resample is the least of
+// the test segments most like it, and it is flagged unstable when its
+// mean over resamples is below 0.8. The folds' fits cost what the full fit
+// does on their rows: ten resamples are about ten full fits. Its
+// checkpoint holds the finished resamples and the fold fit's checkpoint;
+// the coordinator's evaluate stage runs it unchecked (a new leader runs it
+// again), a choice of k checkpoints it with the candidate.
+//
+// # Holdout
+//
+// evaluate.holdout keeps a hashed share of rows (Holdout, from the job's
+// seed: the same rows for the same data and partitions on any number of
+// workers) out of the cluster stage's fit, which is the algorithm's
+// Config over the complement (Subset.Config). The evaluate stage then
+// scores the model on the fitted rows and on the held-out rows, each
+// evaluation over its side's rows only, and HoldoutReport sets
+// silhouette, WCSS per row, Calinski-Harabasz, Davies-Bouldin and segment
+// shares side by side. Assignments and profiles still cover every row.
 package evaluate

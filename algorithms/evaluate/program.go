@@ -33,6 +33,12 @@ type Report struct {
 
 	PerSegment []SegmentReport `json:"segments"`
 	Notes      []string        `json:"notes,omitempty"`
+
+	// Stability is the refits' on resamples, when asked for.
+	Stability *StabilityReport `json:"stability,omitempty"`
+	// Holdout compares the rows fitted with the rows kept out, when the
+	// job kept some out; the rest of the report is then the fitted rows'.
+	Holdout *HoldoutReport `json:"holdout,omitempty"`
 }
 
 // SegmentReport is one segment's part of a Report.
