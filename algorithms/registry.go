@@ -138,7 +138,8 @@ var registry = struct {
 	algorithms map[string]*Algorithm
 	codecs     Codecs
 	buckets    map[string]Bucket
-}{algorithms: map[string]*Algorithm{}, codecs: Codecs{}, buckets: map[string]Bucket{}}
+	models     map[string]func([]byte) (Model, error)
+}{algorithms: map[string]*Algorithm{}, codecs: Codecs{}, buckets: map[string]Bucket{}, models: map[string]func([]byte) (Model, error){}}
 
 // Register adds an algorithm, and its codec under its name. It panics on
 // a name registered twice or an incomplete registration, which are
@@ -190,6 +191,35 @@ func RegisterBucket(kind string, b Bucket) {
 		panic(fmt.Sprintf("algorithms: bucket kind %q registered twice", kind))
 	}
 	registry.buckets[kind] = b
+}
+
+// RegisterModel adds the decoder of a model no algorithm fits (labels
+// made elsewhere, given with the data), under a name no algorithm has, so
+// that a ModelRef or a job's result of it decodes as a fitted one does. It
+// is not an algorithm: a spec cannot name it.
+func RegisterModel(name string, decode func([]byte) (Model, error)) {
+	registry.Lock()
+	defer registry.Unlock()
+	if _, ok := registry.models[name]; ok || registry.algorithms[name] != nil {
+		panic(fmt.Sprintf("algorithms: model %q registered twice", name))
+	}
+	registry.models[name] = decode
+}
+
+// DecodeModel reads a model that Model.Encode wrote, by the algorithm
+// that fitted it or the model registered under name.
+func DecodeModel(name string, data []byte) (Model, error) {
+	registry.RLock()
+	decode, ok := registry.models[name]
+	registry.RUnlock()
+	if ok {
+		return decode(data)
+	}
+	a, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return a.DecodeModel(data)
 }
 
 // Lookup returns the algorithm registered under name (or one of its
@@ -298,11 +328,6 @@ func NewModelRef(algorithm string, m Model) (*ModelRef, error) {
 
 // Decoded is the model, decoded by its registered algorithm.
 func (r *ModelRef) Decoded() (Model, error) {
-	r.once.Do(func() {
-		var a *Algorithm
-		if a, r.err = Lookup(r.Algorithm); r.err == nil {
-			r.model, r.err = a.DecodeModel(r.Model)
-		}
-	})
+	r.once.Do(func() { r.model, r.err = DecodeModel(r.Algorithm, r.Model) })
 	return r.model, r.err
 }

@@ -221,6 +221,19 @@ func (s Summary) WriteText(w io.Writer) error {
 		conv = "stopped at max_iter"
 	}
 	line := fmt.Sprintf("%d iterations (%s)", s.Iterations, conv)
+	var given struct {
+		Labels string   `json:"labels"`
+		Levels []string `json:"levels"`
+	}
+	if len(s.Details) > 0 && json.Unmarshal(s.Details, &given) == nil && given.Labels != "" {
+		// Labels made elsewhere: nothing was fitted, and the segments'
+		// numbers stand for the labels.
+		var names []string
+		for i, l := range given.Levels {
+			names = append(names, fmt.Sprintf("%d = %s", i, l))
+		}
+		line = fmt.Sprintf("labels in column %s scored, not fitted (segments %s)", given.Labels, strings.Join(names, ", "))
+	}
 	for _, name := range slices.Sorted(maps.Keys(s.Metrics)) {
 		line += fmt.Sprintf(", %s %.6g", name, s.Metrics[name])
 	}

@@ -62,7 +62,7 @@ type clusterExecutor struct {
 func (e *clusterExecutor) Shuffle(ctx context.Context, step algorithms.Regroup) (algorithms.Partial, algorithms.Executor, error) {
 	job, _, _ := strings.Cut(e.dataset, "/")
 	id := shuffleID(job)
-	merged, pin, err := e.n.shuffle(ctx, e, step, id)
+	merged, pin, err := e.n.shuffle(ctx, e, step, id, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -49,13 +49,17 @@ type tallied interface {
 	ReadTally() *partition.Tally
 }
 
-// shuffleFiles reads the job's file pieces (only the named columns) on
-// the workers and scatters their rows into the buckets of shuffle id,
-// worker to worker. The unreadable rows are checked against
-// data.max_rejects and written to the rejects files. It returns the
-// step's merged partial and the workers holding the buckets.
-func (r *jobRun) shuffleFiles(columns []string, step algorithms.Scatter, id string) (algorithms.Partial, map[int]string, error) {
-	spec, fs := r.spec, r.fileSet
+// shuffleFiles reads file pieces fs (only the named columns) on the
+// workers and scatters their rows into the buckets of shuffle id, worker
+// to worker, onto the workers pinned (nil: placed afresh). The unreadable
+// rows are checked against data.max_rejects, and the data's are written
+// to the rejects files. It returns the step's merged partial and the
+// workers holding the buckets.
+func (r *jobRun) shuffleFiles(fs *partition.FileSet, columns []string, step algorithms.Scatter, id string, pinned map[int]string) (algorithms.Partial, map[int]string, error) {
+	spec, path := r.spec, r.spec.Data.Path
+	if l, ok := spec.Labels(); ok && fs == r.labelFiles {
+		path = l.Path
+	}
 	// The pieces are streamed: each is read when the scatter runs on it and
 	// let go after, so a log far larger than the workers' memory shuffles
 	// in the memory of its parts.
@@ -64,21 +68,21 @@ func (r *jobRun) shuffleFiles(columns []string, step algorithms.Scatter, id stri
 		return nil, nil, err
 	}
 	defer r.drop(files)
-	merged, pin, err := r.n.shuffle(r.ctx, files, step, id)
+	merged, pin, err := r.n.shuffle(r.ctx, files, step, id, pinned)
 	if err != nil {
-		return nil, nil, fmt.Errorf("shuffle %s: %w", spec.Data.Path, err)
+		return nil, nil, fmt.Errorf("shuffle %s: %w", path, err)
 	}
 	r.clock.add("read and shuffle")
 	t, ok := merged.(tallied)
 	if !ok {
-		return nil, nil, fmt.Errorf("shuffle %s: %T says nothing of the rows read", spec.Data.Path, merged)
+		return nil, nil, fmt.Errorf("shuffle %s: %T says nothing of the rows read", path, merged)
 	}
 	tally := t.ReadTally()
 	cfg, _ := spec.PrepareConfig()
 	if err := tally.Check(cfg.RejectsAllowed()); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", spec.Data.Path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if tally.Rejected > 0 && spec.Output.Dir != "" {
+	if tally.Rejected > 0 && spec.Output.Dir != "" && fs == r.fileSet {
 		step := &results.RejectsStep{Dir: spec.Output.Dir, Offsets: tally.LineOffsets()}
 		if _, err := files.Run(r.ctx, step); err != nil {
 			return nil, nil, fmt.Errorf("write rejects: %w", err)
@@ -89,21 +93,29 @@ func (r *jobRun) shuffleFiles(columns []string, step algorithms.Scatter, id stri
 }
 
 // shuffle runs a scatter step over ex's partitions, its buckets placed by
-// rendezvous over ex's live workers, and returns that placement: datasets
+// rendezvous over ex's live workers, or on the workers pinned (another
+// shuffle's placement, to join it), and returns that placement: datasets
 // of the buckets are pinned to it. A holder that cannot be reached is left
 // out and the shuffle run again: parts sent again replace the first ones.
-func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms.Scatter, id string) (algorithms.Partial, map[int]string, error) {
+// A pinned holder cannot be left out: the buckets it holds are lost.
+func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms.Scatter, id string, pinned map[int]string) (algorithms.Partial, map[int]string, error) {
 	for attempt := 1; ; attempt++ {
 		if err := ex.place(ctx); err != nil {
 			return nil, nil, err
 		}
 		live := ex.liveWorkers()
-		placement, err := partition.Place(step.Buckets(), slices.Sorted(maps.Keys(live)))
-		if err != nil {
-			return nil, nil, err
+		placement := pinned
+		if placement == nil {
+			var err error
+			if placement, err = partition.Place(step.Buckets(), slices.Sorted(maps.Keys(live))); err != nil {
+				return nil, nil, err
+			}
 		}
 		owners := make([]string, step.Buckets())
 		for b, w := range placement {
+			if _, ok := live[w]; !ok {
+				return nil, nil, fmt.Errorf("bucket %d's holder %s: %w", b, w, errShuffleLost)
+			}
 			owners[b] = live[w].GRPCAddr
 		}
 		merged, err := ex.Scatter(ctx, step, id, owners)
@@ -111,7 +123,7 @@ func (n *Node) shuffle(ctx context.Context, ex *clusterExecutor, step algorithms
 			return merged, placement, nil
 		}
 		peer, ok := unreachablePeer(err)
-		if !ok || attempt == shuffleAttempts {
+		if !ok || pinned != nil || attempt == shuffleAttempts {
 			return nil, nil, err
 		}
 		for name, w := range live {

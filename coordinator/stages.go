@@ -54,7 +54,7 @@ var stages = []stage{
 	{name: stagePrepare, applies: (*jobRun).files, run: (*jobRun).prepare, output: (*jobRun).prepareOutput, restore: (*jobRun).restorePrepare},
 	{name: stageCluster, applies: always, run: (*jobRun).cluster, output: (*jobRun).clusterOutput, restore: (*jobRun).restoreCluster},
 	{name: stageEvaluate, applies: (*jobRun).evaluates, run: (*jobRun).evaluate, output: (*jobRun).evaluateOutput, restore: (*jobRun).restoreEvaluate},
-	{name: stageAssign, applies: (*jobRun).files, run: (*jobRun).assign, output: (*jobRun).assignOutput, restore: (*jobRun).restoreAssign},
+	{name: stageAssign, applies: (*jobRun).assigns, run: (*jobRun).assign, output: (*jobRun).assignOutput, restore: (*jobRun).restoreAssign},
 }
 
 func always(*jobRun) bool { return true }
@@ -76,6 +76,8 @@ type jobRun struct {
 
 	// plan
 	fileSet *partition.FileSet
+	// labelFiles are the pieces of a file of labels to join (nil: none).
+	labelFiles *partition.FileSet
 	// integrate: a shuffle's buckets, where they are, what reading the
 	// files found, and for a transaction log what became of its lines.
 	shuffle *partition.ShuffleSpec
@@ -115,6 +117,13 @@ type StageRecord struct {
 }
 
 func (r *jobRun) files() bool { return r.spec.Files() }
+
+// assigns: a job over files writes each customer's segment, unless the
+// segments came with the data (labels scored, not fitted).
+func (r *jobRun) assigns() bool {
+	_, given := r.spec.Labels()
+	return r.spec.Files() && !given
+}
 func (r *jobRun) evaluates() bool {
 	_, holds := r.spec.Holdout()
 	return r.spec.Evaluate != nil && (!r.spec.Chooses() || holds)
@@ -229,22 +238,52 @@ func (r *jobRun) plan() error {
 		}
 	}
 	r.fileSet = fs
+	if l, ok := r.spec.Labels(); ok && !r.spec.JoinsLabels() && !slices.ContainsFunc(fs.Schema, func(f partition.Field) bool { return f.Name == l.Column }) {
+		return fmt.Errorf("evaluate.labels: %s has no column %q (it has %s)", r.spec.Data.Path, l.Column, strings.Join(partition.FieldNames(fs.Schema), ", "))
+	}
+	if r.spec.JoinsLabels() {
+		l, _ := r.spec.Labels()
+		lf, err := r.n.planFiles(r.ctx, l.Path, partition.CSVHints{})
+		if err != nil {
+			return fmt.Errorf("evaluate.labels: %w", err)
+		}
+		for _, c := range []string{labelsKey(r.spec), l.Column} {
+			if !slices.ContainsFunc(lf.Schema, func(f partition.Field) bool { return f.Name == c }) {
+				return fmt.Errorf("evaluate.labels: %s has no column %q (it has %s)", l.Path, c, strings.Join(partition.FieldNames(lf.Schema), ", "))
+			}
+		}
+		if slices.ContainsFunc(fs.Schema, func(f partition.Field) bool { return f.Name == l.Column }) {
+			return fmt.Errorf("evaluate.labels: %s has a column %q too: the labels joined from %s would hide it (rename one)", r.spec.Data.Path, l.Column, l.Path)
+		}
+		r.labelFiles = lf
+	}
 	r.clock.add("plan")
 	return nil
 }
 
-type planOutput struct {
-	Files *partition.FileSet `json:"files"`
+// labelsKey is the customer id column of a file of labels.
+func labelsKey(s *jobspec.Spec) string {
+	if l, _ := s.Labels(); l.ID != "" {
+		return l.ID
+	}
+	return s.Data.ID
 }
 
-func (r *jobRun) planOutput() (any, error) { return planOutput{Files: r.fileSet}, nil }
+type planOutput struct {
+	Files  *partition.FileSet `json:"files"`
+	Labels *partition.FileSet `json:"labels,omitempty"`
+}
+
+func (r *jobRun) planOutput() (any, error) {
+	return planOutput{Files: r.fileSet, Labels: r.labelFiles}, nil
+}
 
 func (r *jobRun) restorePlan(data json.RawMessage) error {
 	var o planOutput
 	if err := json.Unmarshal(data, &o); err != nil || o.Files == nil {
 		return fmt.Errorf("the plan: %v", err)
 	}
-	r.fileSet = o.Files
+	r.fileSet, r.labelFiles = o.Files, o.Labels
 	return nil
 }
 
@@ -352,6 +391,9 @@ func (r *jobRun) dataset() partition.Spec {
 		s.From, s.Columns = r.job.ID+rawSuffix, r.pipeline.Columns()
 		if id := r.spec.Data.ID; id != "" && !slices.Contains(s.Columns, id) {
 			s.Columns = append(slices.Clone(s.Columns), id)
+		}
+		if l, ok := r.spec.Labels(); ok && !slices.Contains(s.Columns, l.Column) {
+			s.Columns = append(slices.Clone(s.Columns), l.Column)
 		}
 	case r.consume:
 		s.From, s.Consume = r.job.ID+rawSuffix, true

@@ -122,11 +122,7 @@ func legacyResult(raw json.RawMessage) (*Result, error) {
 
 // Decode decodes the result's model through the registry.
 func (r *Result) Decode() (algorithms.Model, error) {
-	a, err := algorithms.Lookup(r.Algorithm)
-	if err != nil {
-		return nil, err
-	}
-	return a.DecodeModel(r.Model)
+	return algorithms.DecodeModel(r.Algorithm, r.Model)
 }
 
 // Terminal reports whether the job has ended.

@@ -46,12 +46,39 @@ func (r *jobRun) integrate() error {
 	if sh.Params, err = json.Marshal(prepare.DedupParams{ID: spec.Data.ID, Rule: spec.Data.Duplicates}); err != nil {
 		return err
 	}
-	merged, pin, err := r.shuffleFiles(partition.FieldNames(schema), &prepare.DedupStep{ID: spec.Data.ID, N: sh.Buckets}, sh.ID)
+	merged, pin, err := r.shuffleFiles(fs, partition.FieldNames(schema), &prepare.DedupStep{ID: spec.Data.ID, N: sh.Buckets}, sh.ID, nil)
 	if err != nil {
 		return err
 	}
+	if spec.JoinsLabels() {
+		if sh.Join, err = r.shuffleLabels(sh.Buckets, pin); err != nil {
+			return err
+		}
+	}
 	r.shuffle, r.pin, r.tally = sh, pin, merged.(tallied).ReadTally()
 	return nil
+}
+
+// shuffleLabels scatters a file of labels into buckets by customer id as
+// the data's were, each bucket to the worker holding the data's bucket of
+// its number, and returns the join that puts the labels beside the
+// customers when a bucket is built.
+func (r *jobRun) shuffleLabels(buckets int, pin map[int]string) (*partition.Join, error) {
+	l, _ := r.spec.Labels()
+	lf, key := r.labelFiles, labelsKey(r.spec)
+	var schema []partition.Field
+	for _, name := range []string{key, l.Column} {
+		i := slices.IndexFunc(lf.Schema, func(f partition.Field) bool { return f.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("evaluate.labels: %s has no column %q", l.Path, name)
+		}
+		schema = append(schema, lf.Schema[i])
+	}
+	id := shuffleID(r.job.ID)
+	if _, _, err := r.shuffleFiles(lf, partition.FieldNames(schema), &prepare.DedupStep{ID: key, N: buckets}, id, pin); err != nil {
+		return nil, fmt.Errorf("evaluate.labels: %w", err)
+	}
+	return &partition.Join{ID: id, Sources: len(lf.Pieces), Schema: schema, Key: key, Column: l.Column, On: r.spec.Data.ID}, nil
 }
 
 // integrateTransactions builds one row per customer from a transaction
@@ -69,7 +96,7 @@ func (r *jobRun) integrateTransactions() error {
 	}
 	sh := &partition.ShuffleSpec{ID: shuffleID(r.job.ID), Buckets: bucketsFor(len(fs.Pieces)), Sources: len(fs.Pieces),
 		Kind: features.KindCustomers, Schema: features.CustomerSchema(tx.Customer)}
-	merged, pin, err := r.shuffleFiles(tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID)
+	merged, pin, err := r.shuffleFiles(fs, tx.Needed(), &features.AggregateStep{Cols: tx.Columns, N: sh.Buckets}, sh.ID, nil)
 	if err != nil {
 		return err
 	}
@@ -115,10 +142,14 @@ func (r *jobRun) fitPreparation(raw partition.Spec, partitions int, schema []par
 	}
 	names := partition.FieldNames(used)
 	// The raw tables also hold the id, so that the assignments can be
-	// written from them once the segments are known.
+	// written from them once the segments are known, and labels made
+	// elsewhere, for the evaluation.
 	cfg.Columns, raw.Columns = names, names
 	if id := spec.Data.ID; id != "" && !slices.Contains(names, id) && slices.ContainsFunc(schema, func(f partition.Field) bool { return f.Name == id }) {
 		raw.Columns = append(slices.Clone(names), id)
+	}
+	if l, ok := spec.Labels(); ok && !slices.Contains(raw.Columns, l.Column) {
+		raw.Columns = append(slices.Clone(raw.Columns), l.Column)
 	}
 	ex, err := r.executor(r.job.ID+rawSuffix, raw, partitions)
 	if err != nil {

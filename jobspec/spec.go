@@ -46,9 +46,21 @@ type Evaluate struct {
 	// Holdout is the share of rows kept out of the fit and scored after,
 	// beside the rows fitted.
 	Holdout *float64 `yaml:"holdout"`
+	// Labels scores a segmentation made elsewhere in place of fitting one
+	// (`cohort evaluate --labels`).
+	Labels *Labels `yaml:"labels"`
 
 	config    evaluate.Config
 	stability *evaluate.StabilityConfig
+}
+
+// Labels name a segmentation made elsewhere: Column of the data's own
+// rows, or of another file at Path whose ID column names the customers
+// (data.id's values).
+type Labels struct {
+	Path   string `yaml:"path"`
+	Column string `yaml:"column"`
+	ID     string `yaml:"id"`
 }
 
 // Stability says how many refits on how large a share of the rows.
@@ -189,6 +201,54 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// WithLabels is spec text that scores the labels in column of the file at
+// path (the data's own rows when path is the data's or empty), joined by
+// the file's id column (data.id's name when empty), in place of fitting:
+// what `cohort evaluate --labels` submits. The result is parsed, so a
+// bad combination fails here, naming the problem.
+func WithLabels(text []byte, path, column, id string) (*Spec, []byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, nil, fmt.Errorf("job spec: %w", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, nil, errors.New("job spec: not a mapping")
+	}
+	root := doc.Content[0]
+	ev := mapValue(root, "evaluate")
+	if ev == nil || ev.Kind != yaml.MappingNode {
+		ev = &yaml.Node{Kind: yaml.MappingNode}
+		setKey(root, "evaluate", ev)
+	}
+	labels := &yaml.Node{Kind: yaml.MappingNode}
+	for _, kv := range [][2]string{{"path", path}, {"column", column}, {"id", id}} {
+		if kv[1] != "" {
+			setKey(labels, kv[0], &yaml.Node{Kind: yaml.ScalarNode, Value: kv[1], Style: yaml.DoubleQuotedStyle})
+		}
+	}
+	setKey(ev, "labels", labels)
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := Parse(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, out, nil
+}
+
+// setKey sets key to v in mapping m, replacing a value it had.
+func setKey(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
+}
+
 // Load reads and parses a spec file.
 func Load(path string) (*Spec, []byte, error) {
 	text, err := os.ReadFile(path)
@@ -226,6 +286,11 @@ func (s *Spec) validate() error {
 // has it read its parameters.
 func (s *Spec) configure() error {
 	c := &s.Cluster
+	if l, ok := s.Labels(); ok {
+		// The labels are the segmentation: any cluster section is not fitted.
+		c.Algorithm, c.config = evaluate.GivenModel, evaluate.GivenConfig{Column: l.Column}
+		return nil
+	}
 	if c.node == nil {
 		return fmt.Errorf("cluster is required: name an algorithm (%s) and its parameters", strings.Join(algorithms.Names(), ", "))
 	}
@@ -421,9 +486,10 @@ func (s *Spec) pca() (*prepare.PCA, error) {
 func (s *Spec) Files() bool { return s.Data.Path != "" }
 
 // Shuffles says whether the job groups its rows by customer across the
-// workers: a transaction log, or a rule for duplicate ids.
+// workers: a transaction log, a rule for duplicate ids, or labels in a
+// file of their own to join by id.
 func (s *Spec) Shuffles() bool {
-	return s.Transactions != nil || s.Data.Duplicates != "" && s.Data.Duplicates != prepare.DupKeep
+	return s.Transactions != nil || s.Data.Duplicates != "" && s.Data.Duplicates != prepare.DupKeep || s.JoinsLabels()
 }
 
 // CSVHints are the data.csv section for partition.PlanFiles.
@@ -455,6 +521,9 @@ func (s *Spec) PrepareConfig() (prepare.Config, string) {
 		Log1p: p.Log1p, MaxRejects: s.Data.MaxRejects}
 	if s.Data.ID != "" {
 		cfg.Exclude = []string{s.Data.ID}
+	}
+	if l, ok := s.Labels(); ok && !s.JoinsLabels() {
+		cfg.Exclude = append(cfg.Exclude, l.Column) // the labels are not a feature
 	}
 	if p.PCA.Kind != 0 {
 		cfg.PCA, _ = s.pca() // checked by Parse
@@ -490,6 +559,21 @@ func (s *Spec) Config() algorithms.Config {
 // Refit is the configured algorithm alone, for a stability measure to
 // refit on resamples of the rows it was fitted on.
 func (s *Spec) Refit() algorithms.Config { return s.Cluster.config }
+
+// Labels is the segmentation made elsewhere the spec scores, if any.
+func (s *Spec) Labels() (Labels, bool) {
+	if s.Evaluate == nil || s.Evaluate.Labels == nil {
+		return Labels{}, false
+	}
+	return *s.Evaluate.Labels, true
+}
+
+// JoinsLabels says whether the labels are in a file of their own, joined
+// onto the data by customer id.
+func (s *Spec) JoinsLabels() bool {
+	l, ok := s.Labels()
+	return ok && l.Path != "" && l.Path != s.Data.Path
+}
 
 // StabilityConfig is the stability measure the evaluate section asks
 // for; nil for none.
@@ -566,6 +650,34 @@ func (s *Spec) configureEvaluation() error {
 	}
 	if h := e.Holdout; h != nil && !(*h > 0 && *h < 1) {
 		return fmt.Errorf("job spec: evaluate.holdout must be the share of rows kept out of the fit, between 0 and 1 exclusive, such as 0.2 (got %v)", *h)
+	}
+	return s.checkLabels()
+}
+
+// checkLabels refuses labels the job cannot score.
+func (s *Spec) checkLabels() error {
+	l, ok := s.Labels()
+	if !ok {
+		return nil
+	}
+	e := s.Evaluate
+	switch {
+	case l.Column == "":
+		return errors.New("job spec: evaluate.labels.column: name the column that holds the labels")
+	case s.Data.Path == "":
+		return errors.New("job spec: evaluate.labels scores a segmentation of data read from files (data.path), not synthetic data")
+	case e.Stability != nil || e.Holdout != nil:
+		return errors.New("job spec: evaluate.labels scores a segmentation made elsewhere, which cannot be refitted: stability and holdout do not apply")
+	case !s.JoinsLabels() && l.ID != "":
+		return errors.New("job spec: evaluate.labels.id names the customer column of a labels file of its own (evaluate.labels.path)")
+	case !s.JoinsLabels() && s.Transactions != nil:
+		return errors.New("job spec: the customers of a transaction log are built from it: give their labels in a file of their own (evaluate.labels.path), by customer id")
+	case !s.JoinsLabels() && l.Column == s.Data.ID:
+		return fmt.Errorf("job spec: evaluate.labels.column %q is data.id: the labels must be a column of their own", l.Column)
+	case s.Prepare != nil && slices.Contains(s.Prepare.Columns, l.Column) && !s.JoinsLabels():
+		return fmt.Errorf("job spec: prepare.columns includes %q, the labels: they would be a feature of the segmentation they score", l.Column)
+	case s.JoinsLabels() && s.Data.ID == "":
+		return errors.New("job spec: evaluate.labels in a file of their own are joined by customer id: give data.id")
 	}
 	return nil
 }

@@ -258,3 +258,31 @@ func TestARangeOfKChooses(t *testing.T) {
 		t.Errorf("a list gave %v, rule %s", got, c.Rule)
 	}
 }
+
+// WithLabels adds the labels to a spec's evaluate section, keeping the
+// rest of it, and needs no cluster section: the labels are the
+// segmentation.
+func TestWithLabels(t *testing.T) {
+	text := []byte("name: x\ndata: {path: d.csv, id: ID}\nevaluate: {distance: manhattan, labels: {column: old}}\n")
+	s, out, err := WithLabels(text, "l.csv", "seg", "customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := s.Labels()
+	if !ok || l != (Labels{Path: "l.csv", Column: "seg", ID: "customer"}) || !s.JoinsLabels() || !s.Shuffles() || s.Cluster.Algorithm != evaluate.GivenModel {
+		t.Fatalf("labels %+v, joins %v, algorithm %s", l, s.JoinsLabels(), s.Cluster.Algorithm)
+	}
+	if cfg, _ := s.EvaluateConfig(); cfg.Distance != evaluate.Manhattan || strings.Contains(string(out), "old") {
+		t.Errorf("the rest of evaluate lost, or the old labels kept:\n%s", out)
+	}
+	s, _, err = WithLabels([]byte("data: {path: d.csv}\nprepare: {columns: [a, b]}\n"), "", "seg", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := s.PrepareConfig(); s.JoinsLabels() || s.Shuffles() || !slices.Contains(cfg.Exclude, "seg") {
+		t.Errorf("the data's own column: joins %v, excluded %v", s.JoinsLabels(), cfg.Exclude)
+	}
+	if _, _, err := WithLabels([]byte("data: {path: d.csv}\n"), "l.csv", "seg", ""); err == nil || !strings.Contains(err.Error(), "give data.id") {
+		t.Errorf("a join without data.id: %v", err)
+	}
+}

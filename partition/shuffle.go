@@ -30,6 +30,9 @@ type ShuffleSpec struct {
 	Params json.RawMessage `json:"params,omitempty"`
 	// Schema is the columns of a bucket's table.
 	Schema []Field `json:"schema"`
+	// Join, when set, adds a column of another shuffle's rows to each
+	// bucket's table, after Schema's.
+	Join *Join `json:"join,omitempty"`
 }
 
 // Validate reports the first problem with the spec.
@@ -43,6 +46,10 @@ func (s *ShuffleSpec) Validate() error {
 		return fmt.Errorf("shuffle %s: %d sources", s.ID, s.Sources)
 	case len(s.Schema) == 0:
 		return fmt.Errorf("shuffle %s: no columns", s.ID)
+	case s.Join != nil:
+		if err := s.Join.Validate(); err != nil {
+			return fmt.Errorf("shuffle %s: %w", s.ID, err)
+		}
 	}
 	return nil
 }

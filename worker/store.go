@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,9 +243,32 @@ func (s *Store) bucket(ctx context.Context, sh *partition.ShuffleSpec, id int, c
 	if err != nil {
 		return nil, 0, err
 	}
-	t, dups, err := algorithms.BuildBucket(sh, parts, columns)
+	j := sh.Join
+	if j == nil || columns != nil && !slices.Contains(columns, j.Column) {
+		t, dups, err := algorithms.BuildBucket(sh, parts, columns)
+		if err != nil {
+			return nil, 0, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
+		}
+		return t, dups, nil
+	}
+	// The joined column is wanted: the bucket is built whole, for its ids,
+	// and the joined shuffle's bucket of the same number is on this worker
+	// too (it was placed alike).
+	joined, err := s.inbox.Parts(j.ID, id, j.Sources)
+	if err != nil {
+		return nil, 0, err
+	}
+	t, dups, err := algorithms.BuildBucket(sh, parts, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
+	}
+	if err := j.Apply(t, joined); err != nil {
+		return nil, 0, fmt.Errorf("bucket %d of %s: join %s: %w", id, sh.ID, j.Column, err)
+	}
+	if columns != nil {
+		if t, err = t.Project(columns); err != nil {
+			return nil, 0, fmt.Errorf("bucket %d of %s: %w", id, sh.ID, err)
+		}
 	}
 	return t, dups, nil
 }

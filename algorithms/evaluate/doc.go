@@ -103,4 +103,20 @@
 // evaluation over its side's rows only, and HoldoutReport sets
 // silhouette, WCSS per row, Calinski-Harabasz, Davies-Bouldin and segment
 // shares side by side. Assignments and profiles still cover every row.
+//
+// # Labels made elsewhere
+//
+// `cohort evaluate SPEC --labels FILE:COLUMN` (evaluate.labels) scores
+// another tool's segmentation with these metrics. GivenConfig stands in
+// for the algorithm: its fit is one step listing the distinct labels and
+// their rows (at most MaxLevels: more are an id or a measure), ordered as
+// numbers when all are whole numbers, else as text; its model, Given,
+// labels each prepared row by its raw row's value in the column, which
+// the steps read with Block.Reread and keep with the block, and refuses to
+// assign new rows. A row without a label is left out as noise is. The
+// column is the data's own, kept out of the features, or in a file of its
+// own joined by customer id (partition.Join): both files are shuffled by
+// the same hash of the id into the same buckets on the same workers, so
+// a bucket meets its labels where it is built. Given is registered as a
+// model (algorithms.RegisterModel), not an algorithm: no spec fits it.
 package evaluate

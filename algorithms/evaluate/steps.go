@@ -34,6 +34,12 @@ func labelled(ref *algorithms.ModelRef, b *partition.Block, k int, fn func(lo in
 	if err != nil {
 		return fmt.Errorf("partition %d: the %s model: %w", b.ID, ref.Algorithm, err)
 	}
+	var given []int32
+	if g, ok := m.(*Given); ok {
+		if given, err = g.labelRows(b); err != nil {
+			return err
+		}
+	}
 	out := algorithms.NewAssigned(m.Output(), chunkRows)
 	var buf []float32
 	if b.Packed() {
@@ -43,7 +49,9 @@ func labelled(ref *algorithms.ModelRef, b *partition.Block, k int, fn func(lo in
 		n := min(chunkRows, b.Rows-lo)
 		x := b.Span(lo, lo+n, buf)
 		a := out.Slice(0, n)
-		if err := m.Assign(x, n, b.Stride, a); err != nil {
+		if given != nil {
+			a.Segment = given[lo : lo+n]
+		} else if err := m.Assign(x, n, b.Stride, a); err != nil {
 			return fmt.Errorf("partition %d: assign: %w", b.ID, err)
 		}
 		for _, c := range a.Segment {

@@ -131,6 +131,12 @@ func DedupTable(parts [][]byte, schema []partition.Field, p DedupParams, columns
 	out := partition.NewTable(schema)
 	for _, g := range groups {
 		switch {
+		case p.Rule == DupKeep || p.Rule == "":
+			// Shuffled for another reason (labels joined by id): every row
+			// stands.
+			for _, r := range g {
+				out.AppendRow(all, r)
+			}
 		case len(g) == 1, p.Rule == DupFirst:
 			out.AppendRow(all, g[0])
 		case p.Rule == DupLast:

@@ -44,7 +44,7 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.AddCommand(runCmd(), localCmd(), coordinatorCmd(), workerCmd(), algorithmsCmd(),
-		submitCmd(), jobsCmd(), statusCmd(), watchCmd(), cancelCmd(), resultCmd(), benchCmd(), genCmd())
+		submitCmd(), evaluateCmd(), jobsCmd(), statusCmd(), watchCmd(), cancelCmd(), resultCmd(), benchCmd(), genCmd())
 	return cmd
 }
 
