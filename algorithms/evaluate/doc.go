@@ -18,11 +18,21 @@
 //     partition. Memory is the batch × segments sums, never rows². A
 //     partition's rows are labelled once a step and taken one segment at
 //     a time, in tiles of up to 2048 of its rows laid out as float64
-//     columns: the kernel then sees one long run per call, which it takes
-//     in unmasked blocks, instead of the short runs of rows in their own
-//     order. The batch's rows are shared among the cores (their sums are
-//     apart, so the bits do not depend on it): a dataset small enough to
-//     be one partition has no other parallelism.
+//     columns, which kernels.DistanceBlock takes four batch rows at a
+//     time. The cores take whole tiles (no barrier but the step's end;
+//     each tile's sums are added in tile order, so the bits do not depend
+//     on it): a dataset small enough to be one partition has no other
+//     parallelism.
+//   - When every row is measured (the exact silhouette) each unordered
+//     pair is measured once: a batch's step measures it against the rows
+//     from the batch on, and the later rows' side of those distances is
+//     kept with their partition (Block scratch), by the batch row's
+//     segment, until their own batch's step adds it (halfPlan). A
+//     partition that lost what it kept (its block loaded again, a step
+//     run twice) says so in its partial, and the distances start again
+//     from the first batch, to the same bits; after maxRestarts the
+//     evaluation fails. Kept sums cost segments × rows float64 (128 MB
+//     at 1M rows and 16 segments) until each partition's last batch.
 //
 // The coordinator runs an evaluation without checkpoints
 // (algorithms.Watch): its state holds every measured row and its sums,

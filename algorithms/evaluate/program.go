@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/cohort/cohort/algorithms"
 )
@@ -82,7 +83,15 @@ type state struct {
 	Labels   []int32   `json:"labels,omitempty"`
 	Sums     []float64 `json:"sums,omitempty"`
 	Done     int       `json:"done,omitempty"`
-	Report   *Report   `json:"report,omitempty"`
+	// Half: every row is measured, so each pair is measured once (see
+	// halfPlan), with Parts (per partition: id, first measured row, rows)
+	// and Token naming this attempt; Restarts counts the attempts whose
+	// partitions lost what they kept.
+	Half     bool    `json:"half,omitempty"`
+	Parts    []int64 `json:"parts,omitempty"`
+	Token    uint64  `json:"token,omitempty"`
+	Restarts int     `json:"restarts,omitempty"`
+	Report   *Report `json:"report,omitempty"`
 }
 
 type spreadTotal struct {
@@ -154,7 +163,11 @@ func (p *Program) Next() (algorithms.Step, bool, error) {
 	case phaseDistances:
 		e := len(s.Labels)
 		hi := min(s.Done+s.Config.Batch, e)
-		return &distancesStep{Ref: s.Ref, K: s.K, Dims: s.Dims, Rows: s.Measured[s.Done*s.Dims : hi*s.Dims], Distance: s.Config.Distance}, false, nil
+		step := &distancesStep{Ref: s.Ref, K: s.K, Dims: s.Dims, Rows: s.Measured[s.Done*s.Dims : hi*s.Dims], Distance: s.Config.Distance}
+		if s.Half {
+			step.Half = &halfPlan{Token: s.Token, Lo: s.Done, Labels: s.Labels[s.Done:hi], Parts: s.Parts}
+		}
+		return step, false, nil
 	case phaseDone:
 		return nil, true, nil
 	}
@@ -191,6 +204,11 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		s.Measured, s.Labels = m.Rows, m.Labels
 		s.Sums = make([]float64, len(s.Labels)*s.K)
 		s.Done, s.Phase = 0, phaseDistances
+		// Partitions that are not told apart by their ids (blocks made
+		// by hand) are measured both ways, which needs nothing kept.
+		if s.Parts = partStarts(m.Parts, len(s.Labels)); !sampled(s.Frac) && s.Parts != nil {
+			s.Half, s.Token = true, rand.Uint64()
+		}
 		if len(s.Labels) == 0 || present(s.Counts) < 2 {
 			return p.finish()
 		}
@@ -199,6 +217,19 @@ func (p *Program) Update(merged algorithms.Partial) error {
 		hi := min(s.Done+s.Config.Batch, len(s.Labels))
 		if !ok || m.K != s.K || len(m.Sums) != (hi-s.Done)*s.K {
 			return fmt.Errorf("evaluation distances: got %T for rows %d to %d", merged, s.Done, hi)
+		}
+		if m.Missing > 0 {
+			// A partition lost what it kept (loaded again elsewhere, or
+			// a step ran twice): the sums from here would not be whole,
+			// so the distances start again, to the same bits.
+			if !s.Half || s.Restarts >= maxRestarts {
+				return fmt.Errorf("evaluation distances: %d partitions lost their kept distance sums at rows %d to %d, %d times running", m.Missing, s.Done, hi, s.Restarts+1)
+			}
+			s.Restarts++
+			s.Token = rand.Uint64()
+			clear(s.Sums)
+			s.Done = 0
+			return nil
 		}
 		copy(s.Sums[s.Done*s.K:], m.Sums)
 		s.Done = hi
@@ -232,6 +263,40 @@ func sampleShares(counts []int64, cfg Config) []float64 {
 		}
 	}
 	return frac
+}
+
+// maxRestarts is how many times the halved distances start again after a
+// partition lost its kept sums before the evaluation fails.
+const maxRestarts = 3
+
+// sampled: some segment's rows are not all measured.
+func sampled(frac []float64) bool {
+	for _, f := range frac {
+		if f > 0 && f < 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// partStarts turns (id, rows) pairs, in partition order, into (id, first
+// row, rows) triples; nil when an id repeats or the rows are not total.
+func partStarts(pairs []int64, total int) []int64 {
+	out := make([]int64, 0, len(pairs)/2*3)
+	seen := map[int64]bool{}
+	var at int64
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if seen[pairs[i]] {
+			return nil
+		}
+		seen[pairs[i]] = true
+		out = append(out, pairs[i], at, pairs[i+1])
+		at += pairs[i+1]
+	}
+	if at != int64(total) {
+		return nil
+	}
+	return out
 }
 
 func present(counts []int64) int {
@@ -378,11 +443,7 @@ func (p *Program) silhouette(r *Report) []float64 {
 	}
 	r.Silhouette = new(float64)
 	sil := p.rowSilhouettes()
-	sampled := false
-	for _, f := range s.Frac {
-		sampled = sampled || (f > 0 && f < 1)
-	}
-	if !sampled {
+	if !sampled(s.Frac) {
 		var total float64
 		for _, v := range sil {
 			total += v

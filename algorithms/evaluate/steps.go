@@ -5,12 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"slices"
-	"sync"
 
 	"github.com/cohort/cohort/algorithms"
-	"github.com/cohort/cohort/algorithms/kernels"
 	"github.com/cohort/cohort/algorithms/wire"
 	"github.com/cohort/cohort/partition"
 )
@@ -190,6 +186,7 @@ func (s *spreadStep) Map(b *partition.Block) (algorithms.Partial, error) {
 			}
 		}
 	})
+	p.Parts = []int64{int64(b.ID), int64(len(p.Labels))}
 	return p, errors.Join(err, bad)
 }
 
@@ -223,6 +220,10 @@ type spreadPartial struct {
 	SimplifiedRows int64
 	Rows           []float32 // the picked rows, Dims values each, in partition and row order
 	Labels         []int32
+	// Parts are, per partition in order, its id and how many of Rows
+	// are its: where each partition's rows sit among the measured, which
+	// the exact silhouette's halved distances step needs.
+	Parts []int64
 }
 
 func (p *spreadPartial) Merge(next algorithms.Partial) error {
@@ -238,6 +239,7 @@ func (p *spreadPartial) Merge(next algorithms.Partial) error {
 	p.SimplifiedRows += n.SimplifiedRows
 	p.Rows = append(p.Rows, n.Rows...)
 	p.Labels = append(p.Labels, n.Labels...)
+	p.Parts = append(p.Parts, n.Parts...)
 	return nil
 }
 
@@ -250,130 +252,7 @@ func (p *spreadPartial) MarshalBinary() ([]byte, error) {
 	w.I64(p.SimplifiedRows)
 	w.F32s(p.Rows)
 	w.I32s(p.Labels)
-	return w.B, nil
-}
-
-// distancesStep sums, for each of a batch of measured rows, its distances
-// to the rows of every segment in the partition.
-type distancesStep struct {
-	Ref      *algorithms.ModelRef `json:"ref"`
-	K        int                  `json:"k"`
-	Dims     int                  `json:"dims"`
-	Rows     []float32            `json:"rows"` // the batch, Dims values each
-	Distance string               `json:"distance"`
-}
-
-func (s *distancesStep) Kind() string                   { return kindDistances }
-func (s *distancesStep) MarshalBinary() ([]byte, error) { return json.Marshal(s) }
-
-func (s *distancesStep) Map(b *partition.Block) (algorithms.Partial, error) {
-	if b.Dims != s.Dims {
-		return nil, fmt.Errorf("partition %d has %d dims, the evaluation %d", b.ID, b.Dims, s.Dims)
-	}
-	e := len(s.Rows) / s.Dims
-	x := make([]float64, len(s.Rows))
-	for i, v := range s.Rows {
-		x[i] = float64(v)
-	}
-	p := &distancesPartial{K: s.K, Sums: make([]float64, e*s.K)}
-	labels, err := labelsOf(s.Ref, b, s.K)
-	if err != nil {
-		return nil, err
-	}
-	// The partition's rows are taken a segment at a time (in row order
-	// within it), in tiles of one segment's rows: the kernel sees one long
-	// run, which it takes in unmasked blocks, and a tile's float64
-	// columns stay in L2 while every measured row streams them.
-	order, start := bySegment(labels, s.K)
-	var t transposed
-	manhattan := s.Distance == Manhattan
-	tile := make([]float32, tileRows*b.Stride)
-	zeros := make([]int32, tileRows)
-	for c := range s.K {
-		for lo := start[c]; lo < start[c+1]; lo += tileRows {
-			idx := order[lo:min(lo+tileRows, start[c+1])]
-			b.Gather(idx, tile)
-			n := t.set(tile, b.Stride, s.Dims, zeros[:len(idx)], 1)
-			// The measured rows' sums are apart, so they are shared out
-			// among the cores with the same bits as one would give: a
-			// small dataset is one partition, and this is its only
-			// parallelism.
-			parallelRows(e, func(i0, i1 int) {
-				for i := i0; i < i1; i++ {
-					kernels.DistanceSums(x[i*s.Dims:(i+1)*s.Dims], t.yt, t.ld, n, t.ends, manhattan, p.Sums[i*s.K+c:i*s.K+c+1])
-				}
-			})
-		}
-	}
-	return p, nil
-}
-
-// tileRows is how many rows the distances step lays out at once: 2048
-// rows of 16 float64 dims are 256 KiB, inside a core's L2.
-const tileRows = 2048
-
-// parallelRows runs fn over [0, n) cut into one range a core, and waits.
-func parallelRows(n int, fn func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n/64)
-	if workers <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	per := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, min(lo+per, n))
-	}
-	wg.Wait()
-}
-
-// bySegment is the positions of the rows with a segment, by segment and
-// then position (a counting sort), and where each segment's begin.
-func bySegment(labels []int32, k int) ([]int32, []int) {
-	start := make([]int, k+1)
-	for _, c := range labels {
-		if c >= 0 {
-			start[c+1]++
-		}
-	}
-	for c := range k {
-		start[c+1] += start[c]
-	}
-	order := make([]int32, start[k])
-	next := slices.Clone(start[:k])
-	for r, c := range labels {
-		if c >= 0 {
-			order[next[c]] = int32(r)
-			next[c]++
-		}
-	}
-	return order, start
-}
-
-type distancesPartial struct {
-	K    int
-	Sums []float64 // measured row × segment
-}
-
-func (p *distancesPartial) Merge(next algorithms.Partial) error {
-	n, ok := next.(*distancesPartial)
-	if !ok || n.K != p.K || len(n.Sums) != len(p.Sums) {
-		return fmt.Errorf("merge %T into a distances partial of %d sums", next, len(p.Sums))
-	}
-	for i, v := range n.Sums {
-		p.Sums[i] += v
-	}
-	return nil
-}
-
-func (p *distancesPartial) MarshalBinary() ([]byte, error) {
-	var w wire.Writer
-	w.I64(int64(p.K))
-	w.F64s(p.Sums)
+	w.I64s(p.Parts)
 	return w.B, nil
 }
 
@@ -408,10 +287,10 @@ func (Codec) DecodePartial(kind string, data []byte) (algorithms.Partial, error)
 		p = &segmentsPartial{Counts: r.I64s(), Noise: r.I64(), Sums: r.F64s()}
 	case kindSpread:
 		sp := &spreadPartial{Dims: int(r.I64()), Sq: r.F64s(), Dist: r.F64s(), Simplified: r.F64(), SimplifiedRows: r.I64()}
-		sp.Rows, sp.Labels = r.F32s(), r.I32s()
+		sp.Rows, sp.Labels, sp.Parts = r.F32s(), r.I32s(), r.I64s()
 		p = sp
 	case kindDistances:
-		p = &distancesPartial{K: int(r.I64()), Sums: r.F64s()}
+		p = &distancesPartial{K: int(r.I64()), Sums: r.F64s(), Missing: int(r.I64())}
 	default:
 		return nil, fmt.Errorf("unknown evaluation partial %q", kind)
 	}

@@ -5,7 +5,7 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 var (
-	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm, distanceSums: distanceSumsAVX2,
+	avx2Impl = impl{name: "avx2", w: 8, exRows: 2, shift: shiftAsm, distanceSums: distanceSumsAVX2, distanceBlock: distanceBlockGo,
 		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
 			finishAVX2(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
 		},
@@ -20,7 +20,7 @@ var (
 			return boundedAVX2(&x[0], rows, stride, c.Dims, c.K, &c.rows[0], &label[0], &lower[0], &drop[0], shrink, absErr,
 				&tot.Sums[0], &tot.Counts[0], &tot.FarDist[0], &tot.FarRow[0], rowBase, &tot.WCSS)
 		}}
-	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm, distanceSums: distanceSumsAVX512,
+	avx512Impl = impl{name: "avx512", w: 16, exRows: 4, shift: shiftAsm, distanceSums: distanceSumsAVX512, distanceBlock: distanceBlockAVX512,
 		finish: func(f []float32, rows int, t, x []float32, stride int, c *Centroids, label []int32, dist, second []float32, cand []int32) {
 			finishAVX512(&f[0], c.groups*c.gw, rows, &t[0], &x[0], stride, c.Dims, &c.rows[0], min(2, c.K), &label[0], &dist[0], &second[0], &cand[0])
 		},
@@ -71,6 +71,35 @@ func distanceSumsAsm(euclid, manhattan distanceSumsKernel) func(x []float64, yt 
 		}
 		f(&x[0], len(x), &yt[0], ld, n, &ends[0], len(ends), &sums[0])
 	}
+}
+
+type distanceBlockKernel func(x *float64, dims int, yt *float64, ld, n int, sums *float64, acc *float64, off *int)
+
+// distanceBlockKernels are the AVX-512 DistanceBlock kernels by metric
+// (Euclidean, Manhattan), accumulators (without, with) and rows of x − 1.
+// AVX2 has none yet: it runs the twin, which has the same bits.
+var distanceBlockKernels = [2][2][DistBlockRows]distanceBlockKernel{
+	{
+		{distanceBlockEuclid1AVX512, distanceBlockEuclid2AVX512, distanceBlockEuclid3AVX512, distanceBlockEuclid4AVX512},
+		{distanceBlockEuclid1AccAVX512, distanceBlockEuclid2AccAVX512, distanceBlockEuclid3AccAVX512, distanceBlockEuclid4AccAVX512},
+	},
+	{
+		{distanceBlockManhattan1AVX512, distanceBlockManhattan2AVX512, distanceBlockManhattan3AVX512, distanceBlockManhattan4AVX512},
+		{distanceBlockManhattan1AccAVX512, distanceBlockManhattan2AccAVX512, distanceBlockManhattan3AccAVX512, distanceBlockManhattan4AccAVX512},
+	},
+}
+
+func distanceBlockAVX512(x []float64, dims int, yt []float64, ld, n int, manhattan bool, sums, acc []float64, off []int) {
+	metric, with := 0, 0
+	if manhattan {
+		metric = 1
+	}
+	var a *float64
+	var o *int
+	if acc != nil {
+		with, a, o = 1, &acc[0], &off[0]
+	}
+	distanceBlockKernels[metric][with][len(x)/dims-1](&x[0], dims, &yt[0], ld, n, &sums[0], a, o)
 }
 
 // available lists the implementations this CPU can run, best first.

@@ -6,7 +6,9 @@
 // centroid unchanged; Accumulate; and the error model of the float32
 // arithmetic those bounds rest on (LowerBound, UpperBound, Separated);
 // and the silhouette's float64 distance sums from one row to runs of rows
-// (DistanceSums), in an order of its own that distsums.go spells out.
+// (DistanceSums), in an order of its own that distsums.go spells out, and
+// DistanceBlock: several rows against one run at once, each distance
+// also added to the other row's side for an exact silhouette.
 //
 // # One canonical order
 //

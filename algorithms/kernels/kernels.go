@@ -26,9 +26,11 @@ type impl struct {
 	bounded    func(x []float32, rows, stride int, c *Centroids, label []int32, lower []float32, drop []float64, shrink, absErr float64, tot *Totals, rowBase int) int
 	// distanceSums is DistanceSums (distsums.go).
 	distanceSums func(x []float64, yt []float64, ld, n int, ends []int32, manhattan bool, sums []float64)
+	// distanceBlock is DistanceBlock (distblock.go).
+	distanceBlock func(x []float64, dims int, yt []float64, ld, n int, manhattan bool, sums, acc []float64, off []int)
 }
 
-var generic = impl{name: "go", nearest: nearestGo, accumulate: accumulateGo, bounded: boundedGo, distanceSums: distanceSumsGo}
+var generic = impl{name: "go", nearest: nearestGo, accumulate: accumulateGo, bounded: boundedGo, distanceSums: distanceSumsGo, distanceBlock: distanceBlockGo}
 
 // Impl names the implementation in use: "avx512", "avx2" or "go".
 func Impl() string { return active.name }

@@ -2121,6 +2121,1846 @@ doneEuclidAVX512:
 	VZEROUPPER
 	RET
 
+// func distanceBlockEuclid1AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid1AVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	VXORPD Z16, Z16, Z16
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid1:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid1
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid1u:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VFMADD231PD  Z25, Z25, Z1
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z2
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VFMADD231PD  Z27, Z27, Z3
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z4
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z6
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VFMADD231PD  Z27, Z27, Z7
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid1u
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z5, Z16, Z16
+	VADDPD       Z6, Z16, Z16
+	VADDPD       Z7, Z16, Z16
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockEuclid1
+
+groupdistanceBlockEuclid1:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid1
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid11:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid11
+	VSQRTPD      Z0, Z0
+	VADDPD       Z0, Z16, Z16
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid1
+
+taildistanceBlockEuclid1:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid1
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid1t:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid1t
+	VSQRTPD      Z0, Z0
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+
+flushdistanceBlockEuclid1:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid1AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid1AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	MOVQ   acc+48(FP), CX
+	MOVQ   off+56(FP), AX
+	MOVQ   (AX), R14
+	LEAQ   (CX)(R14*8), R14
+	VXORPD Z16, Z16, Z16
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid1Acc:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid1Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid1Accu:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VFMADD231PD  Z25, Z25, Z1
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z2
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VFMADD231PD  Z27, Z27, Z3
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z4
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z6
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VFMADD231PD  Z27, Z27, Z7
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid1Accu
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VADDPD       Z0, Z16, Z16
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       Z4, Z16, Z16
+	VADDPD       256(R14)(R13*8), Z4, Z24
+	VMOVUPD      Z24, 256(R14)(R13*8)
+	VADDPD       Z5, Z16, Z16
+	VADDPD       320(R14)(R13*8), Z5, Z24
+	VMOVUPD      Z24, 320(R14)(R13*8)
+	VADDPD       Z6, Z16, Z16
+	VADDPD       384(R14)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 384(R14)(R13*8)
+	VADDPD       Z7, Z16, Z16
+	VADDPD       448(R14)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 448(R14)(R13*8)
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockEuclid1Acc
+
+groupdistanceBlockEuclid1Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid1Acc
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid1Acc1:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid1Acc1
+	VSQRTPD      Z0, Z0
+	VADDPD       Z0, Z16, Z16
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid1Acc
+
+taildistanceBlockEuclid1Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid1Acc
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid1Acct:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid1Acct
+	VSQRTPD      Z0, Z0
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+
+flushdistanceBlockEuclid1Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid2AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid2AVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	VXORPD Z16, Z16, Z16
+	VXORPD Z17, Z17, Z17
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid2:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid2
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid2u:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z8
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z1
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z9
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z2
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z10
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z3
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z11
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z4
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z12
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z5
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z13
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z6
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z14
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z7
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid2u
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z9, Z9
+	VSQRTPD      Z10, Z10
+	VSQRTPD      Z11, Z11
+	VSQRTPD      Z12, Z12
+	VSQRTPD      Z13, Z13
+	VSQRTPD      Z14, Z14
+	VSQRTPD      Z15, Z15
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z10, Z17, Z17
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z11, Z17, Z17
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z12, Z17, Z17
+	VADDPD       Z5, Z16, Z16
+	VADDPD       Z13, Z17, Z17
+	VADDPD       Z6, Z16, Z16
+	VADDPD       Z14, Z17, Z17
+	VADDPD       Z7, Z16, Z16
+	VADDPD       Z15, Z17, Z17
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockEuclid2
+
+groupdistanceBlockEuclid2:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid2
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid21:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid21
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z8, Z8
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid2
+
+taildistanceBlockEuclid2:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid2
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid2t:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid2t
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z8, Z8
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z8, Z17, K1, Z17
+
+flushdistanceBlockEuclid2:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid2AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid2AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	MOVQ   acc+48(FP), CX
+	MOVQ   off+56(FP), AX
+	MOVQ   (AX), R14
+	LEAQ   (CX)(R14*8), R14
+	MOVQ   8(AX), R15
+	LEAQ   (CX)(R15*8), R15
+	VXORPD Z16, Z16, Z16
+	VXORPD Z17, Z17, Z17
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid2Acc:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid2Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid2Accu:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z8
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z1
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z9
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z2
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z10
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z3
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z11
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z4
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z12
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z5
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z13
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z6
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z14
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z7
+	VSUBPD       Z29, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid2Accu
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z9, Z9
+	VSQRTPD      Z10, Z10
+	VSQRTPD      Z11, Z11
+	VSQRTPD      Z12, Z12
+	VSQRTPD      Z13, Z13
+	VSQRTPD      Z14, Z14
+	VSQRTPD      Z15, Z15
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       64(R15)(R13*8), Z9, Z24
+	VMOVUPD      Z24, 64(R15)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z10, Z17, Z17
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       128(R15)(R13*8), Z10, Z24
+	VMOVUPD      Z24, 128(R15)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z11, Z17, Z17
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       192(R15)(R13*8), Z11, Z24
+	VMOVUPD      Z24, 192(R15)(R13*8)
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z12, Z17, Z17
+	VADDPD       256(R14)(R13*8), Z4, Z24
+	VMOVUPD      Z24, 256(R14)(R13*8)
+	VADDPD       256(R15)(R13*8), Z12, Z24
+	VMOVUPD      Z24, 256(R15)(R13*8)
+	VADDPD       Z5, Z16, Z16
+	VADDPD       Z13, Z17, Z17
+	VADDPD       320(R14)(R13*8), Z5, Z24
+	VMOVUPD      Z24, 320(R14)(R13*8)
+	VADDPD       320(R15)(R13*8), Z13, Z24
+	VMOVUPD      Z24, 320(R15)(R13*8)
+	VADDPD       Z6, Z16, Z16
+	VADDPD       Z14, Z17, Z17
+	VADDPD       384(R14)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 384(R14)(R13*8)
+	VADDPD       384(R15)(R13*8), Z14, Z24
+	VMOVUPD      Z24, 384(R15)(R13*8)
+	VADDPD       Z7, Z16, Z16
+	VADDPD       Z15, Z17, Z17
+	VADDPD       448(R14)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 448(R14)(R13*8)
+	VADDPD       448(R15)(R13*8), Z15, Z24
+	VMOVUPD      Z24, 448(R15)(R13*8)
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockEuclid2Acc
+
+groupdistanceBlockEuclid2Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid2Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid2Acc1:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid2Acc1
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z8, Z8
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid2Acc
+
+taildistanceBlockEuclid2Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid2Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid2Acct:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid2Acct
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z8, Z8
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z8, Z17, K1, Z17
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+	VMOVUPD.Z    (R15)(R13*8), K1, Z24
+	VADDPD       Z8, Z24, Z24
+	VMOVUPD      Z24, K1, (R15)(R13*8)
+
+flushdistanceBlockEuclid2Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid3AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	VXORPD Z16, Z16, Z16
+	VXORPD Z17, Z17, Z17
+	VXORPD Z18, Z18, Z18
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid3:
+	LEAQ   40(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid3
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid3u:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VFMADD231PD  Z27, Z27, Z1
+	VSUBPD       Z29, Z21, Z24
+	VFMADD231PD  Z24, Z24, Z6
+	VSUBPD       Z29, Z22, Z25
+	VFMADD231PD  Z25, Z25, Z11
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z2
+	VSUBPD       Z28, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z7
+	VSUBPD       Z28, Z22, Z24
+	VFMADD231PD  Z24, Z24, Z12
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VFMADD231PD  Z25, Z25, Z3
+	VSUBPD       Z29, Z21, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z29, Z22, Z27
+	VFMADD231PD  Z27, Z27, Z13
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z4
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z9
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z14
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid3u
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z9, Z9
+	VSQRTPD      Z10, Z10
+	VSQRTPD      Z11, Z11
+	VSQRTPD      Z12, Z12
+	VSQRTPD      Z13, Z13
+	VSQRTPD      Z14, Z14
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z12, Z18, Z18
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       Z13, Z18, Z18
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       Z14, Z18, Z18
+	ADDQ         $0x28, R13
+	JMP          blockdistanceBlockEuclid3
+
+groupdistanceBlockEuclid3:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid3
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid31:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid31
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z10, Z10
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid3
+
+taildistanceBlockEuclid3:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid3
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid3t:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid3t
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z10, Z10
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z5, Z17, K1, Z17
+	VADDPD       Z10, Z18, K1, Z18
+
+flushdistanceBlockEuclid3:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid3AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid3AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	MOVQ   acc+48(FP), CX
+	MOVQ   off+56(FP), AX
+	MOVQ   (AX), R14
+	LEAQ   (CX)(R14*8), R14
+	MOVQ   8(AX), R15
+	LEAQ   (CX)(R15*8), R15
+	MOVQ   16(AX), R12
+	LEAQ   (CX)(R12*8), R12
+	VXORPD Z16, Z16, Z16
+	VXORPD Z17, Z17, Z17
+	VXORPD Z18, Z18, Z18
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid3Acc:
+	LEAQ   40(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid3Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid3Accu:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VFMADD231PD  Z27, Z27, Z1
+	VSUBPD       Z29, Z21, Z24
+	VFMADD231PD  Z24, Z24, Z6
+	VSUBPD       Z29, Z22, Z25
+	VFMADD231PD  Z25, Z25, Z11
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VFMADD231PD  Z26, Z26, Z2
+	VSUBPD       Z28, Z21, Z27
+	VFMADD231PD  Z27, Z27, Z7
+	VSUBPD       Z28, Z22, Z24
+	VFMADD231PD  Z24, Z24, Z12
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VFMADD231PD  Z25, Z25, Z3
+	VSUBPD       Z29, Z21, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z29, Z22, Z27
+	VFMADD231PD  Z27, Z27, Z13
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z4
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z9
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z14
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid3Accu
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z9, Z9
+	VSQRTPD      Z10, Z10
+	VSQRTPD      Z11, Z11
+	VSQRTPD      Z12, Z12
+	VSQRTPD      Z13, Z13
+	VSQRTPD      Z14, Z14
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z5, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z10, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       64(R15)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 64(R15)(R13*8)
+	VADDPD       64(R12)(R13*8), Z11, Z24
+	VMOVUPD      Z24, 64(R12)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z12, Z18, Z18
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       128(R15)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 128(R15)(R13*8)
+	VADDPD       128(R12)(R13*8), Z12, Z24
+	VMOVUPD      Z24, 128(R12)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       Z13, Z18, Z18
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       192(R15)(R13*8), Z8, Z24
+	VMOVUPD      Z24, 192(R15)(R13*8)
+	VADDPD       192(R12)(R13*8), Z13, Z24
+	VMOVUPD      Z24, 192(R12)(R13*8)
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       Z14, Z18, Z18
+	VADDPD       256(R14)(R13*8), Z4, Z24
+	VMOVUPD      Z24, 256(R14)(R13*8)
+	VADDPD       256(R15)(R13*8), Z9, Z24
+	VMOVUPD      Z24, 256(R15)(R13*8)
+	VADDPD       256(R12)(R13*8), Z14, Z24
+	VMOVUPD      Z24, 256(R12)(R13*8)
+	ADDQ         $0x28, R13
+	JMP          blockdistanceBlockEuclid3Acc
+
+groupdistanceBlockEuclid3Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid3Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid3Acc1:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid3Acc1
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z10, Z10
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z5, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z10, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid3Acc
+
+taildistanceBlockEuclid3Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid3Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid3Acct:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid3Acct
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z10, Z10
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z5, Z17, K1, Z17
+	VADDPD       Z10, Z18, K1, Z18
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+	VMOVUPD.Z    (R15)(R13*8), K1, Z24
+	VADDPD       Z5, Z24, Z24
+	VMOVUPD      Z24, K1, (R15)(R13*8)
+	VMOVUPD.Z    (R12)(R13*8), K1, Z24
+	VADDPD       Z10, Z24, Z24
+	VMOVUPD      Z24, K1, (R12)(R13*8)
+
+flushdistanceBlockEuclid3Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid4AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid4AVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	VXORPD Z16, Z16, Z16
+	VXORPD Z17, Z17, Z17
+	VXORPD Z18, Z18, Z18
+	VXORPD Z19, Z19, Z19
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid4:
+	LEAQ   32(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid4
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid4u:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z4
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z12
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z1
+	VSUBPD       Z29, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z29, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z9
+	VSUBPD       Z29, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z13
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z2
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z6
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z14
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z3
+	VSUBPD       Z29, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z7
+	VSUBPD       Z29, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z11
+	VSUBPD       Z29, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid4u
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z9, Z9
+	VSQRTPD      Z10, Z10
+	VSQRTPD      Z11, Z11
+	VSQRTPD      Z12, Z12
+	VSQRTPD      Z13, Z13
+	VSQRTPD      Z14, Z14
+	VSQRTPD      Z15, Z15
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z9, Z18, Z18
+	VADDPD       Z13, Z19, Z19
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       Z14, Z19, Z19
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       Z15, Z19, Z19
+	ADDQ         $0x20, R13
+	JMP          blockdistanceBlockEuclid4
+
+groupdistanceBlockEuclid4:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid4
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid41:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z4
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid41
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z12, Z12
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid4
+
+taildistanceBlockEuclid4:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid4
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid4t:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z4
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid4t
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z12, Z12
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z4, Z17, K1, Z17
+	VADDPD       Z8, Z18, K1, Z18
+	VADDPD       Z12, Z19, K1, Z19
+
+flushdistanceBlockEuclid4:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	MOVQ          $0x00000003, AX
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPD        Y0, Y19, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z19, Z19, Z19
+	VZEROUPPER
+	RET
+
+// func distanceBlockEuclid4AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockEuclid4AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ   yt+16(FP), DI
+	MOVQ   ld+24(FP), R8
+	MOVQ   n+32(FP), R9
+	MOVQ   dims+8(FP), R10
+	SHLQ   $0x03, R8
+	SHLQ   $0x03, R10
+	LEAQ   (R10)(R10*2), R11
+	MOVQ   acc+48(FP), CX
+	MOVQ   off+56(FP), AX
+	MOVQ   (AX), R14
+	LEAQ   (CX)(R14*8), R14
+	MOVQ   8(AX), R15
+	LEAQ   (CX)(R15*8), R15
+	MOVQ   16(AX), R12
+	LEAQ   (CX)(R12*8), R12
+	MOVQ   24(AX), SI
+	LEAQ   (CX)(SI*8), SI
+	VXORPD Z16, Z16, Z16
+	VXORPD Z17, Z17, Z17
+	VXORPD Z18, Z18, Z18
+	VXORPD Z19, Z19, Z19
+	XORQ   R13, R13
+
+blockdistanceBlockEuclid4Acc:
+	LEAQ   32(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockEuclid4Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid4Accu:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z4
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z12
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z1
+	VSUBPD       Z29, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z5
+	VSUBPD       Z29, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z9
+	VSUBPD       Z29, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z13
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z2
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z6
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z10
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z14
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z3
+	VSUBPD       Z29, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z7
+	VSUBPD       Z29, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z11
+	VSUBPD       Z29, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid4Accu
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z1, Z1
+	VSQRTPD      Z2, Z2
+	VSQRTPD      Z3, Z3
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z5, Z5
+	VSQRTPD      Z6, Z6
+	VSQRTPD      Z7, Z7
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z9, Z9
+	VSQRTPD      Z10, Z10
+	VSQRTPD      Z11, Z11
+	VSQRTPD      Z12, Z12
+	VSQRTPD      Z13, Z13
+	VSQRTPD      Z14, Z14
+	VSQRTPD      Z15, Z15
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z4, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	VADDPD       (SI)(R13*8), Z12, Z24
+	VMOVUPD      Z24, (SI)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z9, Z18, Z18
+	VADDPD       Z13, Z19, Z19
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       64(R15)(R13*8), Z5, Z24
+	VMOVUPD      Z24, 64(R15)(R13*8)
+	VADDPD       64(R12)(R13*8), Z9, Z24
+	VMOVUPD      Z24, 64(R12)(R13*8)
+	VADDPD       64(SI)(R13*8), Z13, Z24
+	VMOVUPD      Z24, 64(SI)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       Z14, Z19, Z19
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       128(R15)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 128(R15)(R13*8)
+	VADDPD       128(R12)(R13*8), Z10, Z24
+	VMOVUPD      Z24, 128(R12)(R13*8)
+	VADDPD       128(SI)(R13*8), Z14, Z24
+	VMOVUPD      Z24, 128(SI)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       Z15, Z19, Z19
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       192(R15)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 192(R15)(R13*8)
+	VADDPD       192(R12)(R13*8), Z11, Z24
+	VMOVUPD      Z24, 192(R12)(R13*8)
+	VADDPD       192(SI)(R13*8), Z15, Z24
+	VMOVUPD      Z24, 192(SI)(R13*8)
+	ADDQ         $0x20, R13
+	JMP          blockdistanceBlockEuclid4Acc
+
+groupdistanceBlockEuclid4Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockEuclid4Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid4Acc1:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z4
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid4Acc1
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z12, Z12
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z4, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	VADDPD       (SI)(R13*8), Z12, Z24
+	VMOVUPD      Z24, (SI)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockEuclid4Acc
+
+taildistanceBlockEuclid4Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockEuclid4Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockEuclid4Acct:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VFMADD231PD  Z24, Z24, Z0
+	VSUBPD       Z28, Z21, Z25
+	VFMADD231PD  Z25, Z25, Z4
+	VSUBPD       Z28, Z22, Z26
+	VFMADD231PD  Z26, Z26, Z8
+	VSUBPD       Z28, Z23, Z27
+	VFMADD231PD  Z27, Z27, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockEuclid4Acct
+	VSQRTPD      Z0, Z0
+	VSQRTPD      Z4, Z4
+	VSQRTPD      Z8, Z8
+	VSQRTPD      Z12, Z12
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z4, Z17, K1, Z17
+	VADDPD       Z8, Z18, K1, Z18
+	VADDPD       Z12, Z19, K1, Z19
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+	VMOVUPD.Z    (R15)(R13*8), K1, Z24
+	VADDPD       Z4, Z24, Z24
+	VMOVUPD      Z24, K1, (R15)(R13*8)
+	VMOVUPD.Z    (R12)(R13*8), K1, Z24
+	VADDPD       Z8, Z24, Z24
+	VMOVUPD      Z24, K1, (R12)(R13*8)
+	VMOVUPD.Z    (SI)(R13*8), K1, Z24
+	VADDPD       Z12, Z24, Z24
+	VMOVUPD      Z24, K1, (SI)(R13*8)
+
+flushdistanceBlockEuclid4Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	MOVQ          $0x00000003, AX
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPD        Y0, Y19, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z19, Z19, Z19
+	VZEROUPPER
+	RET
+
 // func distanceSumsManhattanAVX2(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
 // Requires: AVX, AVX2
 TEXT ·distanceSumsManhattanAVX2(SB), NOSPLIT, $320-64
@@ -2517,5 +4357,1853 @@ finalManhattanAVX512:
 	JMP           finalManhattanAVX512
 
 doneManhattanAVX512:
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan1AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan1AVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan1:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan1
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan1u:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z2, Z2
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z3, Z3
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z4, Z4
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z6, Z6
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z7, Z7
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan1u
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z5, Z16, Z16
+	VADDPD       Z6, Z16, Z16
+	VADDPD       Z7, Z16, Z16
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockManhattan1
+
+groupdistanceBlockManhattan1:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan1
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan11:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan11
+	VADDPD       Z0, Z16, Z16
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan1
+
+taildistanceBlockManhattan1:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan1
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan1t:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan1t
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+
+flushdistanceBlockManhattan1:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan1AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan1AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan1Acc:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan1Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan1Accu:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z1, Z1
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z2, Z2
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z3, Z3
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z4, Z4
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z6, Z6
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z7, Z7
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan1Accu
+	VADDPD       Z0, Z16, Z16
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       Z4, Z16, Z16
+	VADDPD       256(R14)(R13*8), Z4, Z24
+	VMOVUPD      Z24, 256(R14)(R13*8)
+	VADDPD       Z5, Z16, Z16
+	VADDPD       320(R14)(R13*8), Z5, Z24
+	VMOVUPD      Z24, 320(R14)(R13*8)
+	VADDPD       Z6, Z16, Z16
+	VADDPD       384(R14)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 384(R14)(R13*8)
+	VADDPD       Z7, Z16, Z16
+	VADDPD       448(R14)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 448(R14)(R13*8)
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockManhattan1Acc
+
+groupdistanceBlockManhattan1Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan1Acc
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan1Acc1:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan1Acc1
+	VADDPD       Z0, Z16, Z16
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan1Acc
+
+taildistanceBlockManhattan1Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan1Acc
+	VXORPD Z0, Z0, Z0
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan1Acct:
+	VBROADCASTSD (AX), Z20
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan1Acct
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+
+flushdistanceBlockManhattan1Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan2AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan2AVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan2:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan2
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan2u:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z1, Z1
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z9, Z9
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z2, Z2
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z10, Z10
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z3, Z3
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z11, Z11
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z4, Z4
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z12, Z12
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z5, Z5
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z13, Z13
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z6, Z6
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z14, Z14
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z7, Z7
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z15, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan2u
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z10, Z17, Z17
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z11, Z17, Z17
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z12, Z17, Z17
+	VADDPD       Z5, Z16, Z16
+	VADDPD       Z13, Z17, Z17
+	VADDPD       Z6, Z16, Z16
+	VADDPD       Z14, Z17, Z17
+	VADDPD       Z7, Z16, Z16
+	VADDPD       Z15, Z17, Z17
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockManhattan2
+
+groupdistanceBlockManhattan2:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan2
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan21:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan21
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan2
+
+taildistanceBlockManhattan2:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan2
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan2t:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan2t
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z8, Z17, K1, Z17
+
+flushdistanceBlockManhattan2:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan2AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan2AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	MOVQ    8(AX), R15
+	LEAQ    (CX)(R15*8), R15
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan2Acc:
+	LEAQ   64(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan2Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan2Accu:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z1, Z1
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z9, Z9
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z2, Z2
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z10, Z10
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z3, Z3
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z11, Z11
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z4, Z4
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z12, Z12
+	VMOVUPD      320(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z5, Z5
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z13, Z13
+	VMOVUPD      384(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z6, Z6
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z14, Z14
+	VMOVUPD      448(BX), Z29
+	VSUBPD       Z29, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z7, Z7
+	VSUBPD       Z29, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z15, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan2Accu
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       64(R15)(R13*8), Z9, Z24
+	VMOVUPD      Z24, 64(R15)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z10, Z17, Z17
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       128(R15)(R13*8), Z10, Z24
+	VMOVUPD      Z24, 128(R15)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z11, Z17, Z17
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       192(R15)(R13*8), Z11, Z24
+	VMOVUPD      Z24, 192(R15)(R13*8)
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z12, Z17, Z17
+	VADDPD       256(R14)(R13*8), Z4, Z24
+	VMOVUPD      Z24, 256(R14)(R13*8)
+	VADDPD       256(R15)(R13*8), Z12, Z24
+	VMOVUPD      Z24, 256(R15)(R13*8)
+	VADDPD       Z5, Z16, Z16
+	VADDPD       Z13, Z17, Z17
+	VADDPD       320(R14)(R13*8), Z5, Z24
+	VMOVUPD      Z24, 320(R14)(R13*8)
+	VADDPD       320(R15)(R13*8), Z13, Z24
+	VMOVUPD      Z24, 320(R15)(R13*8)
+	VADDPD       Z6, Z16, Z16
+	VADDPD       Z14, Z17, Z17
+	VADDPD       384(R14)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 384(R14)(R13*8)
+	VADDPD       384(R15)(R13*8), Z14, Z24
+	VMOVUPD      Z24, 384(R15)(R13*8)
+	VADDPD       Z7, Z16, Z16
+	VADDPD       Z15, Z17, Z17
+	VADDPD       448(R14)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 448(R14)(R13*8)
+	VADDPD       448(R15)(R13*8), Z15, Z24
+	VMOVUPD      Z24, 448(R15)(R13*8)
+	ADDQ         $0x40, R13
+	JMP          blockdistanceBlockManhattan2Acc
+
+groupdistanceBlockManhattan2Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan2Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan2Acc1:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan2Acc1
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan2Acc
+
+taildistanceBlockManhattan2Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan2Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z8, Z8, Z8
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan2Acct:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z8, Z8
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan2Acct
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z8, Z17, K1, Z17
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+	VMOVUPD.Z    (R15)(R13*8), K1, Z24
+	VADDPD       Z8, Z24, Z24
+	VMOVUPD      Z24, K1, (R15)(R13*8)
+
+flushdistanceBlockManhattan2Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan3AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan3AVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan3:
+	LEAQ   40(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan3
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan3u:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z1, Z1
+	VSUBPD       Z29, Z21, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z6, Z6
+	VSUBPD       Z29, Z22, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z11, Z11
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z2, Z2
+	VSUBPD       Z28, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z7, Z7
+	VSUBPD       Z28, Z22, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z12, Z12
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VSUBPD       Z29, Z21, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z29, Z22, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z13, Z13
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z4, Z4
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z9, Z9
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z14, Z14
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan3u
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z12, Z18, Z18
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       Z13, Z18, Z18
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       Z14, Z18, Z18
+	ADDQ         $0x28, R13
+	JMP          blockdistanceBlockManhattan3
+
+groupdistanceBlockManhattan3:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan3
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan31:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan31
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan3
+
+taildistanceBlockManhattan3:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan3
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan3t:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan3t
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z5, Z17, K1, Z17
+	VADDPD       Z10, Z18, K1, Z18
+
+flushdistanceBlockManhattan3:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan3AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan3AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	MOVQ    8(AX), R15
+	LEAQ    (CX)(R15*8), R15
+	MOVQ    16(AX), R12
+	LEAQ    (CX)(R12*8), R12
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan3Acc:
+	LEAQ   40(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan3Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan3Accu:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z1, Z1
+	VSUBPD       Z29, Z21, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z6, Z6
+	VSUBPD       Z29, Z22, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z11, Z11
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z2, Z2
+	VSUBPD       Z28, Z21, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z7, Z7
+	VSUBPD       Z28, Z22, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z12, Z12
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z3, Z3
+	VSUBPD       Z29, Z21, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z29, Z22, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z13, Z13
+	VMOVUPD      256(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z4, Z4
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z9, Z9
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z14, Z14
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan3Accu
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z5, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z10, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       64(R15)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 64(R15)(R13*8)
+	VADDPD       64(R12)(R13*8), Z11, Z24
+	VMOVUPD      Z24, 64(R12)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z12, Z18, Z18
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       128(R15)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 128(R15)(R13*8)
+	VADDPD       128(R12)(R13*8), Z12, Z24
+	VMOVUPD      Z24, 128(R12)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z8, Z17, Z17
+	VADDPD       Z13, Z18, Z18
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       192(R15)(R13*8), Z8, Z24
+	VMOVUPD      Z24, 192(R15)(R13*8)
+	VADDPD       192(R12)(R13*8), Z13, Z24
+	VMOVUPD      Z24, 192(R12)(R13*8)
+	VADDPD       Z4, Z16, Z16
+	VADDPD       Z9, Z17, Z17
+	VADDPD       Z14, Z18, Z18
+	VADDPD       256(R14)(R13*8), Z4, Z24
+	VMOVUPD      Z24, 256(R14)(R13*8)
+	VADDPD       256(R15)(R13*8), Z9, Z24
+	VMOVUPD      Z24, 256(R15)(R13*8)
+	VADDPD       256(R12)(R13*8), Z14, Z24
+	VMOVUPD      Z24, 256(R12)(R13*8)
+	ADDQ         $0x28, R13
+	JMP          blockdistanceBlockManhattan3Acc
+
+groupdistanceBlockManhattan3Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan3Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan3Acc1:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan3Acc1
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z5, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z10, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan3Acc
+
+taildistanceBlockManhattan3Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan3Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z5, Z5, Z5
+	VXORPD Z10, Z10, Z10
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan3Acct:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan3Acct
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z5, Z17, K1, Z17
+	VADDPD       Z10, Z18, K1, Z18
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+	VMOVUPD.Z    (R15)(R13*8), K1, Z24
+	VADDPD       Z5, Z24, Z24
+	VMOVUPD      Z24, K1, (R15)(R13*8)
+	VMOVUPD.Z    (R12)(R13*8), K1, Z24
+	VADDPD       Z10, Z24, Z24
+	VMOVUPD      Z24, K1, (R12)(R13*8)
+
+flushdistanceBlockManhattan3Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan4AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan4AVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	VXORPD  Z19, Z19, Z19
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan4:
+	LEAQ   32(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan4
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan4u:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z12, Z12
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z1, Z1
+	VSUBPD       Z29, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z29, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z9, Z9
+	VSUBPD       Z29, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z13, Z13
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z2, Z2
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z6, Z6
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z14, Z14
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z3, Z3
+	VSUBPD       Z29, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z7, Z7
+	VSUBPD       Z29, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z11, Z11
+	VSUBPD       Z29, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z15, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan4u
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z9, Z18, Z18
+	VADDPD       Z13, Z19, Z19
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       Z14, Z19, Z19
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       Z15, Z19, Z19
+	ADDQ         $0x20, R13
+	JMP          blockdistanceBlockManhattan4
+
+groupdistanceBlockManhattan4:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan4
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan41:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z12, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan41
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan4
+
+taildistanceBlockManhattan4:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan4
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan4t:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z12, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan4t
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z4, Z17, K1, Z17
+	VADDPD       Z8, Z18, K1, Z18
+	VADDPD       Z12, Z19, K1, Z19
+
+flushdistanceBlockManhattan4:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	MOVQ          $0x00000003, AX
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPD        Y0, Y19, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z19, Z19, Z19
+	VZEROUPPER
+	RET
+
+// func distanceBlockManhattan4AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·distanceBlockManhattan4AccAVX512(SB), NOSPLIT, $0-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	MOVQ    8(AX), R15
+	LEAQ    (CX)(R15*8), R15
+	MOVQ    16(AX), R12
+	LEAQ    (CX)(R12*8), R12
+	MOVQ    24(AX), SI
+	LEAQ    (CX)(SI*8), SI
+	VMOVUPD abs64<>+0(SB), Z30
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	VXORPD  Z19, Z19, Z19
+	XORQ    R13, R13
+
+blockdistanceBlockManhattan4Acc:
+	LEAQ   32(R13), CX
+	CMPQ   CX, R9
+	JG     groupdistanceBlockManhattan4Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+	VXORPD Z9, Z9, Z9
+	VXORPD Z10, Z10, Z10
+	VXORPD Z11, Z11, Z11
+	VXORPD Z12, Z12, Z12
+	VXORPD Z13, Z13, Z13
+	VXORPD Z14, Z14, Z14
+	VXORPD Z15, Z15, Z15
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan4Accu:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z12, Z12
+	VMOVUPD      64(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z1, Z1
+	VSUBPD       Z29, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z5, Z5
+	VSUBPD       Z29, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z9, Z9
+	VSUBPD       Z29, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z13, Z13
+	VMOVUPD      128(BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z2, Z2
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z6, Z6
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z10, Z10
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z14, Z14
+	VMOVUPD      192(BX), Z29
+	VSUBPD       Z29, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z3, Z3
+	VSUBPD       Z29, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z7, Z7
+	VSUBPD       Z29, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z11, Z11
+	VSUBPD       Z29, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z15, Z15
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan4Accu
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z4, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	VADDPD       (SI)(R13*8), Z12, Z24
+	VMOVUPD      Z24, (SI)(R13*8)
+	VADDPD       Z1, Z16, Z16
+	VADDPD       Z5, Z17, Z17
+	VADDPD       Z9, Z18, Z18
+	VADDPD       Z13, Z19, Z19
+	VADDPD       64(R14)(R13*8), Z1, Z24
+	VMOVUPD      Z24, 64(R14)(R13*8)
+	VADDPD       64(R15)(R13*8), Z5, Z24
+	VMOVUPD      Z24, 64(R15)(R13*8)
+	VADDPD       64(R12)(R13*8), Z9, Z24
+	VMOVUPD      Z24, 64(R12)(R13*8)
+	VADDPD       64(SI)(R13*8), Z13, Z24
+	VMOVUPD      Z24, 64(SI)(R13*8)
+	VADDPD       Z2, Z16, Z16
+	VADDPD       Z6, Z17, Z17
+	VADDPD       Z10, Z18, Z18
+	VADDPD       Z14, Z19, Z19
+	VADDPD       128(R14)(R13*8), Z2, Z24
+	VMOVUPD      Z24, 128(R14)(R13*8)
+	VADDPD       128(R15)(R13*8), Z6, Z24
+	VMOVUPD      Z24, 128(R15)(R13*8)
+	VADDPD       128(R12)(R13*8), Z10, Z24
+	VMOVUPD      Z24, 128(R12)(R13*8)
+	VADDPD       128(SI)(R13*8), Z14, Z24
+	VMOVUPD      Z24, 128(SI)(R13*8)
+	VADDPD       Z3, Z16, Z16
+	VADDPD       Z7, Z17, Z17
+	VADDPD       Z11, Z18, Z18
+	VADDPD       Z15, Z19, Z19
+	VADDPD       192(R14)(R13*8), Z3, Z24
+	VMOVUPD      Z24, 192(R14)(R13*8)
+	VADDPD       192(R15)(R13*8), Z7, Z24
+	VMOVUPD      Z24, 192(R15)(R13*8)
+	VADDPD       192(R12)(R13*8), Z11, Z24
+	VMOVUPD      Z24, 192(R12)(R13*8)
+	VADDPD       192(SI)(R13*8), Z15, Z24
+	VMOVUPD      Z24, 192(SI)(R13*8)
+	ADDQ         $0x20, R13
+	JMP          blockdistanceBlockManhattan4Acc
+
+groupdistanceBlockManhattan4Acc:
+	LEAQ   8(R13), CX
+	CMPQ   CX, R9
+	JG     taildistanceBlockManhattan4Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan4Acc1:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z12, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan4Acc1
+	VADDPD       Z0, Z16, Z16
+	VADDPD       Z4, Z17, Z17
+	VADDPD       Z8, Z18, Z18
+	VADDPD       Z12, Z19, Z19
+	VADDPD       (R14)(R13*8), Z0, Z24
+	VMOVUPD      Z24, (R14)(R13*8)
+	VADDPD       (R15)(R13*8), Z4, Z24
+	VMOVUPD      Z24, (R15)(R13*8)
+	VADDPD       (R12)(R13*8), Z8, Z24
+	VMOVUPD      Z24, (R12)(R13*8)
+	VADDPD       (SI)(R13*8), Z12, Z24
+	VMOVUPD      Z24, (SI)(R13*8)
+	ADDQ         $0x08, R13
+	JMP          groupdistanceBlockManhattan4Acc
+
+taildistanceBlockManhattan4Acc:
+	CMPQ   R13, R9
+	JGE    flushdistanceBlockManhattan4Acc
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z8, Z8, Z8
+	VXORPD Z12, Z12, Z12
+	MOVQ   x+0(FP), AX
+	LEAQ   (DI)(R13*8), BX
+	MOVQ   dims+8(FP), DX
+
+dimdistanceBlockManhattan4Acct:
+	VBROADCASTSD (AX), Z20
+	VBROADCASTSD (AX)(R10*1), Z21
+	VBROADCASTSD (AX)(R10*2), Z22
+	VBROADCASTSD (AX)(R11*1), Z23
+	VMOVUPD      (BX), Z28
+	VSUBPD       Z28, Z20, Z24
+	VANDPD       Z30, Z24, Z24
+	VADDPD       Z24, Z0, Z0
+	VSUBPD       Z28, Z21, Z25
+	VANDPD       Z30, Z25, Z25
+	VADDPD       Z25, Z4, Z4
+	VSUBPD       Z28, Z22, Z26
+	VANDPD       Z30, Z26, Z26
+	VADDPD       Z26, Z8, Z8
+	VSUBPD       Z28, Z23, Z27
+	VANDPD       Z30, Z27, Z27
+	VADDPD       Z27, Z12, Z12
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         DX
+	JNZ          dimdistanceBlockManhattan4Acct
+	MOVQ         R9, CX
+	SUBQ         R13, CX
+	VPBROADCASTQ CX, Z25
+	VMOVDQU64    iota64<>+0(SB), Z26
+	VPCMPQ       $0x01, Z25, Z26, K1
+	VADDPD       Z0, Z16, K1, Z16
+	VADDPD       Z4, Z17, K1, Z17
+	VADDPD       Z8, Z18, K1, Z18
+	VADDPD       Z12, Z19, K1, Z19
+	VMOVUPD.Z    (R14)(R13*8), K1, Z24
+	VADDPD       Z0, Z24, Z24
+	VMOVUPD      Z24, K1, (R14)(R13*8)
+	VMOVUPD.Z    (R15)(R13*8), K1, Z24
+	VADDPD       Z4, Z24, Z24
+	VMOVUPD      Z24, K1, (R15)(R13*8)
+	VMOVUPD.Z    (R12)(R13*8), K1, Z24
+	VADDPD       Z8, Z24, Z24
+	VMOVUPD      Z24, K1, (R12)(R13*8)
+	VMOVUPD.Z    (SI)(R13*8), K1, Z24
+	VADDPD       Z12, Z24, Z24
+	VMOVUPD      Z24, K1, (SI)(R13*8)
+
+flushdistanceBlockManhattan4Acc:
+	MOVQ          sums+40(FP), CX
+	MOVQ          $0x00000000, AX
+	VEXTRACTF64X4 $0x01, Z16, Y0
+	VADDPD        Y0, Y16, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z16, Z16, Z16
+	MOVQ          $0x00000001, AX
+	VEXTRACTF64X4 $0x01, Z17, Y0
+	VADDPD        Y0, Y17, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z17, Z17, Z17
+	MOVQ          $0x00000002, AX
+	VEXTRACTF64X4 $0x01, Z18, Y0
+	VADDPD        Y0, Y18, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z18, Z18, Z18
+	MOVQ          $0x00000003, AX
+	VEXTRACTF64X4 $0x01, Z19, Y0
+	VADDPD        Y0, Y19, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        (CX)(AX*8), X1
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, (CX)(AX*8)
+	VXORPD        Z19, Z19, Z19
 	VZEROUPPER
 	RET

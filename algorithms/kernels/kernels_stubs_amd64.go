@@ -44,7 +44,55 @@ func distanceSumsEuclidAVX2(x *float64, dims int, yt *float64, ld int, n int, en
 func distanceSumsEuclidAVX512(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
 
 //go:noescape
+func distanceBlockEuclid1AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid1AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid2AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid2AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid3AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid3AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid4AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockEuclid4AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
 func distanceSumsManhattanAVX2(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
 
 //go:noescape
 func distanceSumsManhattanAVX512(x *float64, dims int, yt *float64, ld int, n int, ends *int32, runs int, sums *float64)
+
+//go:noescape
+func distanceBlockManhattan1AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan1AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan2AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan2AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan3AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan3AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan4AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
+
+//go:noescape
+func distanceBlockManhattan4AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)

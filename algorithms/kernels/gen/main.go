@@ -78,6 +78,10 @@ func main() {
 	for _, manhattan := range []bool{false, true} {
 		distanceSums(c, avx2, manhattan, 5)
 		distanceSums(c, avx512, manhattan, 8)
+		for m := 1; m <= 4; m++ {
+			distanceBlock(c, manhattan, m, false)
+			distanceBlock(c, manhattan, m, true)
+		}
 	}
 	Generate()
 }
