@@ -72,23 +72,11 @@ func (g *Given) Assign([]float32, int, int, algorithms.Assigned) error {
 	return fmt.Errorf("labels given in column %q segment the rows they came with; they assign no others", g.Column)
 }
 
-// givenCache is a block's labels, kept with it between steps: reading the
-// column again is a piece's reread (or a bucket's rebuild) every step.
-type givenCache struct {
-	column string
-	levels int
-	rows   int
-	labels []int32
-}
-
+// A block's labels are read again each step, not kept in its scratch:
+// the exact silhouette keeps its distance sums there, and the two would
+// evict each other. Rows held in memory make the read a projection.
 // labelRows is each of b's rows' segment: its label's place in Levels.
 func (g *Given) labelRows(b *partition.Block) ([]int32, error) {
-	if c, ok := b.TakeScratch().(*givenCache); ok {
-		b.PutScratch(c)
-		if c.column == g.Column && c.levels == len(g.Levels) && c.rows == b.Rows {
-			return c.labels, nil
-		}
-	}
 	col, err := labelColumn(b, g.Column)
 	if err != nil {
 		return nil, err
@@ -110,7 +98,6 @@ func (g *Given) labelRows(b *partition.Block) ([]int32, error) {
 		}
 		labels[r] = s
 	}
-	b.PutScratch(&givenCache{column: g.Column, levels: len(g.Levels), rows: b.Rows, labels: labels})
 	return labels, nil
 }
 
