@@ -72,10 +72,10 @@ func (g *Given) Assign([]float32, int, int, algorithms.Assigned) error {
 	return fmt.Errorf("labels given in column %q segment the rows they came with; they assign no others", g.Column)
 }
 
-// A block's labels are read again each step, not kept in its scratch:
-// the exact silhouette keeps its distance sums there, and the two would
-// evict each other. Rows held in memory make the read a projection.
 // labelRows is each of b's rows' segment: its label's place in Levels.
+// They are read again each step, not kept in the block's scratch: the
+// exact silhouette keeps its distance sums there, and the two would evict
+// each other. Rows held in memory make the read a projection.
 func (g *Given) labelRows(b *partition.Block) ([]int32, error) {
 	col, err := labelColumn(b, g.Column)
 	if err != nil {

@@ -62,7 +62,7 @@ func (c StabilityConfig) Validate() error {
 // resample is the training fold of resample i; its Complementary is the
 // test fold.
 func (c StabilityConfig) resample(i int) algorithms.Subset {
-	return algorithms.Subset{Seed: partition.Mix64(c.Seed ^ stabilitySalt + uint64(i)), Fraction: c.Fraction}
+	return algorithms.Subset{Seed: partition.Mix64((c.Seed ^ stabilitySalt) + uint64(i)), Fraction: c.Fraction}
 }
 
 // StabilityReport is how well a segmentation survives refitting on
