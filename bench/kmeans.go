@@ -352,6 +352,14 @@ func maxCenterError(truth, found [][]float64) float64 {
 	return worst
 }
 
+// resetPeakResident starts the process's peak resident set (VmHWM) over
+// from its present size, so a later peakResident is one run's. Kernels
+// before Linux 4.0 lack it; the peak is then the process's whole life,
+// which only overstates.
+func resetPeakResident() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
 // peakResident reads the process's peak resident set (VmHWM) from procfs.
 func peakResident() (int64, error) {
 	f, err := os.Open("/proc/self/status")

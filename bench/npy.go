@@ -25,7 +25,13 @@ type npyWriter struct {
 // header length, then a Python dict literal padded with spaces so the data
 // starts on a 64-byte boundary (what numpy itself writes), ending in \n.
 func npyHeader(rows int64, dims int) []byte {
-	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", rows, dims)
+	return npyPreamble("<f4", fmt.Sprintf("(%d, %d)", rows, dims))
+}
+
+// npyPreamble is the header of an array of numpy type descr and shape, a
+// Python tuple literal.
+func npyPreamble(descr, shape string) []byte {
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
 	const pre = 6 + 2 + 2 // magic, version, length
 	n := pre + len(dict) + 1
 	dict += strings.Repeat(" ", (64-n%64)%64) + "\n"
@@ -63,6 +69,25 @@ func (n *npyWriter) WriteBlock(b *partition.Block) error {
 		}
 	}
 	n.done += int64(b.Rows)
+	return nil
+}
+
+// writeLabelsNPY writes segments as a one-dimensional int32 .npy file.
+func writeLabelsNPY(w io.Writer, segments []int32) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if _, err := bw.Write(npyPreamble("<i4", fmt.Sprintf("(%d,)", len(segments)))); err != nil {
+		return fmt.Errorf("write npy header: %w", err)
+	}
+	var b [4]byte
+	for _, s := range segments {
+		binary.LittleEndian.PutUint32(b[:], uint32(s))
+		if _, err := bw.Write(b[:]); err != nil {
+			return fmt.Errorf("write npy: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write npy: %w", err)
+	}
 	return nil
 }
 

@@ -44,6 +44,9 @@ type Store struct {
 	files partition.FileResolver
 	// dense keeps prepared blocks dense (Config.DenseBlocks).
 	dense bool
+	// built counts the blocks built from their source, since the store
+	// began: what says a job read its data once however many fits it ran.
+	built atomic.Int64
 }
 
 // NewStore returns an empty store that loads with up to parallel goroutines.
@@ -128,6 +131,7 @@ func (s *Store) Load(ctx context.Context, name string, spec partition.Spec, ids 
 				return fmt.Errorf("load partition %d of %s: %w", id, name, err)
 			}
 			read.Add(b.BytesRead)
+			s.built.Add(1)
 			s.mu.Lock()
 			ds.blocks[id] = b
 			s.mu.Unlock()
@@ -295,6 +299,10 @@ func (s *Store) Drop(name string) {
 	}
 	s.inbox.DropPrefix(name + partition.ShuffleMark)
 }
+
+// Built is how many partition blocks the store has built from their
+// source since it began; a block it already held does not count again.
+func (s *Store) Built() int64 { return s.built.Load() }
 
 // ShuffleParts reports the shuffle parts the store's inbox holds.
 func (s *Store) ShuffleParts() (parts int, bytes int64) { return s.inbox.Stats() }

@@ -36,6 +36,10 @@ func TestStoreLoadsExclusivelyAndDrops(t *testing.T) {
 	if _, err := s.Load(ctx, "d", spec(), []int{1, 2}, true); err != nil {
 		t.Fatal(err)
 	}
+	// Partition 1 was held already; only 2 is built again.
+	if n := s.Built(); n != 4 {
+		t.Fatalf("built %d blocks for 4 distinct loads", n)
+	}
 	if _, err := s.Blocks("d", []int{0}); !errors.Is(err, ErrNotLoaded) {
 		t.Fatalf("partition 0 still held: %v", err)
 	}
