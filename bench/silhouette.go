@@ -56,6 +56,9 @@ type SilhouetteConfig struct {
 	// DefaultPeerMaxRows) skips it above that many rows.
 	NoPeer      bool
 	PeerMaxRows int64
+	// CPUProfile, if set, is a file for a CPU profile of the first run,
+	// from the job's submission to its end.
+	CPUProfile string
 	// Log receives the nodes' log lines, Progress a line as each run
 	// ends. Either may be nil.
 	Log, Progress io.Writer
@@ -258,7 +261,7 @@ func Silhouette(ctx context.Context, cfg SilhouetteConfig) (*SilhouetteReport, e
 	var runs []*silhouetteRun
 	var peer []*silhouettePeerOutput
 	for r := range cfg.Repeat {
-		run, err := runSilhouetteJob(ctx, cfg, partitionRows)
+		run, err := runSilhouetteJob(ctx, cfg, partitionRows, r == 0)
 		if err != nil {
 			return nil, fmt.Errorf("bench silhouette: run %d: %w", r+1, err)
 		}
@@ -358,7 +361,7 @@ func peerSkipped(ctx context.Context, cfg SilhouetteConfig) string {
 
 // runSilhouetteJob starts a cluster, runs the job to its end and stops the
 // cluster again, so nothing of it runs while the peer does.
-func runSilhouetteJob(ctx context.Context, cfg SilhouetteConfig, partitionRows int) (*silhouetteRun, error) {
+func runSilhouetteJob(ctx context.Context, cfg SilhouetteConfig, partitionRows int, first bool) (*silhouetteRun, error) {
 	debug.FreeOSMemory()
 	resetPeakResident()
 	cl, err := localcluster.Start(ctx, localcluster.Config{Workers: cfg.Workers, Log: cfg.Log})
@@ -371,6 +374,13 @@ func runSilhouetteJob(ctx context.Context, cfg SilhouetteConfig, partitionRows i
 		return nil, err
 	}
 	defer c.Close()
+	if cfg.CPUProfile != "" && first {
+		stop, err := StartCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	t0 := time.Now()
 	job, err := c.Submit(ctx, []byte(cfg.jobYAML(partitionRows)))
 	if err != nil {

@@ -385,4 +385,25 @@ func TestStepsAndPartialsRoundTrip(t *testing.T) {
 			t.Fatalf("%s: a truncated partial decoded", s.Kind())
 		}
 	}
+	// A halved step's plan travels too; a cut or padded one is refused.
+	half := &distancesStep{Ref: ref, K: 6, Dims: 4, Rows: blocks[0].Data[:8], Distance: Euclidean,
+		Half: &halfPlan{Token: 99, Lo: 2, Labels: []int32{3, 5}, Parts: []int64{0, 0, 10, 1, 10, 7}}}
+	params, err := half.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := (Codec{}).DecodeStep(half.Kind(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := back.(*distancesStep)
+	if b.Ref.Algorithm != ref.Algorithm || !reflect.DeepEqual(b.Ref.Model, ref.Model) || b.K != 6 || b.Dims != 4 ||
+		!reflect.DeepEqual(b.Rows, half.Rows) || b.Distance != Euclidean || !reflect.DeepEqual(b.Half, half.Half) {
+		t.Fatalf("the halved step changed on the wire: %+v %+v", b, b.Half)
+	}
+	for _, bad := range [][]byte{params[:len(params)-1], append(params, 0), params[:10]} {
+		if _, err := (Codec{}).DecodeStep(half.Kind(), bad); err == nil {
+			t.Fatalf("%d bytes of a %d-byte step decoded", len(bad), len(params))
+		}
+	}
 }

@@ -268,7 +268,7 @@ func (Codec) DecodeStep(kind string, params []byte) (algorithms.Step, error) {
 	case kindSpread:
 		s = &spreadStep{}
 	case kindDistances:
-		s = &distancesStep{}
+		return decodeDistancesStep(params)
 	default:
 		return nil, fmt.Errorf("unknown evaluation step %q", kind)
 	}

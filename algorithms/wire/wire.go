@@ -26,6 +26,12 @@ func (w *Writer) I32s(v []int32) {
 	put(w, v, func(x int32) { w.B = binary.LittleEndian.AppendUint32(w.B, uint32(x)) })
 }
 
+// Bytes writes v's length, then v.
+func (w *Writer) Bytes(v []byte) {
+	w.U64(uint64(len(v)))
+	w.B = append(w.B, v...)
+}
+
 // put writes v's length, then each value.
 func put[T any](w *Writer, v []T, write func(T)) {
 	w.U64(uint64(len(v)))
@@ -99,6 +105,18 @@ func (r *Reader) F64s() []float64 { return slice(r, 8, r.F64) }
 func (r *Reader) I64s() []int64   { return slice(r, 8, r.I64) }
 func (r *Reader) F32s() []float32 { return slice(r, 4, r.F32) }
 func (r *Reader) I32s() []int32   { return slice(r, 4, func() int32 { return int32(r.u32()) }) }
+
+// Bytes reads what Writer.Bytes wrote, as a copy: the message's buffer
+// may be reused.
+func (r *Reader) Bytes() []byte {
+	n := r.Count(1)
+	if r.Err != nil || n == 0 {
+		return nil
+	}
+	out := append([]byte(nil), r.B[:n]...)
+	r.B = r.B[n:]
+	return out
+}
 
 // slice reads a length, then that many values of size bytes each; nil
 // for none.

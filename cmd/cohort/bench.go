@@ -122,6 +122,7 @@ func benchSilhouetteCmd() *cobra.Command {
 	f.IntVar(&cfg.PartitionRows, "partition-rows", 0, "rows per partition (default: the job's, 131072 or about 1/128 of the rows up to 64 MiB a partition)")
 	f.BoolVar(&cfg.NoPeer, "no-peer", false, "do not run scikit-learn")
 	f.Int64Var(&cfg.PeerMaxRows, "peer-max-rows", bench.DefaultPeerMaxRows, "run scikit-learn only up to this many rows")
+	f.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first run's job, from submission to its end, to this file")
 	f.BoolVar(&asJSON, "json", false, "print figures as JSON")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log node activity to stderr")
 	return cmd
