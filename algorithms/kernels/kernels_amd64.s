@@ -2123,21 +2123,41 @@ doneEuclidAVX512:
 
 // func distanceBlockEuclid1AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid1AVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	VXORPD Z16, Z16, Z16
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid1AVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VXORPD  Z16, Z16, Z16
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1464(SP)
+	MOVQ    $0x00000200, R8
 
 blockdistanceBlockEuclid1:
 	LEAQ   64(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid1
+	JG     unpipedistanceBlockEuclid1
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2176,28 +2196,65 @@ dimdistanceBlockEuclid1u:
 	VMOVUPD      448(BX), Z29
 	VSUBPD       Z29, Z20, Z27
 	VFMADD231PD  Z27, Z27, Z7
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid1u
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z4, Z16, Z16
-	VADDPD       Z5, Z16, Z16
-	VADDPD       Z6, Z16, Z16
-	VADDPD       Z7, Z16, Z16
-	ADDQ         $0x40, R13
-	JMP          blockdistanceBlockEuclid1
+	CMPQ         R8, $0x00000200
+	JAE          rooteddistanceBlockEuclid1u
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid1u:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid1u
+
+draindistanceBlockEuclid1u:
+	CMPQ    R8, $0x00000200
+	JAE     draineddistanceBlockEuclid1u
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid1u
+
+draineddistanceBlockEuclid1u:
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z1, 64(SP)
+	VMOVUPD Z2, 128(SP)
+	VMOVUPD Z3, 192(SP)
+	VMOVUPD Z4, 256(SP)
+	VMOVUPD Z5, 320(SP)
+	VMOVUPD Z6, 384(SP)
+	VMOVUPD Z7, 448(SP)
+	XORQ    R8, R8
+	ADDQ    $0x40, R13
+	JMP     blockdistanceBlockEuclid1
+
+unpipedistanceBlockEuclid1:
+draindistanceBlockEuclid1g:
+	CMPQ    R8, $0x00000200
+	JAE     draineddistanceBlockEuclid1g
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid1g
+
+draineddistanceBlockEuclid1g:
+	VMOVUPD 1024(SP), Z16
 
 groupdistanceBlockEuclid1:
 	LEAQ   8(R13), CX
@@ -2214,7 +2271,7 @@ dimdistanceBlockEuclid11:
 	VSUBPD       Z28, Z20, Z24
 	VFMADD231PD  Z24, Z24, Z0
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid11
 	VSQRTPD      Z0, Z0
@@ -2236,7 +2293,7 @@ dimdistanceBlockEuclid1t:
 	VSUBPD       Z28, Z20, Z24
 	VFMADD231PD  Z24, Z24, Z0
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid1t
 	VSQRTPD      Z0, Z0
@@ -2265,25 +2322,45 @@ flushdistanceBlockEuclid1:
 
 // func distanceBlockEuclid1AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid1AccAVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	MOVQ   acc+48(FP), CX
-	MOVQ   off+56(FP), AX
-	MOVQ   (AX), R14
-	LEAQ   (CX)(R14*8), R14
-	VXORPD Z16, Z16, Z16
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid1AccAVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	VXORPD  Z16, Z16, Z16
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1464(SP)
+	MOVQ    $0x00000200, R8
 
 blockdistanceBlockEuclid1Acc:
 	LEAQ   64(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid1Acc
+	JG     unpipedistanceBlockEuclid1Acc
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2322,44 +2399,96 @@ dimdistanceBlockEuclid1Accu:
 	VMOVUPD      448(BX), Z29
 	VSUBPD       Z29, Z20, Z27
 	VFMADD231PD  Z27, Z27, Z7
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid1Accu
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VADDPD       Z0, Z16, Z16
-	VADDPD       (R14)(R13*8), Z0, Z24
-	VMOVUPD      Z24, (R14)(R13*8)
-	VADDPD       Z1, Z16, Z16
-	VADDPD       64(R14)(R13*8), Z1, Z24
-	VMOVUPD      Z24, 64(R14)(R13*8)
-	VADDPD       Z2, Z16, Z16
-	VADDPD       128(R14)(R13*8), Z2, Z24
-	VMOVUPD      Z24, 128(R14)(R13*8)
-	VADDPD       Z3, Z16, Z16
-	VADDPD       192(R14)(R13*8), Z3, Z24
-	VMOVUPD      Z24, 192(R14)(R13*8)
-	VADDPD       Z4, Z16, Z16
-	VADDPD       256(R14)(R13*8), Z4, Z24
-	VMOVUPD      Z24, 256(R14)(R13*8)
-	VADDPD       Z5, Z16, Z16
-	VADDPD       320(R14)(R13*8), Z5, Z24
-	VMOVUPD      Z24, 320(R14)(R13*8)
-	VADDPD       Z6, Z16, Z16
-	VADDPD       384(R14)(R13*8), Z6, Z24
-	VMOVUPD      Z24, 384(R14)(R13*8)
-	VADDPD       Z7, Z16, Z16
-	VADDPD       448(R14)(R13*8), Z7, Z24
-	VMOVUPD      Z24, 448(R14)(R13*8)
-	ADDQ         $0x40, R13
-	JMP          blockdistanceBlockEuclid1Acc
+	CMPQ         R8, $0x00000200
+	JAE          rooteddistanceBlockEuclid1Accu
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1280(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid1Accu:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid1Accu
+
+draindistanceBlockEuclid1Accu:
+	CMPQ    R8, $0x00000200
+	JAE     draineddistanceBlockEuclid1Accu
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid1Accu
+
+draineddistanceBlockEuclid1Accu:
+	VMOVUPD Z0, (SP)
+	LEAQ    (R14)(R13*8), CX
+	MOVQ    CX, 1280(SP)
+	VMOVUPD Z1, 64(SP)
+	LEAQ    64(R14)(R13*8), CX
+	MOVQ    CX, 1288(SP)
+	VMOVUPD Z2, 128(SP)
+	LEAQ    128(R14)(R13*8), CX
+	MOVQ    CX, 1296(SP)
+	VMOVUPD Z3, 192(SP)
+	LEAQ    192(R14)(R13*8), CX
+	MOVQ    CX, 1304(SP)
+	VMOVUPD Z4, 256(SP)
+	LEAQ    256(R14)(R13*8), CX
+	MOVQ    CX, 1312(SP)
+	VMOVUPD Z5, 320(SP)
+	LEAQ    320(R14)(R13*8), CX
+	MOVQ    CX, 1320(SP)
+	VMOVUPD Z6, 384(SP)
+	LEAQ    384(R14)(R13*8), CX
+	MOVQ    CX, 1328(SP)
+	VMOVUPD Z7, 448(SP)
+	LEAQ    448(R14)(R13*8), CX
+	MOVQ    CX, 1336(SP)
+	XORQ    R8, R8
+	ADDQ    $0x40, R13
+	JMP     blockdistanceBlockEuclid1Acc
+
+unpipedistanceBlockEuclid1Acc:
+draindistanceBlockEuclid1Accg:
+	CMPQ    R8, $0x00000200
+	JAE     draineddistanceBlockEuclid1Accg
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid1Accg
+
+draineddistanceBlockEuclid1Accg:
+	VMOVUPD 1024(SP), Z16
 
 groupdistanceBlockEuclid1Acc:
 	LEAQ   8(R13), CX
@@ -2376,7 +2505,7 @@ dimdistanceBlockEuclid1Acc1:
 	VSUBPD       Z28, Z20, Z24
 	VFMADD231PD  Z24, Z24, Z0
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid1Acc1
 	VSQRTPD      Z0, Z0
@@ -2400,7 +2529,7 @@ dimdistanceBlockEuclid1Acct:
 	VSUBPD       Z28, Z20, Z24
 	VFMADD231PD  Z24, Z24, Z0
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid1Acct
 	VSQRTPD      Z0, Z0
@@ -2432,22 +2561,59 @@ flushdistanceBlockEuclid1Acc:
 
 // func distanceBlockEuclid2AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid2AVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	VXORPD Z16, Z16, Z16
-	VXORPD Z17, Z17, Z17
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid2AVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	VMOVUPD Z30, 1088(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1464(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1472(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1480(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1488(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1496(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1504(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1512(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1520(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1528(SP)
+	MOVQ    $0x00000400, R8
 
 blockdistanceBlockEuclid2:
 	LEAQ   64(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid2
+	JG     unpipedistanceBlockEuclid2
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2511,44 +2677,74 @@ dimdistanceBlockEuclid2u:
 	VFMADD231PD  Z26, Z26, Z7
 	VSUBPD       Z29, Z21, Z27
 	VFMADD231PD  Z27, Z27, Z15
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid2u
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VSQRTPD      Z8, Z8
-	VSQRTPD      Z9, Z9
-	VSQRTPD      Z10, Z10
-	VSQRTPD      Z11, Z11
-	VSQRTPD      Z12, Z12
-	VSQRTPD      Z13, Z13
-	VSQRTPD      Z14, Z14
-	VSQRTPD      Z15, Z15
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z8, Z17, Z17
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z9, Z17, Z17
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z10, Z17, Z17
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z11, Z17, Z17
-	VADDPD       Z4, Z16, Z16
-	VADDPD       Z12, Z17, Z17
-	VADDPD       Z5, Z16, Z16
-	VADDPD       Z13, Z17, Z17
-	VADDPD       Z6, Z16, Z16
-	VADDPD       Z14, Z17, Z17
-	VADDPD       Z7, Z16, Z16
-	VADDPD       Z15, Z17, Z17
-	ADDQ         $0x40, R13
-	JMP          blockdistanceBlockEuclid2
+	CMPQ         R8, $0x00000400
+	JAE          rooteddistanceBlockEuclid2u
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid2u:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid2u
+
+draindistanceBlockEuclid2u:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid2u
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid2u
+
+draineddistanceBlockEuclid2u:
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z8, 64(SP)
+	VMOVUPD Z1, 128(SP)
+	VMOVUPD Z9, 192(SP)
+	VMOVUPD Z2, 256(SP)
+	VMOVUPD Z10, 320(SP)
+	VMOVUPD Z3, 384(SP)
+	VMOVUPD Z11, 448(SP)
+	VMOVUPD Z4, 512(SP)
+	VMOVUPD Z12, 576(SP)
+	VMOVUPD Z5, 640(SP)
+	VMOVUPD Z13, 704(SP)
+	VMOVUPD Z6, 768(SP)
+	VMOVUPD Z14, 832(SP)
+	VMOVUPD Z7, 896(SP)
+	VMOVUPD Z15, 960(SP)
+	XORQ    R8, R8
+	ADDQ    $0x40, R13
+	JMP     blockdistanceBlockEuclid2
+
+unpipedistanceBlockEuclid2:
+draindistanceBlockEuclid2g:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid2g
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid2g
+
+draineddistanceBlockEuclid2g:
+	VMOVUPD 1024(SP), Z16
+	VMOVUPD 1088(SP), Z17
 
 groupdistanceBlockEuclid2:
 	LEAQ   8(R13), CX
@@ -2569,7 +2765,7 @@ dimdistanceBlockEuclid21:
 	VSUBPD       Z28, Z21, Z25
 	VFMADD231PD  Z25, Z25, Z8
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid21
 	VSQRTPD      Z0, Z0
@@ -2597,7 +2793,7 @@ dimdistanceBlockEuclid2t:
 	VSUBPD       Z28, Z21, Z25
 	VFMADD231PD  Z25, Z25, Z8
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid2t
 	VSQRTPD      Z0, Z0
@@ -2639,28 +2835,65 @@ flushdistanceBlockEuclid2:
 
 // func distanceBlockEuclid2AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid2AccAVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	MOVQ   acc+48(FP), CX
-	MOVQ   off+56(FP), AX
-	MOVQ   (AX), R14
-	LEAQ   (CX)(R14*8), R14
-	MOVQ   8(AX), R15
-	LEAQ   (CX)(R15*8), R15
-	VXORPD Z16, Z16, Z16
-	VXORPD Z17, Z17, Z17
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid2AccAVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	MOVQ    8(AX), R15
+	LEAQ    (CX)(R15*8), R15
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	VMOVUPD Z30, 1088(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1464(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1472(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1480(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1488(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1496(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1504(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1512(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1520(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1528(SP)
+	MOVQ    $0x00000400, R8
 
 blockdistanceBlockEuclid2Acc:
 	LEAQ   64(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid2Acc
+	JG     unpipedistanceBlockEuclid2Acc
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2724,76 +2957,121 @@ dimdistanceBlockEuclid2Accu:
 	VFMADD231PD  Z26, Z26, Z7
 	VSUBPD       Z29, Z21, Z27
 	VFMADD231PD  Z27, Z27, Z15
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid2Accu
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VSQRTPD      Z8, Z8
-	VSQRTPD      Z9, Z9
-	VSQRTPD      Z10, Z10
-	VSQRTPD      Z11, Z11
-	VSQRTPD      Z12, Z12
-	VSQRTPD      Z13, Z13
-	VSQRTPD      Z14, Z14
-	VSQRTPD      Z15, Z15
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z8, Z17, Z17
-	VADDPD       (R14)(R13*8), Z0, Z24
-	VMOVUPD      Z24, (R14)(R13*8)
-	VADDPD       (R15)(R13*8), Z8, Z24
-	VMOVUPD      Z24, (R15)(R13*8)
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z9, Z17, Z17
-	VADDPD       64(R14)(R13*8), Z1, Z24
-	VMOVUPD      Z24, 64(R14)(R13*8)
-	VADDPD       64(R15)(R13*8), Z9, Z24
-	VMOVUPD      Z24, 64(R15)(R13*8)
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z10, Z17, Z17
-	VADDPD       128(R14)(R13*8), Z2, Z24
-	VMOVUPD      Z24, 128(R14)(R13*8)
-	VADDPD       128(R15)(R13*8), Z10, Z24
-	VMOVUPD      Z24, 128(R15)(R13*8)
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z11, Z17, Z17
-	VADDPD       192(R14)(R13*8), Z3, Z24
-	VMOVUPD      Z24, 192(R14)(R13*8)
-	VADDPD       192(R15)(R13*8), Z11, Z24
-	VMOVUPD      Z24, 192(R15)(R13*8)
-	VADDPD       Z4, Z16, Z16
-	VADDPD       Z12, Z17, Z17
-	VADDPD       256(R14)(R13*8), Z4, Z24
-	VMOVUPD      Z24, 256(R14)(R13*8)
-	VADDPD       256(R15)(R13*8), Z12, Z24
-	VMOVUPD      Z24, 256(R15)(R13*8)
-	VADDPD       Z5, Z16, Z16
-	VADDPD       Z13, Z17, Z17
-	VADDPD       320(R14)(R13*8), Z5, Z24
-	VMOVUPD      Z24, 320(R14)(R13*8)
-	VADDPD       320(R15)(R13*8), Z13, Z24
-	VMOVUPD      Z24, 320(R15)(R13*8)
-	VADDPD       Z6, Z16, Z16
-	VADDPD       Z14, Z17, Z17
-	VADDPD       384(R14)(R13*8), Z6, Z24
-	VMOVUPD      Z24, 384(R14)(R13*8)
-	VADDPD       384(R15)(R13*8), Z14, Z24
-	VMOVUPD      Z24, 384(R15)(R13*8)
-	VADDPD       Z7, Z16, Z16
-	VADDPD       Z15, Z17, Z17
-	VADDPD       448(R14)(R13*8), Z7, Z24
-	VMOVUPD      Z24, 448(R14)(R13*8)
-	VADDPD       448(R15)(R13*8), Z15, Z24
-	VMOVUPD      Z24, 448(R15)(R13*8)
-	ADDQ         $0x40, R13
-	JMP          blockdistanceBlockEuclid2Acc
+	CMPQ         R8, $0x00000400
+	JAE          rooteddistanceBlockEuclid2Accu
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1280(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid2Accu:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid2Accu
+
+draindistanceBlockEuclid2Accu:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid2Accu
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid2Accu
+
+draineddistanceBlockEuclid2Accu:
+	VMOVUPD Z0, (SP)
+	LEAQ    (R14)(R13*8), CX
+	MOVQ    CX, 1280(SP)
+	VMOVUPD Z8, 64(SP)
+	LEAQ    (R15)(R13*8), CX
+	MOVQ    CX, 1288(SP)
+	VMOVUPD Z1, 128(SP)
+	LEAQ    64(R14)(R13*8), CX
+	MOVQ    CX, 1296(SP)
+	VMOVUPD Z9, 192(SP)
+	LEAQ    64(R15)(R13*8), CX
+	MOVQ    CX, 1304(SP)
+	VMOVUPD Z2, 256(SP)
+	LEAQ    128(R14)(R13*8), CX
+	MOVQ    CX, 1312(SP)
+	VMOVUPD Z10, 320(SP)
+	LEAQ    128(R15)(R13*8), CX
+	MOVQ    CX, 1320(SP)
+	VMOVUPD Z3, 384(SP)
+	LEAQ    192(R14)(R13*8), CX
+	MOVQ    CX, 1328(SP)
+	VMOVUPD Z11, 448(SP)
+	LEAQ    192(R15)(R13*8), CX
+	MOVQ    CX, 1336(SP)
+	VMOVUPD Z4, 512(SP)
+	LEAQ    256(R14)(R13*8), CX
+	MOVQ    CX, 1344(SP)
+	VMOVUPD Z12, 576(SP)
+	LEAQ    256(R15)(R13*8), CX
+	MOVQ    CX, 1352(SP)
+	VMOVUPD Z5, 640(SP)
+	LEAQ    320(R14)(R13*8), CX
+	MOVQ    CX, 1360(SP)
+	VMOVUPD Z13, 704(SP)
+	LEAQ    320(R15)(R13*8), CX
+	MOVQ    CX, 1368(SP)
+	VMOVUPD Z6, 768(SP)
+	LEAQ    384(R14)(R13*8), CX
+	MOVQ    CX, 1376(SP)
+	VMOVUPD Z14, 832(SP)
+	LEAQ    384(R15)(R13*8), CX
+	MOVQ    CX, 1384(SP)
+	VMOVUPD Z7, 896(SP)
+	LEAQ    448(R14)(R13*8), CX
+	MOVQ    CX, 1392(SP)
+	VMOVUPD Z15, 960(SP)
+	LEAQ    448(R15)(R13*8), CX
+	MOVQ    CX, 1400(SP)
+	XORQ    R8, R8
+	ADDQ    $0x40, R13
+	JMP     blockdistanceBlockEuclid2Acc
+
+unpipedistanceBlockEuclid2Acc:
+draindistanceBlockEuclid2Accg:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid2Accg
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid2Accg
+
+draineddistanceBlockEuclid2Accg:
+	VMOVUPD 1024(SP), Z16
+	VMOVUPD 1088(SP), Z17
 
 groupdistanceBlockEuclid2Acc:
 	LEAQ   8(R13), CX
@@ -2814,7 +3092,7 @@ dimdistanceBlockEuclid2Acc1:
 	VSUBPD       Z28, Z21, Z25
 	VFMADD231PD  Z25, Z25, Z8
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid2Acc1
 	VSQRTPD      Z0, Z0
@@ -2846,7 +3124,7 @@ dimdistanceBlockEuclid2Acct:
 	VSUBPD       Z28, Z21, Z25
 	VFMADD231PD  Z25, Z25, Z8
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid2Acct
 	VSQRTPD      Z0, Z0
@@ -2894,23 +3172,59 @@ flushdistanceBlockEuclid2Acc:
 
 // func distanceBlockEuclid3AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid3AVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	VXORPD Z16, Z16, Z16
-	VXORPD Z17, Z17, Z17
-	VXORPD Z18, Z18, Z18
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid3AVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	VMOVUPD Z30, 1088(SP)
+	VMOVUPD Z30, 1152(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1464(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1472(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1480(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1488(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1496(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1504(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1512(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1520(SP)
+	MOVQ    $0x000003c0, R8
 
 blockdistanceBlockEuclid3:
 	LEAQ   40(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid3
+	JG     unpipedistanceBlockEuclid3
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -2969,42 +3283,74 @@ dimdistanceBlockEuclid3u:
 	VFMADD231PD  Z25, Z25, Z9
 	VSUBPD       Z28, Z22, Z26
 	VFMADD231PD  Z26, Z26, Z14
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid3u
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VSQRTPD      Z8, Z8
-	VSQRTPD      Z9, Z9
-	VSQRTPD      Z10, Z10
-	VSQRTPD      Z11, Z11
-	VSQRTPD      Z12, Z12
-	VSQRTPD      Z13, Z13
-	VSQRTPD      Z14, Z14
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z5, Z17, Z17
-	VADDPD       Z10, Z18, Z18
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z6, Z17, Z17
-	VADDPD       Z11, Z18, Z18
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z7, Z17, Z17
-	VADDPD       Z12, Z18, Z18
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z8, Z17, Z17
-	VADDPD       Z13, Z18, Z18
-	VADDPD       Z4, Z16, Z16
-	VADDPD       Z9, Z17, Z17
-	VADDPD       Z14, Z18, Z18
-	ADDQ         $0x28, R13
-	JMP          blockdistanceBlockEuclid3
+	CMPQ         R8, $0x000003c0
+	JAE          rooteddistanceBlockEuclid3u
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid3u:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid3u
+
+draindistanceBlockEuclid3u:
+	CMPQ    R8, $0x000003c0
+	JAE     draineddistanceBlockEuclid3u
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid3u
+
+draineddistanceBlockEuclid3u:
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z5, 64(SP)
+	VMOVUPD Z10, 128(SP)
+	VMOVUPD Z1, 192(SP)
+	VMOVUPD Z6, 256(SP)
+	VMOVUPD Z11, 320(SP)
+	VMOVUPD Z2, 384(SP)
+	VMOVUPD Z7, 448(SP)
+	VMOVUPD Z12, 512(SP)
+	VMOVUPD Z3, 576(SP)
+	VMOVUPD Z8, 640(SP)
+	VMOVUPD Z13, 704(SP)
+	VMOVUPD Z4, 768(SP)
+	VMOVUPD Z9, 832(SP)
+	VMOVUPD Z14, 896(SP)
+	XORQ    R8, R8
+	ADDQ    $0x28, R13
+	JMP     blockdistanceBlockEuclid3
+
+unpipedistanceBlockEuclid3:
+draindistanceBlockEuclid3g:
+	CMPQ    R8, $0x000003c0
+	JAE     draineddistanceBlockEuclid3g
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid3g
+
+draineddistanceBlockEuclid3g:
+	VMOVUPD 1024(SP), Z16
+	VMOVUPD 1088(SP), Z17
+	VMOVUPD 1152(SP), Z18
 
 groupdistanceBlockEuclid3:
 	LEAQ   8(R13), CX
@@ -3029,7 +3375,7 @@ dimdistanceBlockEuclid31:
 	VSUBPD       Z28, Z22, Z26
 	VFMADD231PD  Z26, Z26, Z10
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid31
 	VSQRTPD      Z0, Z0
@@ -3063,7 +3409,7 @@ dimdistanceBlockEuclid3t:
 	VSUBPD       Z28, Z22, Z26
 	VFMADD231PD  Z26, Z26, Z10
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid3t
 	VSQRTPD      Z0, Z0
@@ -3118,31 +3464,67 @@ flushdistanceBlockEuclid3:
 
 // func distanceBlockEuclid3AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid3AccAVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	MOVQ   acc+48(FP), CX
-	MOVQ   off+56(FP), AX
-	MOVQ   (AX), R14
-	LEAQ   (CX)(R14*8), R14
-	MOVQ   8(AX), R15
-	LEAQ   (CX)(R15*8), R15
-	MOVQ   16(AX), R12
-	LEAQ   (CX)(R12*8), R12
-	VXORPD Z16, Z16, Z16
-	VXORPD Z17, Z17, Z17
-	VXORPD Z18, Z18, Z18
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid3AccAVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	MOVQ    8(AX), R15
+	LEAQ    (CX)(R15*8), R15
+	MOVQ    16(AX), R12
+	LEAQ    (CX)(R12*8), R12
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	VMOVUPD Z30, 1088(SP)
+	VMOVUPD Z30, 1152(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1464(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1472(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1480(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1488(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1496(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1504(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1512(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1520(SP)
+	MOVQ    $0x000003c0, R8
 
 blockdistanceBlockEuclid3Acc:
 	LEAQ   40(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid3Acc
+	JG     unpipedistanceBlockEuclid3Acc
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3201,72 +3583,119 @@ dimdistanceBlockEuclid3Accu:
 	VFMADD231PD  Z25, Z25, Z9
 	VSUBPD       Z28, Z22, Z26
 	VFMADD231PD  Z26, Z26, Z14
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid3Accu
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VSQRTPD      Z8, Z8
-	VSQRTPD      Z9, Z9
-	VSQRTPD      Z10, Z10
-	VSQRTPD      Z11, Z11
-	VSQRTPD      Z12, Z12
-	VSQRTPD      Z13, Z13
-	VSQRTPD      Z14, Z14
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z5, Z17, Z17
-	VADDPD       Z10, Z18, Z18
-	VADDPD       (R14)(R13*8), Z0, Z24
-	VMOVUPD      Z24, (R14)(R13*8)
-	VADDPD       (R15)(R13*8), Z5, Z24
-	VMOVUPD      Z24, (R15)(R13*8)
-	VADDPD       (R12)(R13*8), Z10, Z24
-	VMOVUPD      Z24, (R12)(R13*8)
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z6, Z17, Z17
-	VADDPD       Z11, Z18, Z18
-	VADDPD       64(R14)(R13*8), Z1, Z24
-	VMOVUPD      Z24, 64(R14)(R13*8)
-	VADDPD       64(R15)(R13*8), Z6, Z24
-	VMOVUPD      Z24, 64(R15)(R13*8)
-	VADDPD       64(R12)(R13*8), Z11, Z24
-	VMOVUPD      Z24, 64(R12)(R13*8)
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z7, Z17, Z17
-	VADDPD       Z12, Z18, Z18
-	VADDPD       128(R14)(R13*8), Z2, Z24
-	VMOVUPD      Z24, 128(R14)(R13*8)
-	VADDPD       128(R15)(R13*8), Z7, Z24
-	VMOVUPD      Z24, 128(R15)(R13*8)
-	VADDPD       128(R12)(R13*8), Z12, Z24
-	VMOVUPD      Z24, 128(R12)(R13*8)
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z8, Z17, Z17
-	VADDPD       Z13, Z18, Z18
-	VADDPD       192(R14)(R13*8), Z3, Z24
-	VMOVUPD      Z24, 192(R14)(R13*8)
-	VADDPD       192(R15)(R13*8), Z8, Z24
-	VMOVUPD      Z24, 192(R15)(R13*8)
-	VADDPD       192(R12)(R13*8), Z13, Z24
-	VMOVUPD      Z24, 192(R12)(R13*8)
-	VADDPD       Z4, Z16, Z16
-	VADDPD       Z9, Z17, Z17
-	VADDPD       Z14, Z18, Z18
-	VADDPD       256(R14)(R13*8), Z4, Z24
-	VMOVUPD      Z24, 256(R14)(R13*8)
-	VADDPD       256(R15)(R13*8), Z9, Z24
-	VMOVUPD      Z24, 256(R15)(R13*8)
-	VADDPD       256(R12)(R13*8), Z14, Z24
-	VMOVUPD      Z24, 256(R12)(R13*8)
-	ADDQ         $0x28, R13
-	JMP          blockdistanceBlockEuclid3Acc
+	CMPQ         R8, $0x000003c0
+	JAE          rooteddistanceBlockEuclid3Accu
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1280(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid3Accu:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid3Accu
+
+draindistanceBlockEuclid3Accu:
+	CMPQ    R8, $0x000003c0
+	JAE     draineddistanceBlockEuclid3Accu
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid3Accu
+
+draineddistanceBlockEuclid3Accu:
+	VMOVUPD Z0, (SP)
+	LEAQ    (R14)(R13*8), CX
+	MOVQ    CX, 1280(SP)
+	VMOVUPD Z5, 64(SP)
+	LEAQ    (R15)(R13*8), CX
+	MOVQ    CX, 1288(SP)
+	VMOVUPD Z10, 128(SP)
+	LEAQ    (R12)(R13*8), CX
+	MOVQ    CX, 1296(SP)
+	VMOVUPD Z1, 192(SP)
+	LEAQ    64(R14)(R13*8), CX
+	MOVQ    CX, 1304(SP)
+	VMOVUPD Z6, 256(SP)
+	LEAQ    64(R15)(R13*8), CX
+	MOVQ    CX, 1312(SP)
+	VMOVUPD Z11, 320(SP)
+	LEAQ    64(R12)(R13*8), CX
+	MOVQ    CX, 1320(SP)
+	VMOVUPD Z2, 384(SP)
+	LEAQ    128(R14)(R13*8), CX
+	MOVQ    CX, 1328(SP)
+	VMOVUPD Z7, 448(SP)
+	LEAQ    128(R15)(R13*8), CX
+	MOVQ    CX, 1336(SP)
+	VMOVUPD Z12, 512(SP)
+	LEAQ    128(R12)(R13*8), CX
+	MOVQ    CX, 1344(SP)
+	VMOVUPD Z3, 576(SP)
+	LEAQ    192(R14)(R13*8), CX
+	MOVQ    CX, 1352(SP)
+	VMOVUPD Z8, 640(SP)
+	LEAQ    192(R15)(R13*8), CX
+	MOVQ    CX, 1360(SP)
+	VMOVUPD Z13, 704(SP)
+	LEAQ    192(R12)(R13*8), CX
+	MOVQ    CX, 1368(SP)
+	VMOVUPD Z4, 768(SP)
+	LEAQ    256(R14)(R13*8), CX
+	MOVQ    CX, 1376(SP)
+	VMOVUPD Z9, 832(SP)
+	LEAQ    256(R15)(R13*8), CX
+	MOVQ    CX, 1384(SP)
+	VMOVUPD Z14, 896(SP)
+	LEAQ    256(R12)(R13*8), CX
+	MOVQ    CX, 1392(SP)
+	XORQ    R8, R8
+	ADDQ    $0x28, R13
+	JMP     blockdistanceBlockEuclid3Acc
+
+unpipedistanceBlockEuclid3Acc:
+draindistanceBlockEuclid3Accg:
+	CMPQ    R8, $0x000003c0
+	JAE     draineddistanceBlockEuclid3Accg
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid3Accg
+
+draineddistanceBlockEuclid3Accg:
+	VMOVUPD 1024(SP), Z16
+	VMOVUPD 1088(SP), Z17
+	VMOVUPD 1152(SP), Z18
 
 groupdistanceBlockEuclid3Acc:
 	LEAQ   8(R13), CX
@@ -3291,7 +3720,7 @@ dimdistanceBlockEuclid3Acc1:
 	VSUBPD       Z28, Z22, Z26
 	VFMADD231PD  Z26, Z26, Z10
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid3Acc1
 	VSQRTPD      Z0, Z0
@@ -3331,7 +3760,7 @@ dimdistanceBlockEuclid3Acct:
 	VSUBPD       Z28, Z22, Z26
 	VFMADD231PD  Z26, Z26, Z10
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid3Acct
 	VSQRTPD      Z0, Z0
@@ -3395,24 +3824,63 @@ flushdistanceBlockEuclid3Acc:
 
 // func distanceBlockEuclid4AVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid4AVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	VXORPD Z16, Z16, Z16
-	VXORPD Z17, Z17, Z17
-	VXORPD Z18, Z18, Z18
-	VXORPD Z19, Z19, Z19
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid4AVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	VXORPD  Z19, Z19, Z19
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	VMOVUPD Z30, 1088(SP)
+	VMOVUPD Z30, 1152(SP)
+	VMOVUPD Z30, 1216(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1464(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1472(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1480(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1488(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1496(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1504(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1512(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1520(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1528(SP)
+	MOVQ    $0x00000400, R8
 
 blockdistanceBlockEuclid4:
 	LEAQ   32(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid4
+	JG     unpipedistanceBlockEuclid4
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3474,44 +3942,76 @@ dimdistanceBlockEuclid4u:
 	VFMADD231PD  Z26, Z26, Z11
 	VSUBPD       Z29, Z23, Z27
 	VFMADD231PD  Z27, Z27, Z15
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid4u
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VSQRTPD      Z8, Z8
-	VSQRTPD      Z9, Z9
-	VSQRTPD      Z10, Z10
-	VSQRTPD      Z11, Z11
-	VSQRTPD      Z12, Z12
-	VSQRTPD      Z13, Z13
-	VSQRTPD      Z14, Z14
-	VSQRTPD      Z15, Z15
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z4, Z17, Z17
-	VADDPD       Z8, Z18, Z18
-	VADDPD       Z12, Z19, Z19
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z5, Z17, Z17
-	VADDPD       Z9, Z18, Z18
-	VADDPD       Z13, Z19, Z19
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z6, Z17, Z17
-	VADDPD       Z10, Z18, Z18
-	VADDPD       Z14, Z19, Z19
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z7, Z17, Z17
-	VADDPD       Z11, Z18, Z18
-	VADDPD       Z15, Z19, Z19
-	ADDQ         $0x20, R13
-	JMP          blockdistanceBlockEuclid4
+	CMPQ         R8, $0x00000400
+	JAE          rooteddistanceBlockEuclid4u
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid4u:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid4u
+
+draindistanceBlockEuclid4u:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid4u
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid4u
+
+draineddistanceBlockEuclid4u:
+	VMOVUPD Z0, (SP)
+	VMOVUPD Z4, 64(SP)
+	VMOVUPD Z8, 128(SP)
+	VMOVUPD Z12, 192(SP)
+	VMOVUPD Z1, 256(SP)
+	VMOVUPD Z5, 320(SP)
+	VMOVUPD Z9, 384(SP)
+	VMOVUPD Z13, 448(SP)
+	VMOVUPD Z2, 512(SP)
+	VMOVUPD Z6, 576(SP)
+	VMOVUPD Z10, 640(SP)
+	VMOVUPD Z14, 704(SP)
+	VMOVUPD Z3, 768(SP)
+	VMOVUPD Z7, 832(SP)
+	VMOVUPD Z11, 896(SP)
+	VMOVUPD Z15, 960(SP)
+	XORQ    R8, R8
+	ADDQ    $0x20, R13
+	JMP     blockdistanceBlockEuclid4
+
+unpipedistanceBlockEuclid4:
+draindistanceBlockEuclid4g:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid4g
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid4g
+
+draineddistanceBlockEuclid4g:
+	VMOVUPD 1024(SP), Z16
+	VMOVUPD 1088(SP), Z17
+	VMOVUPD 1152(SP), Z18
+	VMOVUPD 1216(SP), Z19
 
 groupdistanceBlockEuclid4:
 	LEAQ   8(R13), CX
@@ -3540,7 +4040,7 @@ dimdistanceBlockEuclid41:
 	VSUBPD       Z28, Z23, Z27
 	VFMADD231PD  Z27, Z27, Z12
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid41
 	VSQRTPD      Z0, Z0
@@ -3580,7 +4080,7 @@ dimdistanceBlockEuclid4t:
 	VSUBPD       Z28, Z23, Z27
 	VFMADD231PD  Z27, Z27, Z12
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid4t
 	VSQRTPD      Z0, Z0
@@ -3648,34 +4148,73 @@ flushdistanceBlockEuclid4:
 
 // func distanceBlockEuclid4AccAVX512(x *float64, dims int, yt *float64, ld int, n int, sums *float64, acc *float64, off *int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·distanceBlockEuclid4AccAVX512(SB), NOSPLIT, $0-64
-	MOVQ   yt+16(FP), DI
-	MOVQ   ld+24(FP), R8
-	MOVQ   n+32(FP), R9
-	MOVQ   dims+8(FP), R10
-	SHLQ   $0x03, R8
-	SHLQ   $0x03, R10
-	LEAQ   (R10)(R10*2), R11
-	MOVQ   acc+48(FP), CX
-	MOVQ   off+56(FP), AX
-	MOVQ   (AX), R14
-	LEAQ   (CX)(R14*8), R14
-	MOVQ   8(AX), R15
-	LEAQ   (CX)(R15*8), R15
-	MOVQ   16(AX), R12
-	LEAQ   (CX)(R12*8), R12
-	MOVQ   24(AX), SI
-	LEAQ   (CX)(SI*8), SI
-	VXORPD Z16, Z16, Z16
-	VXORPD Z17, Z17, Z17
-	VXORPD Z18, Z18, Z18
-	VXORPD Z19, Z19, Z19
-	XORQ   R13, R13
+TEXT ·distanceBlockEuclid4AccAVX512(SB), $1544-64
+	MOVQ    yt+16(FP), DI
+	MOVQ    ld+24(FP), R8
+	MOVQ    n+32(FP), R9
+	MOVQ    dims+8(FP), R10
+	SHLQ    $0x03, R8
+	MOVQ    R8, 1536(SP)
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    acc+48(FP), CX
+	MOVQ    off+56(FP), AX
+	MOVQ    (AX), R14
+	LEAQ    (CX)(R14*8), R14
+	MOVQ    8(AX), R15
+	LEAQ    (CX)(R15*8), R15
+	MOVQ    16(AX), R12
+	LEAQ    (CX)(R12*8), R12
+	MOVQ    24(AX), SI
+	LEAQ    (CX)(SI*8), SI
+	VXORPD  Z16, Z16, Z16
+	VXORPD  Z17, Z17, Z17
+	VXORPD  Z18, Z18, Z18
+	VXORPD  Z19, Z19, Z19
+	XORQ    R13, R13
+	VXORPD  Z30, Z30, Z30
+	VMOVUPD Z30, 1024(SP)
+	VMOVUPD Z30, 1088(SP)
+	VMOVUPD Z30, 1152(SP)
+	VMOVUPD Z30, 1216(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1408(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1416(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1424(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1432(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1440(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1448(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1456(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1464(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1472(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1480(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1488(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1496(SP)
+	LEAQ    1024(SP), CX
+	MOVQ    CX, 1504(SP)
+	LEAQ    1088(SP), CX
+	MOVQ    CX, 1512(SP)
+	LEAQ    1152(SP), CX
+	MOVQ    CX, 1520(SP)
+	LEAQ    1216(SP), CX
+	MOVQ    CX, 1528(SP)
+	MOVQ    $0x00000400, R8
 
 blockdistanceBlockEuclid4Acc:
 	LEAQ   32(R13), CX
 	CMPQ   CX, R9
-	JG     groupdistanceBlockEuclid4Acc
+	JG     unpipedistanceBlockEuclid4Acc
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
@@ -3737,76 +4276,123 @@ dimdistanceBlockEuclid4Accu:
 	VFMADD231PD  Z26, Z26, Z11
 	VSUBPD       Z29, Z23, Z27
 	VFMADD231PD  Z27, Z27, Z15
-	ADDQ         $0x08, AX
-	ADDQ         R8, BX
-	DECQ         DX
-	JNZ          dimdistanceBlockEuclid4Accu
-	VSQRTPD      Z0, Z0
-	VSQRTPD      Z1, Z1
-	VSQRTPD      Z2, Z2
-	VSQRTPD      Z3, Z3
-	VSQRTPD      Z4, Z4
-	VSQRTPD      Z5, Z5
-	VSQRTPD      Z6, Z6
-	VSQRTPD      Z7, Z7
-	VSQRTPD      Z8, Z8
-	VSQRTPD      Z9, Z9
-	VSQRTPD      Z10, Z10
-	VSQRTPD      Z11, Z11
-	VSQRTPD      Z12, Z12
-	VSQRTPD      Z13, Z13
-	VSQRTPD      Z14, Z14
-	VSQRTPD      Z15, Z15
-	VADDPD       Z0, Z16, Z16
-	VADDPD       Z4, Z17, Z17
-	VADDPD       Z8, Z18, Z18
-	VADDPD       Z12, Z19, Z19
-	VADDPD       (R14)(R13*8), Z0, Z24
-	VMOVUPD      Z24, (R14)(R13*8)
-	VADDPD       (R15)(R13*8), Z4, Z24
-	VMOVUPD      Z24, (R15)(R13*8)
-	VADDPD       (R12)(R13*8), Z8, Z24
-	VMOVUPD      Z24, (R12)(R13*8)
-	VADDPD       (SI)(R13*8), Z12, Z24
-	VMOVUPD      Z24, (SI)(R13*8)
-	VADDPD       Z1, Z16, Z16
-	VADDPD       Z5, Z17, Z17
-	VADDPD       Z9, Z18, Z18
-	VADDPD       Z13, Z19, Z19
-	VADDPD       64(R14)(R13*8), Z1, Z24
-	VMOVUPD      Z24, 64(R14)(R13*8)
-	VADDPD       64(R15)(R13*8), Z5, Z24
-	VMOVUPD      Z24, 64(R15)(R13*8)
-	VADDPD       64(R12)(R13*8), Z9, Z24
-	VMOVUPD      Z24, 64(R12)(R13*8)
-	VADDPD       64(SI)(R13*8), Z13, Z24
-	VMOVUPD      Z24, 64(SI)(R13*8)
-	VADDPD       Z2, Z16, Z16
-	VADDPD       Z6, Z17, Z17
-	VADDPD       Z10, Z18, Z18
-	VADDPD       Z14, Z19, Z19
-	VADDPD       128(R14)(R13*8), Z2, Z24
-	VMOVUPD      Z24, 128(R14)(R13*8)
-	VADDPD       128(R15)(R13*8), Z6, Z24
-	VMOVUPD      Z24, 128(R15)(R13*8)
-	VADDPD       128(R12)(R13*8), Z10, Z24
-	VMOVUPD      Z24, 128(R12)(R13*8)
-	VADDPD       128(SI)(R13*8), Z14, Z24
-	VMOVUPD      Z24, 128(SI)(R13*8)
-	VADDPD       Z3, Z16, Z16
-	VADDPD       Z7, Z17, Z17
-	VADDPD       Z11, Z18, Z18
-	VADDPD       Z15, Z19, Z19
-	VADDPD       192(R14)(R13*8), Z3, Z24
-	VMOVUPD      Z24, 192(R14)(R13*8)
-	VADDPD       192(R15)(R13*8), Z7, Z24
-	VMOVUPD      Z24, 192(R15)(R13*8)
-	VADDPD       192(R12)(R13*8), Z11, Z24
-	VMOVUPD      Z24, 192(R12)(R13*8)
-	VADDPD       192(SI)(R13*8), Z15, Z24
-	VMOVUPD      Z24, 192(SI)(R13*8)
-	ADDQ         $0x20, R13
-	JMP          blockdistanceBlockEuclid4Acc
+	CMPQ         R8, $0x00000400
+	JAE          rooteddistanceBlockEuclid4Accu
+	VMOVUPD      (SP)(R8*1), Z30
+	VSQRTPD      Z30, Z30
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1280(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	MOVQ         R8, CX
+	SHRQ         $0x03, CX
+	MOVQ         1408(SP)(CX*1), CX
+	VADDPD       (CX), Z30, Z31
+	VMOVUPD      Z31, (CX)
+	ADDQ         $0x40, R8
+
+rooteddistanceBlockEuclid4Accu:
+	ADDQ $0x08, AX
+	ADDQ 1536(SP), BX
+	DECQ DX
+	JNZ  dimdistanceBlockEuclid4Accu
+
+draindistanceBlockEuclid4Accu:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid4Accu
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid4Accu
+
+draineddistanceBlockEuclid4Accu:
+	VMOVUPD Z0, (SP)
+	LEAQ    (R14)(R13*8), CX
+	MOVQ    CX, 1280(SP)
+	VMOVUPD Z4, 64(SP)
+	LEAQ    (R15)(R13*8), CX
+	MOVQ    CX, 1288(SP)
+	VMOVUPD Z8, 128(SP)
+	LEAQ    (R12)(R13*8), CX
+	MOVQ    CX, 1296(SP)
+	VMOVUPD Z12, 192(SP)
+	LEAQ    (SI)(R13*8), CX
+	MOVQ    CX, 1304(SP)
+	VMOVUPD Z1, 256(SP)
+	LEAQ    64(R14)(R13*8), CX
+	MOVQ    CX, 1312(SP)
+	VMOVUPD Z5, 320(SP)
+	LEAQ    64(R15)(R13*8), CX
+	MOVQ    CX, 1320(SP)
+	VMOVUPD Z9, 384(SP)
+	LEAQ    64(R12)(R13*8), CX
+	MOVQ    CX, 1328(SP)
+	VMOVUPD Z13, 448(SP)
+	LEAQ    64(SI)(R13*8), CX
+	MOVQ    CX, 1336(SP)
+	VMOVUPD Z2, 512(SP)
+	LEAQ    128(R14)(R13*8), CX
+	MOVQ    CX, 1344(SP)
+	VMOVUPD Z6, 576(SP)
+	LEAQ    128(R15)(R13*8), CX
+	MOVQ    CX, 1352(SP)
+	VMOVUPD Z10, 640(SP)
+	LEAQ    128(R12)(R13*8), CX
+	MOVQ    CX, 1360(SP)
+	VMOVUPD Z14, 704(SP)
+	LEAQ    128(SI)(R13*8), CX
+	MOVQ    CX, 1368(SP)
+	VMOVUPD Z3, 768(SP)
+	LEAQ    192(R14)(R13*8), CX
+	MOVQ    CX, 1376(SP)
+	VMOVUPD Z7, 832(SP)
+	LEAQ    192(R15)(R13*8), CX
+	MOVQ    CX, 1384(SP)
+	VMOVUPD Z11, 896(SP)
+	LEAQ    192(R12)(R13*8), CX
+	MOVQ    CX, 1392(SP)
+	VMOVUPD Z15, 960(SP)
+	LEAQ    192(SI)(R13*8), CX
+	MOVQ    CX, 1400(SP)
+	XORQ    R8, R8
+	ADDQ    $0x20, R13
+	JMP     blockdistanceBlockEuclid4Acc
+
+unpipedistanceBlockEuclid4Acc:
+draindistanceBlockEuclid4Accg:
+	CMPQ    R8, $0x00000400
+	JAE     draineddistanceBlockEuclid4Accg
+	VMOVUPD (SP)(R8*1), Z30
+	VSQRTPD Z30, Z30
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1280(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	MOVQ    R8, CX
+	SHRQ    $0x03, CX
+	MOVQ    1408(SP)(CX*1), CX
+	VADDPD  (CX), Z30, Z31
+	VMOVUPD Z31, (CX)
+	ADDQ    $0x40, R8
+	JMP     draindistanceBlockEuclid4Accg
+
+draineddistanceBlockEuclid4Accg:
+	VMOVUPD 1024(SP), Z16
+	VMOVUPD 1088(SP), Z17
+	VMOVUPD 1152(SP), Z18
+	VMOVUPD 1216(SP), Z19
 
 groupdistanceBlockEuclid4Acc:
 	LEAQ   8(R13), CX
@@ -3835,7 +4421,7 @@ dimdistanceBlockEuclid4Acc1:
 	VSUBPD       Z28, Z23, Z27
 	VFMADD231PD  Z27, Z27, Z12
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid4Acc1
 	VSQRTPD      Z0, Z0
@@ -3883,7 +4469,7 @@ dimdistanceBlockEuclid4Acct:
 	VSUBPD       Z28, Z23, Z27
 	VFMADD231PD  Z27, Z27, Z12
 	ADDQ         $0x08, AX
-	ADDQ         R8, BX
+	ADDQ         1536(SP), BX
 	DECQ         DX
 	JNZ          dimdistanceBlockEuclid4Acct
 	VSQRTPD      Z0, Z0

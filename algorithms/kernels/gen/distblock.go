@@ -28,13 +28,39 @@ func distanceBlock(c consts, manhattan bool, m int, acc bool) {
 		name += "Acc"
 	}
 	u := min(8, 16/m)
-	TEXT(name+"AVX512", NOSPLIT, "func(x *float64, dims int, yt *float64, ld, n int, sums *float64, acc *float64, off *int)")
+	// Euclidean blocks are pipelined: a block's squared distances wait in
+	// the frame, and the next block's dimension loop takes their square
+	// roots one register an iteration. Taken at the block's end, the
+	// roots (a divider's work, not pipelined) stalled the multiply-adds
+	// behind them: a third of the kernel's time. The frame is too big for
+	// NOSPLIT.
+	pipe := !manhattan
+	flags := NOSPLIT
+	if pipe {
+		flags = 0
+	}
+	TEXT(name+"AVX512", flags, "func(x *float64, dims int, yt *float64, ld, n int, sums *float64, acc *float64, off *int)")
 	Pragma("noescape")
 	yt := Load(Param("yt"), RDI)
 	ldb := Load(Param("ld"), R8)
 	rows := Load(Param("n"), R9)
 	xs := Load(Param("dims"), R10)
 	SHLQ(U8(3), ldb)
+	cnt := m * u // a block's distance registers
+	// The frame: the waiting registers, the partials (in memory while the
+	// block loop runs, since an iteration cannot name a register by its
+	// row), and per waiting register its accumulator's and partial's
+	// addresses; then the loop's stride, whose register R8 holds the
+	// offset of the next waiting register (cnt·64 for none).
+	var wait, part, accAt, partAt, ldAt Mem
+	if pipe {
+		wait = AllocLocal(64 * 16)
+		part = AllocLocal(64 * 4)
+		accAt = AllocLocal(8 * 16)
+		partAt = AllocLocal(8 * 16)
+		ldAt = AllocLocal(8)
+		MOVQ(ldb, ldAt)
+	}
 	SHLQ(U8(3), xs) // bytes between rows of x
 	xs3 := R11
 	LEAQ(Mem{Base: xs, Index: xs, Scale: 2}, xs3)
@@ -67,7 +93,39 @@ func distanceBlock(c consts, manhattan bool, m int, acc bool) {
 	XORQ(g, g)
 	n := name
 
+	// root takes the next waiting register's root and adds it to its
+	// accumulator and its row's partial, unless none waits: then it jumps
+	// to none.
+	root := func(none string) {
+		CMPQ(R8, U32(uint64(64*cnt)))
+		JAE(LabelRef(none))
+		d, t := Z30, Z31
+		VMOVUPD(Mem{Base: wait.Base, Disp: wait.Disp, Index: R8, Scale: 1}, d)
+		VSQRTPD(d, d)
+		MOVQ(R8, RCX)
+		SHRQ(U8(3), RCX)
+		if acc {
+			MOVQ(Mem{Base: accAt.Base, Disp: accAt.Disp, Index: RCX, Scale: 1}, RCX)
+			VADDPD(Mem{Base: RCX}, d, t)
+			VMOVUPD(t, Mem{Base: RCX})
+			MOVQ(R8, RCX)
+			SHRQ(U8(3), RCX)
+		}
+		MOVQ(Mem{Base: partAt.Base, Disp: partAt.Disp, Index: RCX, Scale: 1}, RCX)
+		VADDPD(Mem{Base: RCX}, d, t)
+		VMOVUPD(t, Mem{Base: RCX})
+		ADDQ(U8(64), R8)
+	}
+	// drain takes every waiting register's root.
+	drain := func(suffix string) {
+		Label("drain" + n + suffix)
+		root("drained" + n + suffix)
+		JMP(LabelRef("drain" + n + suffix))
+		Label("drained" + n + suffix)
+	}
+
 	distances := func(gs int, suffix string) {
+		piped := pipe && suffix == "u"
 		for i := range m {
 			for grp := range gs {
 				VXORPD(D(i, grp), D(i, grp), D(i, grp))
@@ -100,11 +158,19 @@ func distanceBlock(c consts, manhattan bool, m int, acc bool) {
 				}
 			}
 		}
+		if piped {
+			root("rooted" + n + suffix)
+			Label("rooted" + n + suffix)
+		}
 		ADDQ(U8(8), xp)
-		ADDQ(ldb, yp)
+		if pipe {
+			ADDQ(ldAt, yp)
+		} else {
+			ADDQ(ldb, yp)
+		}
 		DECQ(j)
 		JNZ(LabelRef("dim" + n + suffix))
-		if !manhattan {
+		if !manhattan && !piped {
 			for i := range m {
 				for grp := range gs {
 					VSQRTPD(D(i, grp), D(i, grp))
@@ -140,14 +206,56 @@ func distanceBlock(c consts, manhattan bool, m int, acc bool) {
 		}
 	}
 
+	if pipe {
+		VXORPD(Z30, Z30, Z30)
+		for i := range m {
+			VMOVUPD(Z30, part.Offset(64*i))
+		}
+		for t := range cnt {
+			LEAQ(part.Offset(64*(t%m)), RCX)
+			MOVQ(RCX, partAt.Offset(8*t))
+		}
+		MOVQ(U32(uint64(64*cnt)), R8)
+	}
 	Label("block" + n)
 	LEAQ(Mem{Base: g}.Offset(8*u), RCX)
 	CMPQ(RCX, rows)
-	JG(LabelRef("group" + n))
+	if pipe {
+		JG(LabelRef("unpipe" + n))
+	} else {
+		JG(LabelRef("group" + n))
+	}
 	distances(u, "u")
-	take(u, false)
+	if pipe {
+		// The last block's roots are all taken; this block's wait, in
+		// take's order (by group, then row), with where each goes.
+		drain("u")
+		for grp := range u {
+			for i := range m {
+				t := grp*m + i
+				VMOVUPD(D(i, grp), wait.Offset(64*t))
+				if acc {
+					LEAQ(Mem{Base: aregs[i], Index: g, Scale: 8, Disp: 64 * grp}, RCX)
+					MOVQ(RCX, accAt.Offset(8*t))
+				}
+			}
+		}
+		XORQ(R8, R8)
+	} else {
+		take(u, false)
+	}
 	ADDQ(U8(8*u), g)
 	JMP(LabelRef("block" + n))
+
+	if pipe {
+		// Out of whole blocks: the last one's roots, then the partials
+		// back in their registers for the groups left.
+		Label("unpipe" + n)
+		drain("g")
+		for i := range m {
+			VMOVUPD(part.Offset(64*i), P(i))
+		}
+	}
 
 	Label("group" + n)
 	LEAQ(Mem{Base: g}.Offset(8), RCX)
