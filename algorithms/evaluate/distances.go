@@ -57,6 +57,13 @@ type halfSums struct {
 	// acc is by the batch rows' segment, then the partition's measured
 	// rows in the order bySegment gives them.
 	acc []float64
+	// The partition's rows by segment (bySegment) and their places among
+	// the measured, made by the first batch's step: the model and the
+	// rows are the evaluation's throughout, so each later step would make
+	// them again, alone on one core while the others waited.
+	order []int32
+	start []int
+	g     []int
 }
 
 func (s *distancesStep) Kind() string { return kindDistances }
@@ -123,18 +130,20 @@ func (s *distancesStep) Map(b *partition.Block) (algorithms.Partial, error) {
 	}
 	e := len(s.Rows) / s.Dims
 	p := &distancesPartial{K: s.K, Sums: make([]float64, e*s.K)}
-	labels, err := labelsOf(s.Ref, b, s.K)
-	if err != nil {
-		return nil, err
-	}
 	// The partition's rows are taken a segment at a time (in row order
 	// within it), in tiles of one segment's rows: the kernel sees one run,
 	// and a tile's float64 columns stay in L2 while the batch streams
 	// them.
-	order, start := bySegment(labels, s.K)
+	var order []int32
+	var start []int
 	var h *halfRun
 	var tiles []tile
 	if s.Half == nil {
+		labels, err := labelsOf(s.Ref, b, s.K)
+		if err != nil {
+			return nil, err
+		}
+		order, start = bySegment(labels, s.K)
 		for c := range s.K {
 			tiles = appendTiles(tiles, c, start[c], start[c+1], false)
 		}
@@ -147,7 +156,8 @@ func (s *distancesStep) Map(b *partition.Block) (algorithms.Partial, error) {
 				return nil, fmt.Errorf("distances step: a batch row of segment %d of %d", c, s.K)
 			}
 		}
-		h, err = s.Half.begin(b, labels, order, s.K)
+		var err error
+		h, err = s.Half.begin(b, s.Ref, s.K)
 		if err != nil || h == nil {
 			if h == nil && err == nil {
 				p.Missing = 1
@@ -157,6 +167,7 @@ func (s *distancesStep) Map(b *partition.Block) (algorithms.Partial, error) {
 		if h.rows == 0 {
 			return p, nil
 		}
+		order, start = h.kept.order, h.kept.start
 		tiles = h.tiles(start, s.K)
 	}
 	// The batch's rows go to the kernel taking the segments in turn (each
@@ -294,7 +305,7 @@ type halfRun struct {
 // this evaluation (the block was loaded again, or a step ran twice), which
 // the program answers by starting the distances again. A partition whose
 // rows are all before the batch has nothing to do.
-func (hp *halfPlan) begin(b *partition.Block, labels, order []int32, k int) (*halfRun, error) {
+func (hp *halfPlan) begin(b *partition.Block, ref *algorithms.ModelRef, k int) (*halfRun, error) {
 	h := &halfRun{plan: hp, first: -1}
 	for i := 0; i+2 < len(hp.Parts); i += 3 {
 		if hp.Parts[i] == int64(b.ID) {
@@ -303,9 +314,6 @@ func (hp *halfPlan) begin(b *partition.Block, labels, order []int32, k int) (*ha
 	}
 	if h.first < 0 {
 		return nil, fmt.Errorf("distances step: partition %d is not among the measured", b.ID)
-	}
-	if h.rows != len(order) {
-		return nil, fmt.Errorf("distances step: partition %d has %d rows with a segment, the measured %d", b.ID, len(order), h.rows)
 	}
 	held := b.TakeScratch()
 	kept, ours := held.(*halfSums)
@@ -320,15 +328,30 @@ func (hp *halfPlan) begin(b *partition.Block, labels, order []int32, k int) (*ha
 	}
 	switch {
 	case hp.Lo == 0:
+		labels, err := labelsOf(ref, b, k)
+		if err != nil {
+			return nil, err
+		}
+		order, start := bySegment(labels, k)
+		if h.rows != len(order) {
+			return nil, fmt.Errorf("distances step: partition %d has %d rows with a segment, the measured %d", b.ID, len(order), h.rows)
+		}
 		if !ours {
 			kept = &halfSums{}
 		}
 		kept.token, kept.rows = hp.Token, b.Rows
 		kept.acc = append(kept.acc[:0], make([]float64, k*h.rows)...)
+		kept.order, kept.start, kept.g = order, start, places(labels, order, h.first)
 	case !ours || kept.token != hp.Token || kept.next != hp.Lo || kept.rows != b.Rows || len(kept.acc) != k*h.rows:
 		return nil, nil
 	}
-	h.kept = kept
+	h.kept, h.g = kept, kept.g
+	return h, nil
+}
+
+// places is, by position in bySegment's order, each row's place among the
+// measured, the partition's first being first.
+func places(labels, order []int32, first int) []int {
 	rank := make([]int32, len(labels)) // among the partition's rows with a segment
 	var n int32
 	for r, c := range labels {
@@ -337,11 +360,11 @@ func (hp *halfPlan) begin(b *partition.Block, labels, order []int32, k int) (*ha
 			n++
 		}
 	}
-	h.g = make([]int, len(order))
+	g := make([]int, len(order))
 	for pos, r := range order {
-		h.g[pos] = h.first + int(rank[r])
+		g[pos] = first + int(rank[r])
 	}
-	return h, nil
+	return g
 }
 
 // tiles are the partition's rows from the batch on: those in the batch
