@@ -36,6 +36,22 @@
 // start and is not comparable with wcss. Tests that need scikit-learn
 // skip without it.
 //
+// # cohort bench silhouette
+//
+// Silhouette runs a job that fits k-means to synthetic blobs and scores
+// it (evaluate:), timing the evaluate stage as the job reports it, and,
+// up to --peer-max-rows (100k: the peer is quadratic in time), times
+// scikit-learn's silhouette_score on the same rows with the job's own
+// labels: the blocks are generated again with the job's partition size
+// and labelled by the job's decoded model, as its evaluation labelled
+// them, and written as float32 and int32 .npy files. Runs alternate
+// between the sides; medians are reported with each side's peak resident
+// set (VmHWM reset before each Cohort run; ru_maxrss for the peer). An
+// exact silhouette more than 1e-9 relative from the peer's is an error.
+// --choose MIN..MAX fits every k on one load instead and reports the
+// blocks the workers built against the partitions: equal, the data was
+// read once.
+//
 // # cohort bench e2e
 //
 // E2E times whole jobs, as `cohort run` runs them, on a blobs file in CSV

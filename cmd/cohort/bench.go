@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,17 @@ func benchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmark suites on synthetic data"}
 	cmd.AddCommand(benchKMeansCmd(), benchE2ECmd(), benchSilhouetteCmd())
 	return cmd
+}
+
+// printReport prints a suite's report as JSON or as text.
+func printReport(cmd *cobra.Command, asJSON bool, r interface{ WriteText(io.Writer) error }) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.WriteText(out)
 }
 
 func benchE2ECmd() *cobra.Command {
@@ -27,13 +39,7 @@ func benchE2ECmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
-			}
-			return r.WriteText(out)
+			return printReport(cmd, asJSON, r)
 		},
 	}
 	f := cmd.Flags()
@@ -62,13 +68,7 @@ func benchKMeansCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
-			}
-			return r.WriteText(out)
+			return printReport(cmd, asJSON, r)
 		},
 	}
 	f := cmd.Flags()
@@ -100,13 +100,7 @@ func benchSilhouetteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
-			}
-			return r.WriteText(out)
+			return printReport(cmd, asJSON, r)
 		},
 	}
 	f := cmd.Flags()
