@@ -359,18 +359,7 @@ func runCohortJob(ctx context.Context, specPath string, cfg E2EConfig) (*cohortR
 	}
 	defer c.Close()
 	started := time.Now()
-	job, err := c.Submit(ctx, text)
-	if err != nil {
-		return nil, err
-	}
-	final, err := c.Wait(ctx, job.Id, func(*pb.Job) {})
-	if err != nil {
-		return nil, err
-	}
-	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
-		return nil, fmt.Errorf("job %s ended %s: %s", final.Id, final.State, final.Error)
-	}
-	res, err := c.Result(ctx, job.Id)
+	res, err := runJob(ctx, c, text, func(*pb.Job) {})
 	if err != nil {
 		return nil, err
 	}

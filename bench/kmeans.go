@@ -250,30 +250,36 @@ func runKMeansJob(ctx context.Context, cfg KMeansConfig, blobs *partition.Blobs)
 	}
 	run.submitted = time.Now()
 	run.startSeconds = run.submitted.Sub(t0).Seconds()
-	job, err := c.Submit(ctx, []byte(cfg.jobYAML()))
-	if err != nil {
-		return nil, err
-	}
-	final, err := c.Wait(ctx, job.Id, func(j *pb.Job) {
+	run.result, err = runJob(ctx, c, []byte(cfg.jobYAML()), func(j *pb.Job) {
 		// Taking references while the job runs is the only way to reach
 		// the workers' blocks: the job's end drops them. It costs a few
 		// map look-ups per partition, once.
 		if run.blocks == nil && j.Phase != "" {
-			run.blocks, _ = cl.HeldBlocks(job.Id, blobs.NumPartitions())
+			run.blocks, _ = cl.HeldBlocks(j.Id, blobs.NumPartitions())
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
-		return nil, fmt.Errorf("benchmark job %s ended %s: %s", final.Id, final.State, final.Error)
-	}
-	run.result, err = c.Result(ctx, job.Id)
+	run.totalSeconds = time.Since(run.submitted).Seconds()
+	return run, nil
+}
+
+// runJob submits a job, waits for it, calling watch with each update, and
+// returns its result; a job that did not succeed is an error.
+func runJob(ctx context.Context, c *client.Client, spec []byte, watch func(*pb.Job)) (*pb.JobResult, error) {
+	job, err := c.Submit(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	run.totalSeconds = time.Since(run.submitted).Seconds()
-	return run, nil
+	final, err := c.Wait(ctx, job.Id, watch)
+	if err != nil {
+		return nil, err
+	}
+	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
+		return nil, fmt.Errorf("job %s ended %s: %s", final.Id, final.State, final.Error)
+	}
+	return c.Result(ctx, job.Id)
 }
 
 // StartCPUProfile profiles the process into path until stop is called.

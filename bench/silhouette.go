@@ -382,18 +382,7 @@ func runSilhouetteJob(ctx context.Context, cfg SilhouetteConfig, partitionRows i
 		defer stop()
 	}
 	t0 := time.Now()
-	job, err := c.Submit(ctx, []byte(cfg.jobYAML(partitionRows)))
-	if err != nil {
-		return nil, err
-	}
-	final, err := c.Wait(ctx, job.Id, func(*pb.Job) {})
-	if err != nil {
-		return nil, err
-	}
-	if final.State != pb.JobState_JOB_STATE_SUCCEEDED {
-		return nil, fmt.Errorf("job %s ended %s: %s", final.Id, final.State, final.Error)
-	}
-	res, err := c.Result(ctx, job.Id)
+	res, err := runJob(ctx, c, []byte(cfg.jobYAML(partitionRows)), func(*pb.Job) {})
 	if err != nil {
 		return nil, err
 	}
@@ -449,8 +438,12 @@ func writePeerInputs(ctx context.Context, dir string, blobs *partition.Blobs, m 
 	}
 	labels := make([]int32, 0, cfg.Rows)
 	for _, b := range blocks {
+		var buf []float32 // Span expands packed blocks only
+		if b.Packed() {
+			buf = make([]float32, b.Rows*b.Stride)
+		}
 		out := algorithms.NewAssigned(m.Output(), b.Rows)
-		if err := m.Assign(b.Span(0, b.Rows, make([]float32, b.Rows*b.Stride)), b.Rows, b.Stride, out); err != nil {
+		if err := m.Assign(b.Span(0, b.Rows, buf), b.Rows, b.Stride, out); err != nil {
 			return fmt.Errorf("label partition %d: %w", b.ID, err)
 		}
 		labels = append(labels, out.Segment...)

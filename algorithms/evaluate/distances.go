@@ -294,9 +294,8 @@ func (s *distancesStep) measure(b *partition.Block, x []float64, labels, order [
 // halfRun is one partition's part of a halved step.
 type halfRun struct {
 	plan  *halfPlan
-	first int   // the partition's first row among the measured
-	rows  int   // its measured rows
-	g     []int // by position in bySegment's order, the row among the measured
+	first int // the partition's first row among the measured
+	rows  int // its measured rows
 	kept  *halfSums
 }
 
@@ -345,7 +344,7 @@ func (hp *halfPlan) begin(b *partition.Block, ref *algorithms.ModelRef, k int) (
 	case !ours || kept.token != hp.Token || kept.next != hp.Lo || kept.rows != b.Rows || len(kept.acc) != k*h.rows:
 		return nil, nil
 	}
-	h.kept, h.g = kept, kept.g
+	h.kept = kept
 	return h, nil
 }
 
@@ -375,7 +374,7 @@ func (h *halfRun) tiles(start []int, k int) []tile {
 	lo, hi := h.plan.Lo, h.plan.Lo+len(h.plan.Labels)
 	for c := range k {
 		// A segment's rows are in row order, so in measured order.
-		seg := h.g[start[c]:start[c+1]]
+		seg := h.kept.g[start[c]:start[c+1]]
 		a := start[c] + sort.SearchInts(seg, lo)
 		m := start[c] + sort.SearchInts(seg, hi)
 		tiles = appendTiles(tiles, c, a, m, false)
@@ -392,7 +391,7 @@ func (h *halfRun) end(b *partition.Block, sums []float64, k int) {
 		return
 	}
 	lo, hi := h.plan.Lo, h.plan.Lo+len(h.plan.Labels)
-	for pos, g := range h.g {
+	for pos, g := range h.kept.g {
 		if g < lo || g >= hi {
 			continue
 		}
